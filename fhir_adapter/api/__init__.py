@@ -1,0 +1,1 @@
+"""The case-management side's JSON contract (and, later, its HTTP API)."""

@@ -1,0 +1,78 @@
+"""Assessments: an instrument (by kind) with typed answers to its items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from fhir_adapter.api.schemas.common import (
+    StrictBoolean,
+    Base,
+    CodingSchema,
+    Date,
+    DateTime,
+    OneOf,
+    PersonSchema,
+    QuantitySchema,
+    Text,
+    tuples,
+)
+from fhir_adapter.domain import records as r
+from fhir_adapter.domain import vocabulary as v
+
+
+class AnswerSchema(Base):
+    """Exactly one key says the answer's type: {"choice": "LA28397-0"}, {"integer": 4}, ..."""
+
+    text = Text()
+    boolean = StrictBoolean()
+    integer = fields.Integer(strict=True, validate=validate.Range(-(2**31), 2**31 - 1))
+    decimal = fields.Float(allow_nan=False)
+    date = Date()
+    choice = Text()
+    coding = fields.Nested(CodingSchema)
+    quantity = fields.Nested(QuantitySchema)
+
+    @validates_schema
+    def exactly_one(self, data: dict[str, Any], **_: Any) -> None:
+        if len(data) != 1:
+            raise ValidationError("an answer has exactly one of: " + ", ".join(self.fields))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Answer:
+        ((kind, value),) = data.items()
+        return r.Answer(kind=kind, value=value)
+
+
+class AssessmentItemSchema(Base):
+    link_id = Text(required=True)
+    answers = fields.List(fields.Nested(AnswerSchema), load_default=list, validate=validate.Length(max=100))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.AssessmentItem:
+        return r.AssessmentItem(**tuples(data, "answers"))
+
+
+class AssessmentSchema(Base):
+    id = Text(required=True)
+    client_id = Text(required=True)
+    kind = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$"))
+    status = OneOf(list(v.ASSESSMENT_STATUSES), required=True)
+    date = DateTime(required=True)
+    items = fields.List(fields.Nested(AssessmentItemSchema), load_default=list, validate=validate.Length(max=500))
+    episode_id = Text()
+    author = fields.Nested(PersonSchema)
+    sensitive = StrictBoolean(load_default=False)
+
+    @validates_schema
+    def unique_items(self, data: dict[str, Any], **_: Any) -> None:
+        seen: set[str] = set()
+        for i, item in enumerate(data.get("items", ())):
+            if item.link_id in seen:
+                raise ValidationError({"items": {i: {"link_id": [f"{item.link_id} is answered twice"]}}})
+            seen.add(item.link_id)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Assessment:
+        return r.Assessment(**tuples(data, "items"))

@@ -1,0 +1,86 @@
+"""The client (case file owner): identity, names in any script, contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from fhir_adapter.api.schemas.common import Base, Date, IdentifierSchema, OneOf, Text, tuples
+from fhir_adapter.domain import records as r
+
+NAME_USES = ["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"]
+CONTACT_USES = ["home", "work", "temp", "old", "mobile"]
+LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="not a BCP-47 language tag (e.g. ko, hi-IN)")
+
+
+class NameSchema(Base):
+    text = Text()
+    family = Text()
+    given = fields.List(Text(), validate=validate.Length(max=10))
+    use = OneOf(NAME_USES)
+
+    @validates_schema
+    def has_a_part(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("text") or data.get("family") or data.get("given")):
+            raise ValidationError("a name needs text, family or given")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Name:
+        return r.Name(**tuples(data, "given"))
+
+
+class AddressSchema(Base):
+    lines = fields.List(Text(), validate=validate.Length(max=5))
+    city = Text()
+    district = Text()
+    state = Text()
+    postal_code = Text()
+    country = Text()
+    use = OneOf(["home", "work", "temp", "old", "billing"])
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Address:
+        return r.Address(**tuples(data, "lines"))
+
+
+class TelecomSchema(Base):
+    system = OneOf(["phone", "fax", "email", "pager", "url", "sms", "other"], required=True)
+    value = Text(required=True)
+    use = OneOf(CONTACT_USES)
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Telecom:
+        return r.Telecom(**data)
+
+
+class ContactSchema(Base):
+    relationship = OneOf(["C", "E", "F", "I", "N", "S", "U"], required=True)
+    name = fields.Nested(NameSchema)
+    telecom = fields.List(fields.Nested(TelecomSchema))
+    address = fields.Nested(AddressSchema)
+
+    @validates_schema
+    def has_details(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("name") or data.get("telecom") or data.get("address")):
+            raise ValidationError("a contact needs a name, telecom or address")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Contact:
+        return r.Contact(**tuples(data, "telecom"))
+
+
+class ClientSchema(Base):
+    id = Text(required=True)
+    names = fields.List(fields.Nested(NameSchema), required=True, validate=validate.Length(min=1, max=10))
+    identifiers = fields.List(fields.Nested(IdentifierSchema))
+    birth_date = Date()
+    gender = OneOf(["male", "female", "other", "unknown"])
+    language = fields.String(validate=LANGUAGE)
+    addresses = fields.List(fields.Nested(AddressSchema))
+    telecom = fields.List(fields.Nested(TelecomSchema))
+    contacts = fields.List(fields.Nested(ContactSchema))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Client:
+        return r.Client(**tuples(data, "names", "identifiers", "addresses", "telecom", "contacts"))

@@ -1,0 +1,130 @@
+"""Shared field types and small value schemas of the contract."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate
+
+from fhir_adapter.domain import records as r
+
+# FHIR partial dates and dateTimes stay strings: "2024", "2024-03", "2024-03-05", "2024-03-05T09:30:00+09:00".
+DATE_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+DATETIME_RE = re.compile(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
+)
+MAX_TEXT = 10_000
+
+
+def Text(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
+    """A non-blank string of bounded length."""
+    return fields.String(validate=validate.Length(min=1, max=MAX_TEXT), **kwargs)
+
+
+def Date(**kwargs: Any) -> fields.String:  # noqa: N802
+    return fields.String(
+        validate=validate.Regexp(DATE_RE, error="not a date (YYYY, YYYY-MM or YYYY-MM-DD)"), **kwargs
+    )
+
+
+def DateTime(**kwargs: Any) -> fields.String:  # noqa: N802
+    return fields.String(
+        validate=validate.Regexp(
+            DATETIME_RE, error="not a date or date-time (YYYY-MM-DDThh:mm:ss with a time zone)"
+        ),
+        **kwargs,
+    )
+
+
+URI_RE = re.compile(r"^(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]*:[^\s|]+)$", re.IGNORECASE)
+
+
+def Uri(**kwargs: Any) -> fields.String:  # noqa: N802
+    """An absolute URI (http, https or urn:oid / urn:uuid ...), as code systems and identifier systems are."""
+    return fields.String(
+        validate=validate.Regexp(URI_RE, error="not an absolute URI (http://…, https://… or urn:…)"), **kwargs
+    )
+
+
+def OneOf(choices: list[str], **kwargs: Any) -> fields.String:  # noqa: N802
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+class StrictBoolean(fields.Boolean):
+    """true or false only: "yes", 1 and "0" are errors, not guesses."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError("not a boolean (true or false)")
+        return value
+
+
+class Base(Schema):
+    """Every schema rejects unknown fields, so a misspelt field is an error, never silently dropped."""
+
+    class Meta:
+        ordered = True
+
+
+def tuples(data: dict[str, Any], *names: str) -> dict[str, Any]:
+    """Lists become tuples so records stay immutable and comparable."""
+    for name in names:
+        if name in data:
+            data[name] = tuple(data[name])
+    return data
+
+
+class CodingSchema(Base):
+    code = Text(required=True)
+    system = Uri()
+    display = Text()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Coding:
+        return r.Coding(**data)
+
+
+class QuantitySchema(Base):
+    value = fields.Float(required=True, allow_nan=False)
+    unit = Text(required=True)
+    system = Uri()
+    code = Text()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Quantity:
+        return r.Quantity(**data)
+
+
+class PeriodSchema(Base):
+    start = DateTime()
+    end = DateTime()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Period:
+        start, end = data.get("start"), data.get("end")
+        if start and end and end[:10] < start[:10]:
+            raise ValidationError("the period ends before it starts", "end")
+        return r.Period(**data)
+
+
+class PersonSchema(Base):
+    name = Text(required=True)
+    id = Text()
+    phone = Text()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Person:
+        return r.Person(**data)
+
+
+class IdentifierSchema(Base):
+    system = Uri(required=True)
+    value = Text(required=True)
+    type = OneOf(["MR", "PI", "PT", "SS", "DL", "PPN", "MA", "MC", "AN", "XX"], load_default="MR")
+    assigner = Text()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Identifier:
+        return r.Identifier(**data)

@@ -1,0 +1,85 @@
+"""Service plans (ISP / CSP / PCP): goals, activities, review date and version."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+
+from fhir_adapter.api.schemas.common import StrictBoolean, Base, Date, OneOf, PeriodSchema, PersonSchema, Text, tuples
+from fhir_adapter.domain import records as r
+from fhir_adapter.domain import vocabulary as v
+from fhir_adapter.domain.plans import default_next_review
+
+RECORD_ID = validate.Regexp(r"^[A-Za-z0-9\-.]{1,64}$", error="ids are 1-64 letters, digits, '-' or '.'")
+
+
+class GoalTargetSchema(Base):
+    measure = Text(required=True)
+    detail = Text()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.GoalTarget:
+        return r.GoalTarget(**data)
+
+
+class GoalSchema(Base):
+    id = fields.String(required=True, validate=RECORD_ID)
+    description = Text(required=True)
+    lifecycle_status = OneOf(list(v.GOAL_LIFECYCLE), load_default="active")
+    achievement_status = OneOf(list(v.GOAL_ACHIEVEMENT))
+    target = fields.Nested(GoalTargetSchema)
+    start_date = Date()
+    due_date = Date()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Goal:
+        return r.Goal(**data)
+
+
+class ActivitySchema(Base):
+    id = fields.String(required=True, validate=RECORD_ID)
+    kind = OneOf(list(v.ACTIVITY_KINDS), required=True)
+    status = OneOf(list(v.ACTIVITY_STATUSES), required=True)
+    description = Text()
+    responsible = Text()
+    schedule = Text()
+    period = fields.Nested(PeriodSchema)
+    goal_ids = fields.List(fields.String(validate=RECORD_ID))
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Activity:
+        return r.Activity(**tuples(data, "goal_ids"))
+
+
+class ServicePlanSchema(Base):
+    id = Text(required=True)
+    client_id = Text(required=True)
+    plan_type = OneOf(list(v.PLAN_TYPES), required=True)
+    status = OneOf(list(v.PLAN_STATUSES), required=True)
+    period = fields.Nested(PeriodSchema, required=True)
+    next_review = Date()
+    version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    title = Text()
+    episode_id = Text()
+    author = fields.Nested(PersonSchema)
+    goals = fields.List(fields.Nested(GoalSchema), validate=validate.Length(max=100))
+    activities = fields.List(fields.Nested(ActivitySchema), validate=validate.Length(max=200))
+    sensitive = StrictBoolean(load_default=False)
+
+    @validates_schema
+    def goals_known(self, data: dict[str, Any], **_: Any) -> None:
+        goal_ids = [g.id for g in data.get("goals", ())]
+        if len(set(goal_ids)) != len(goal_ids):
+            raise ValidationError("two goals share an id", "goals")
+        for i, activity in enumerate(data.get("activities", ())):
+            for goal_id in activity.goal_ids:
+                if goal_id not in goal_ids:
+                    raise ValidationError({"activities": {i: {"goal_ids": [f"no goal {goal_id} in this plan"]}}})
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.ServicePlan:
+        if "next_review" not in data:
+            data["next_review"] = default_next_review(data["period"].start, date.today())
+        return r.ServicePlan(**tuples(data, "goals", "activities"))

@@ -1,0 +1,85 @@
+"""Referrals to community services, with their lifecycle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, post_load, validates_schema
+
+from fhir_adapter.api.schemas.common import (
+    StrictBoolean,
+    Base,
+    CodingSchema,
+    DateTime,
+    IdentifierSchema,
+    OneOf,
+    PeriodSchema,
+    PersonSchema,
+    Text,
+)
+from fhir_adapter.domain import records as r
+from fhir_adapter.domain import vocabulary as v
+from fhir_adapter.domain.errors import DomainError
+from fhir_adapter.domain.referrals import check_status
+
+
+class OrganizationSchema(Base):
+    name = Text(required=True)
+    identifier = fields.Nested(IdentifierSchema)
+    phone = Text()
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Organization:
+        return r.Organization(**data)
+
+
+class ReferralReasonSchema(Base):
+    plan_id = Text()
+    goal_id = Text()
+    problem = fields.Nested(CodingSchema)
+    text = Text()
+
+    @validates_schema
+    def has_one(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("a reason needs a goal_id, a problem or text")
+        if ("goal_id" in data) != ("plan_id" in data):
+            raise ValidationError("a goal is named by plan_id and goal_id together", "goal_id")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.ReferralReason:
+        return r.ReferralReason(**data)
+
+
+class ReferralSchema(Base):
+    id = Text(required=True)
+    client_id = Text(required=True)
+    service_type = OneOf(list(v.SERVICE_TYPES), required=True)
+    status = OneOf(list(v.REFERRAL_STATUSES), required=True)
+    authored_on = DateTime(required=True)
+    priority = OneOf(list(v.PRIORITIES), load_default="routine")
+    service_coding = fields.Nested(CodingSchema)
+    reason = fields.Nested(ReferralReasonSchema)
+    target = fields.Nested(OrganizationSchema)
+    status_reason = Text()
+    outcome = Text()
+    status_changed_at = DateTime()
+    period = fields.Nested(PeriodSchema)
+    episode_id = Text()
+    requester = fields.Nested(PersonSchema)
+    note = Text()
+    sensitive = StrictBoolean(load_default=False)
+
+    @validates_schema
+    def other_is_coded(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("service_type") == "other" and "service_coding" not in data:
+            raise ValidationError("service_type other needs a service_coding", "service_coding")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> r.Referral:
+        referral = r.Referral(**data)
+        try:
+            check_status(referral)
+        except DomainError as err:
+            raise ValidationError(err.message, err.path) from err
+        return referral

@@ -1,0 +1,1 @@
+"""Case-management records and rules, in case-management terms; imports no framework."""

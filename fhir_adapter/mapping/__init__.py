@@ -1,0 +1,1 @@
+"""Case-management records ↔ FHIR R4: mappings as data (mappings/) plus named functions."""

@@ -1,0 +1,90 @@
+"""The loaded mappings: code tables, questionnaire definitions, structures and invariants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fhir_adapter.mapping.terminology import CodeTable
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    """One question of an instrument; `extract` marks it for SDC observation-based extraction."""
+
+    link_id: str
+    text: str
+    type: str
+    code: JSON | None = None
+    repeats: bool = False
+    required: bool = False
+    options: tuple[JSON, ...] = ()
+    unit: JSON | None = None
+    extract: JSON | None = None
+
+    def option(self, code: str) -> JSON | None:
+        return next((o for o in self.options if o["code"] == code), None)
+
+    def option_for(self, system: str | None, code: str) -> JSON | None:
+        return next((o for o in self.options if o["code"] == code and o.get("system") == system), None)
+
+
+@dataclass(frozen=True)
+class QuestionnaireDef:
+    kind: str
+    name: str
+    title: str
+    version: str
+    url: str
+    items: tuple[ItemDef, ...]
+    code: JSON | None = None
+
+    @property
+    def canonical(self) -> str:
+        return f"{self.url}|{self.version}"
+
+    def item(self, link_id: str) -> ItemDef | None:
+        return self.__dict__["_by_link"].get(link_id)  # type: ignore[no-any-return]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_link", {i.link_id: i for i in self.items})
+
+
+Rule = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A compiled structure mapping: element name → rule, in output order."""
+
+    name: str
+    resource: str
+    identity: str
+    rules: tuple[tuple[str, Rule], ...]
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Invariant:
+    key: str
+    resource: str
+    guard: str | None  # first element under the resource the invariant is about; skipped when absent
+    human: str
+    expression: str
+    evaluate: Callable[[JSON], list[Any]]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    canonical_base: str
+    tables: dict[str, CodeTable]
+    questionnaires: dict[str, QuestionnaireDef]
+    structures: dict[str, Structure]
+    invariants: dict[str, tuple[Invariant, ...]]
+
+    def questionnaire_by_url(self, url: str) -> QuestionnaireDef | None:
+        base = url.split("|", 1)[0]
+        return next((q for q in self.questionnaires.values() if q.url == base), None)

@@ -1,0 +1,164 @@
+"""The strict pass the R4B models skip: required code bindings, reference target types, empty values.
+
+It walks the JSON beside the model classes; the allowed values and target types come from the models'
+field metadata (`enum_values`, `enum_reference_types`), gathered once per class.
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+
+from fhir_adapter.mapping.errors import Issue
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FieldMeta:
+    codes: frozenset[str] | None
+    targets: frozenset[str] | None
+    child: type | None  # the model class of a complex element; None for primitives
+
+
+@dataclass(frozen=True)
+class PendingReference:
+    """A urn:uuid reference, resolved against the Bundle's fullUrls once every entry is walked."""
+
+    path: str
+    url: str
+    targets: frozenset[str]
+
+
+# The models take allowed values from the element's short description, which R4 truncates with "+" for
+# long value sets; these are the full required value sets (https://hl7.org/fhir/R4/valueset-<name>.html).
+FULL_VALUE_SETS: dict[tuple[str, str], frozenset[str]] = {
+    ("QuestionnaireItem", "type"): frozenset(
+        "group display boolean decimal integer date dateTime time string text url choice open-choice "
+        "attachment reference quantity".split()
+    ),
+    ("Observation", "status"): frozenset(
+        "registered preliminary final amended corrected cancelled entered-in-error unknown".split()
+    ),
+    ("Task", "status"): frozenset(
+        "draft requested received accepted rejected ready cancelled in-progress on-hold failed completed "
+        "entered-in-error".split()
+    ),
+}
+
+
+def _allowed(cls: type, name: str, codes: list[str] | None) -> frozenset[str] | None:
+    """The required value set of an element; None when unknown (a truncated list without its full form)."""
+    full = FULL_VALUE_SETS.get((cls.__name__, name))
+    if full is not None:
+        return full
+    if not codes or "+" in codes:
+        return None
+    return frozenset(codes)
+
+
+def _model_class(annotation: Any) -> type | None:
+    for arg in typing.get_args(annotation) or (annotation,):
+        klass = getattr(arg, "_model_klass", None)
+        if klass:
+            module, _, name = klass.rpartition(".")
+            return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        inner = _model_class(arg) if typing.get_args(arg) else None
+        if inner:
+            return inner
+    return None
+
+
+@cache
+def field_meta(cls: type) -> dict[str, FieldMeta]:
+    result = {}
+    for name, info in cls.model_fields.items():  # type: ignore[attr-defined]
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        targets = extra.get("enum_reference_types")
+        result[info.alias or name] = FieldMeta(
+            _allowed(cls, info.alias or name, extra.get("enum_values")),
+            frozenset(targets) if targets else None,
+            _model_class(info.annotation),
+        )
+    return result
+
+
+def _reference_type(reference: str) -> str | None:
+    """The resource type a relative or absolute RESTful reference names; None for urn: and #local ones."""
+    if reference.startswith(("urn:", "#")):
+        return None
+    parts = reference.split("?")[0].split("/")
+    if "_history" in parts:
+        parts = parts[: parts.index("_history")]
+    return parts[-2] if len(parts) >= 2 else None
+
+
+class StrictPass:
+    """Walks one resource; collects issues and the urn:uuid references to resolve at Bundle level."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+        self.pending: list[PendingReference] = []
+
+    def resource(self, resource: JSON, path: str) -> None:
+        try:
+            cls = get_fhir_model_class(resource.get("resourceType", ""))
+        except KeyError:
+            self._issue(path, f"unknown resourceType {resource.get('resourceType')!r}", "structure")
+            return
+        contained = {c.get("id"): c.get("resourceType") for c in resource.get("contained", ())}
+        self._walk(resource, cls, path, contained)
+
+    def _issue(self, path: str, message: str, layer: str) -> None:
+        self.issues.append(Issue("error", path, message, layer))
+
+    def _walk(self, node: JSON, cls: type, path: str, contained: dict[Any, Any]) -> None:
+        meta = field_meta(cls)
+        for key, value in node.items():
+            fm = meta.get(key)
+            if fm is None:
+                continue
+            if isinstance(value, list):
+                if not value:
+                    self._issue(f"{path}.{key}", "empty array", "content")
+                for i, item in enumerate(value):
+                    self._element(item, fm, f"{path}.{key}[{i}]", contained)
+            else:
+                self._element(value, fm, f"{path}.{key}", contained)
+
+    def _element(self, value: Any, fm: FieldMeta, path: str, contained: dict[Any, Any]) -> None:
+        if value is None or value == "" or value == {}:
+            self._issue(path, "empty value", "content")
+            return
+        if fm.codes is not None and value not in fm.codes:
+            self._issue(path, f"{value!r} is not in the required value set ({', '.join(sorted(fm.codes))})", "binding")
+        if fm.child is None or not isinstance(value, dict):
+            return
+        if "resourceType" in value:
+            self.resource(value, path)
+            return
+        if fm.targets is not None:
+            self._reference(value, fm.targets, path, contained)
+        self._walk(value, fm.child, path, contained)
+
+    def _reference(self, ref: JSON, targets: frozenset[str], path: str, contained: dict[Any, Any]) -> None:
+        if "Resource" in targets:
+            return
+        url = ref.get("reference")
+        if isinstance(url, str) and url.startswith("urn:uuid:"):
+            self.pending.append(PendingReference(path, url, targets))
+            return
+        if isinstance(url, str) and url.startswith("#"):
+            rtype = contained.get(url[1:])
+            if rtype is None:
+                self._issue(path, f"{url} names no contained resource", "reference")
+                return
+        else:
+            rtype = _reference_type(url) if isinstance(url, str) else ref.get("type")
+        if rtype is not None and rtype not in targets:
+            self._issue(path, f"a reference to {rtype} where {', '.join(sorted(targets))} is allowed", "reference")

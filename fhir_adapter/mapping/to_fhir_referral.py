@@ -1,0 +1,120 @@
+"""Referral → ServiceRequest and its referral-management Task (Gravity SDOH Clinical Care shape).
+
+https://hl7.org/fhir/R4/servicerequest.html ; https://hl7.org/fhir/R4/task.html ;
+https://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition-SDOHCC-TaskForReferralManagement.html
+"""
+
+from __future__ import annotations
+
+from fhir_adapter.domain.records import Referral
+from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
+from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id
+from fhir_adapter.mapping.to_fhir_common import episode_reference_extension
+
+PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
+US_CORE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
+SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+RESULTING_ACTIVITY = {"coding": [{"system": SDOHCC_CODES, "code": "resulting-activity", "display": "Resulting Activity"}]}
+
+
+def to_fhir_service_request(referral: Referral, ctx: MapContext) -> JSON:
+    return apply_structure(Scope(referral, ctx, ctx.catalogue.structures["referral_to_servicerequest"]))
+
+
+def to_fhir_task(referral: Referral, ctx: MapContext) -> JSON:
+    return apply_structure(Scope(referral, ctx, ctx.catalogue.structures["referral_to_task"]))
+
+
+@mapping_function
+def referral_extensions(scope: Scope) -> list[JSON]:
+    referral: Referral = scope.record
+    extensions = []
+    reason = referral.reason
+    if reason and reason.plan_id and reason.goal_id:
+        ref = scope.ctx.reference("goal", goal_record_id(reason.plan_id, reason.goal_id), "Goal")
+        extensions.append({"url": PERTAINS_TO_GOAL, "valueReference": ref})
+    episode = episode_reference_extension(scope, referral)
+    if episode:
+        extensions.append(episode)
+    return extensions
+
+
+@mapping_function
+def referral_category(scope: Scope) -> list[JSON]:
+    entry = scope.ctx.catalogue.tables["service_types"].entry(scope.record.service_type)
+    if "category" not in entry:
+        return []
+    return [scope.ctx.catalogue.tables["observation_categories"].concept(entry["category"])]
+
+
+@mapping_function
+def referral_code(scope: Scope) -> JSON:
+    """The service's code; a referral for another coded service carries the coding it came with."""
+    referral: Referral = scope.record
+    concept = scope.ctx.catalogue.tables["service_types"].concept(referral.service_type)
+    if referral.service_coding:
+        coding = {k: v for k, v in vars(referral.service_coding).items() if v is not None}
+        concept = {"coding": [coding], "text": referral.service_coding.display or concept["text"]}
+    return concept
+
+
+@mapping_function
+def referral_performer(scope: Scope) -> list[JSON]:
+    target = scope.record.target
+    if target is None:
+        return []
+    return [organization_reference(target, scope)]
+
+
+def organization_reference(target: object, scope: Scope) -> JSON:
+    ref: JSON = {"type": "Organization", "display": target.name}  # type: ignore[attr-defined]
+    ident = target.identifier  # type: ignore[attr-defined]
+    if ident:
+        ref["identifier"] = {"system": ident.system, "value": ident.value}
+    return ref
+
+
+@mapping_function
+def referral_reason_code(scope: Scope) -> list[JSON]:
+    reason = scope.record.reason
+    if reason is None or not (reason.problem or reason.text):
+        return []
+    concept: JSON = {}
+    if reason.problem:
+        concept["coding"] = [{k: v for k, v in vars(reason.problem).items() if v is not None}]
+    if reason.text:
+        concept["text"] = reason.text
+    return [concept]
+
+
+@mapping_function
+def referral_note(scope: Scope) -> list[JSON]:
+    return [{"text": scope.record.note}] if scope.record.note else []
+
+
+@mapping_function
+def task_status_reason(scope: Scope) -> JSON | None:
+    return {"text": scope.record.status_reason} if scope.record.status_reason else None
+
+
+@mapping_function
+def task_focus(scope: Scope) -> JSON:
+    return scope.ctx.reference("referral", scope.record.id, "ServiceRequest")
+
+
+@mapping_function
+def task_last_modified(scope: Scope) -> str | None:
+    referral: Referral = scope.record
+    return referral.status_changed_at
+
+
+@mapping_function
+def task_owner(scope: Scope) -> JSON | None:
+    target = scope.record.target
+    return organization_reference(target, scope) if target else None
+
+
+@mapping_function
+def task_output(scope: Scope) -> list[JSON]:
+    outcome = scope.record.outcome
+    return [{"type": RESULTING_ACTIVITY, "valueString": outcome}] if outcome else []

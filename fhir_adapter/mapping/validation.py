@@ -1,0 +1,127 @@
+"""Layered validation of everything we emit (DESIGN.md §3): output that fails is never sent.
+
+1. structure — the fhir.resources R4B model of each resource (cardinality, primitive formats, unknown elements);
+2. strict — required code bindings, reference target types, empty values (strict.py);
+3. invariants — the FHIR R4 constraints in mappings/invariants, compiled once with fhirpathpy;
+4. Bundle — a transaction whose entries all carry a request, unique fullUrls, and urn:uuid references that
+   resolve to an entry of an allowed type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError
+
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.mapping.errors import FhirValidationError, Issue
+from fhir_adapter.mapping.strict import StrictPass
+
+JSON = dict[str, Any]
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def structure_issues(resource: JSON, path: str) -> list[Issue]:
+    rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+    try:
+        cls = get_fhir_model_class(str(rtype))
+    except KeyError:
+        return [Issue("error", path, f"unknown resourceType {rtype!r}", "structure")]
+    try:
+        cls.model_validate(resource)
+    except ValidationError as err:
+        return [Issue("error", f"{path}{_loc(e['loc'])}", e["msg"], "structure") for e in err.errors()]
+    return []
+
+
+def invariant_issues(resource: JSON, path: str, catalogue: Catalogue) -> list[Issue]:
+    issues = []
+    for inv in catalogue.invariants.get(resource["resourceType"], ()):
+        if inv.guard is not None and inv.guard not in resource:
+            continue
+        if inv.evaluate(resource) != [True]:
+            issues.append(Issue("error", path, f"{inv.key}: {inv.human}", "invariant"))
+    return issues
+
+
+def validate_resource(resource: JSON, catalogue: Catalogue, path: str | None = None) -> list[Issue]:
+    """Every issue of one resource; an empty list means it may be sent."""
+    path = path or str(resource.get("resourceType", "Resource"))
+    issues = structure_issues(resource, path)
+    if issues:
+        return issues
+    strict = StrictPass()
+    strict.resource(resource, path)
+    issues = strict.issues
+    for pending in strict.pending:
+        issues.append(Issue("error", pending.path, f"{pending.url} resolves to nothing", "reference"))
+    return issues + invariant_issues(resource, path, catalogue)
+
+
+def validate_bundle(bundle: JSON, catalogue: Catalogue) -> list[Issue]:
+    """Every issue of a transaction or batch Bundle and of each resource in it."""
+    issues = _envelope_issues(bundle)
+    if issues:
+        return issues
+    strict = StrictPass()
+    types: dict[str, str] = {}
+    for i, entry in enumerate(bundle["entry"]):
+        path = f"Bundle.entry[{i}].resource"
+        resource = entry["resource"]
+        found = structure_issues(resource, path)
+        if found:
+            issues += found
+            continue
+        strict.resource(resource, path)
+        issues += invariant_issues(resource, path, catalogue)
+        types[entry["fullUrl"]] = resource["resourceType"]
+    issues += strict.issues
+    for pending in strict.pending:
+        rtype = types.get(pending.url)
+        if rtype is None:
+            issues.append(Issue("error", pending.path, f"{pending.url} is no entry of this Bundle", "reference"))
+        elif rtype not in pending.targets:
+            allowed = ", ".join(sorted(pending.targets))
+            issues.append(Issue("error", pending.path, f"refers to a {rtype} where {allowed} is allowed", "reference"))
+    return issues
+
+
+def _envelope_issues(bundle: JSON) -> list[Issue]:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        return [Issue("error", "Bundle", "not a Bundle", "structure")]
+    if bundle.get("type") not in ("transaction", "batch"):
+        return [Issue("error", "Bundle.type", "a Bundle to send is a transaction or a batch", "structure")]
+    entries = bundle.get("entry")
+    if not isinstance(entries, list) or not entries:
+        return [Issue("error", "Bundle.entry", "no entries", "content")]
+    issues, seen = [], set()
+    for i, entry in enumerate(entries):
+        path = f"Bundle.entry[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            issues.append(Issue("error", f"{path}.resource", "missing", "structure"))
+            continue
+        request = entry.get("request")
+        if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
+            issues.append(Issue("error", f"{path}.request", "every entry of a transaction needs method and url", "structure"))
+        url = entry.get("fullUrl")
+        if not isinstance(url, str) or not url:
+            issues.append(Issue("error", f"{path}.fullUrl", "missing", "structure"))
+        elif url in seen:
+            issues.append(Issue("error", f"{path}.fullUrl", f"{url} appears twice", "structure"))
+        seen.add(url)
+    return issues
+
+
+def ensure_valid_bundle(bundle: JSON, catalogue: Catalogue) -> JSON:
+    """The Bundle itself when it may be sent; FhirValidationError with every issue otherwise."""
+    issues = [i for i in validate_bundle(bundle, catalogue) if i.severity == "error"]
+    if issues:
+        raise FhirValidationError(issues)
+    return bundle
