@@ -98,7 +98,6 @@ class Person:
 
     name: str
     id: str | None = None
-    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,10 +184,10 @@ class Activity:
 class ServicePlan:
     id: str
     client_id: str
-    plan_type: str
     status: str
     period: Period
     next_review: str
+    plan_type: str | None = None
     version: int = 1
     title: str | None = None
     episode_id: str | None = None
@@ -202,7 +201,6 @@ class ServicePlan:
 class Organization:
     name: str
     identifier: Identifier | None = None
-    phone: str | None = None
 
 
 @dataclass(frozen=True)

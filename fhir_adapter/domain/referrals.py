@@ -19,7 +19,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 NEEDS_REASON = frozenset({"declined", "cancelled"})
 
 
-def transition(referral: Referral, new_status: ReferralStatus, at: str, reason: str | None = None) -> Referral:
+def transition(
+    referral: Referral, new_status: ReferralStatus, at: str, reason: str | None = None
+) -> Referral:
     """Move a referral to `new_status`, or raise IllegalTransition naming both states."""
     allowed = TRANSITIONS[referral.status]
     if new_status not in allowed:

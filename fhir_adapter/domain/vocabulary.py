@@ -27,8 +27,18 @@ CARE_TEAM_ROLES = (
 )
 ASSESSMENT_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
 PLAN_TYPES = ("isp", "csp", "pcp")
-PLAN_STATUSES = ("draft", "active", "on-hold", "revoked", "completed")
-GOAL_LIFECYCLE = ("proposed", "planned", "accepted", "active", "on-hold", "completed", "cancelled", "rejected")
+PLAN_STATUSES = ("draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown")
+GOAL_LIFECYCLE = (
+    "proposed",
+    "planned",
+    "accepted",
+    "active",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "entered-in-error",
+    "rejected",
+)
 GOAL_ACHIEVEMENT = (
     "in-progress",
     "improving",
@@ -52,7 +62,17 @@ ACTIVITY_KINDS = (
     "monitoring",
     "other",
 )
-ACTIVITY_STATUSES = ("not-started", "scheduled", "in-progress", "on-hold", "completed", "cancelled", "stopped")
+ACTIVITY_STATUSES = (
+    "not-started",
+    "scheduled",
+    "in-progress",
+    "on-hold",
+    "completed",
+    "cancelled",
+    "stopped",
+    "unknown",
+    "entered-in-error",
+)
 SERVICE_TYPES = (
     "housing",
     "job-placement",

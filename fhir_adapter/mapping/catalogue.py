@@ -74,7 +74,7 @@ class Invariant:
     guard: str | None  # first element under the resource the invariant is about; skipped when absent
     human: str
     expression: str
-    evaluate: Callable[[JSON], list[Any]]
+    evaluate: Callable[..., list[Any]]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,10 @@ TABLE: dict[str, Any] = {
                 "properties": {"system": _URI, "code": _STR, "display": _STR, "text": _STR, "category": _STR},
             },
         },
-        "reverse": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": _STR}},
+        "reverse": {
+            "type": "object",
+            "additionalProperties": {"type": "object", "additionalProperties": _STR},
+        },
     },
 }
 

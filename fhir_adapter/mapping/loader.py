@@ -101,7 +101,9 @@ def _check_questionnaire(path: Path, q: QuestionnaireDef, tables: dict[str, Code
     for item in q.items:
         extract = item.extract or {}
         if extract.get("category") and extract["category"] not in tables["observation_categories"].entries:
-            raise MappingConfigError(f"{path}: items/{item.link_id}/extract: unknown category {extract['category']}")
+            raise MappingConfigError(
+                f"{path}: items/{item.link_id}/extract: unknown category {extract['category']}"
+            )
         if extract.get("sdoh_category") and extract["sdoh_category"] not in tables["sdoh_categories"].entries:
             raise MappingConfigError(
                 f"{path}: items/{item.link_id}/extract: unknown sdoh_category {extract['sdoh_category']}"

@@ -39,15 +39,52 @@ class PendingReference:
 # long value sets; these are the full required value sets (https://hl7.org/fhir/R4/valueset-<name>.html).
 FULL_VALUE_SETS: dict[tuple[str, str], frozenset[str]] = {
     ("QuestionnaireItem", "type"): frozenset(
-        "group display boolean decimal integer date dateTime time string text url choice open-choice "
-        "attachment reference quantity".split()
+        [
+            "group",
+            "display",
+            "boolean",
+            "decimal",
+            "integer",
+            "date",
+            "dateTime",
+            "time",
+            "string",
+            "text",
+            "url",
+            "choice",
+            "open-choice",
+            "attachment",
+            "reference",
+            "quantity",
+        ]
     ),
     ("Observation", "status"): frozenset(
-        "registered preliminary final amended corrected cancelled entered-in-error unknown".split()
+        [
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ]
     ),
     ("Task", "status"): frozenset(
-        "draft requested received accepted rejected ready cancelled in-progress on-hold failed completed "
-        "entered-in-error".split()
+        [
+            "draft",
+            "requested",
+            "received",
+            "accepted",
+            "rejected",
+            "ready",
+            "cancelled",
+            "in-progress",
+            "on-hold",
+            "failed",
+            "completed",
+            "entered-in-error",
+        ]
     ),
 }
 
@@ -136,7 +173,9 @@ class StrictPass:
             self._issue(path, "empty value", "content")
             return
         if fm.codes is not None and value not in fm.codes:
-            self._issue(path, f"{value!r} is not in the required value set ({', '.join(sorted(fm.codes))})", "binding")
+            self._issue(
+                path, f"{value!r} is not in the required value set ({', '.join(sorted(fm.codes))})", "binding"
+            )
         if fm.child is None or not isinstance(value, dict):
             return
         if "resourceType" in value:
@@ -161,4 +200,6 @@ class StrictPass:
         else:
             rtype = _reference_type(url) if isinstance(url, str) else ref.get("type")
         if rtype is not None and rtype not in targets:
-            self._issue(path, f"a reference to {rtype} where {', '.join(sorted(targets))} is allowed", "reference")
+            self._issue(
+                path, f"a reference to {rtype} where {', '.join(sorted(targets))} is allowed", "reference"
+            )

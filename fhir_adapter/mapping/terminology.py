@@ -54,8 +54,8 @@ class CodeTable:
         return by_coding.get((system, code))
 
     def key_for_code(self, column: str, code: str) -> str | None:
-        """The key a FHIR code of one column means; forward entries first, then the reverse extras."""
-        for key, e in self.entries.items():
-            if e.get(column) == code:
-                return key
-        return self.reverse_extra.get(column, {}).get(code)
+        """The key a FHIR code of one column means: the table's `reverse` section first, then the first entry."""
+        preferred = self.reverse_extra.get(column, {}).get(code)
+        if preferred:
+            return preferred
+        return next((key for key, e in self.entries.items() if e.get(column) == code), None)

@@ -31,7 +31,7 @@ ACCEPTS = {
     "text": {"text"},
     "boolean": {"boolean"},
     "integer": {"integer"},
-    "decimal": {"decimal", "integer"},
+    "decimal": {"decimal"},
     "date": {"date"},
     "choice": {"choice", "coding"},
     "quantity": {"quantity"},
@@ -132,9 +132,9 @@ def response_items(scope: Scope) -> list[JSON]:
     q = questionnaire_for(assessment, scope.ctx, scope.path)
     answered = {item.link_id for item in assessment.items if item.answers}
     if assessment.status == "completed":
-        for definition in q.items:
-            if definition.required and definition.link_id not in answered:
-                raise MappingError(f"required item {definition.link_id} has no answer", f"{scope.path}.items")
+        for needed in q.items:
+            if needed.required and needed.link_id not in answered:
+                raise MappingError(f"required item {needed.link_id} has no answer", f"{scope.path}.items")
     items = []
     for i, item in enumerate(assessment.items):
         where = f"{scope.path}.items[{i}]"
@@ -169,7 +169,13 @@ def response_value(item: ItemDef, answer: Answer, path: str) -> tuple[str, objec
         return "Coding", _coding(value)
     if isinstance(value, Quantity):
         return "Quantity", _quantity(value)
-    suffix = {"text": "String", "boolean": "Boolean", "integer": "Integer", "decimal": "Decimal", "date": "Date"}
+    suffix = {
+        "text": "String",
+        "boolean": "Boolean",
+        "integer": "Integer",
+        "decimal": "Decimal",
+        "date": "Date",
+    }
     if item.type == "decimal":
         return "Decimal", float(value)  # type: ignore[arg-type]
     return suffix[answer.kind], value
@@ -197,7 +203,9 @@ def observation_status(scope: Scope) -> str:
 def observation_category(scope: Scope) -> list[JSON]:
     extract = scope.detail.item.extract
     tables = scope.ctx.catalogue.tables
-    categories: list[JSON] = [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}]
+    categories: list[JSON] = [
+        {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+    ]
     categories.append(tables["observation_categories"].concept(extract["category"]))
     if extract.get("sdoh_category"):
         categories.append(tables["sdoh_categories"].concept(extract["sdoh_category"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from html import escape
 
 from fhir_adapter.domain.records import Activity, Goal, ServicePlan
+from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_period
 
@@ -15,12 +16,12 @@ CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
 XHTML = "http://www.w3.org/1999/xhtml"
 
 
-def next_review_url(ctx: MapContext) -> str:
-    return f"{ctx.catalogue.canonical_base}/StructureDefinition/careplan-next-review"
+def next_review_url(catalogue: Catalogue) -> str:
+    return f"{catalogue.canonical_base}/StructureDefinition/careplan-next-review"
 
 
-def plan_version_url(ctx: MapContext) -> str:
-    return f"{ctx.catalogue.canonical_base}/StructureDefinition/service-plan-version"
+def plan_version_url(catalogue: Catalogue) -> str:
+    return f"{catalogue.canonical_base}/StructureDefinition/service-plan-version"
 
 
 def to_fhir_care_plan(plan: ServicePlan, ctx: MapContext) -> JSON:
@@ -38,9 +39,9 @@ def goal_record_id(plan_id: str, goal_id: str) -> str:
 @mapping_function
 def care_plan_extensions(scope: Scope) -> list[JSON]:
     plan: ServicePlan = scope.record
-    extensions = [
-        {"url": next_review_url(scope.ctx), "valueDate": plan.next_review},
-        {"url": plan_version_url(scope.ctx), "valuePositiveInt": plan.version},
+    extensions: list[JSON] = [
+        {"url": next_review_url(scope.ctx.catalogue), "valueDate": plan.next_review},
+        {"url": plan_version_url(scope.ctx.catalogue), "valuePositiveInt": plan.version},
     ]
     episode = episode_reference_extension(scope, plan)
     if episode:
@@ -50,7 +51,11 @@ def care_plan_extensions(scope: Scope) -> list[JSON]:
 
 @mapping_function
 def care_plan_category(scope: Scope) -> list[JSON]:
-    assess_plan = {"coding": [{"system": CAREPLAN_CATEGORY, "code": "assess-plan", "display": "Assessment and Plan"}]}
+    assess_plan = {
+        "coding": [{"system": CAREPLAN_CATEGORY, "code": "assess-plan", "display": "Assessment and Plan"}]
+    }
+    if scope.record.plan_type is None:
+        return [assess_plan]
     return [assess_plan, scope.ctx.catalogue.tables["plan_types"].concept(scope.record.plan_type)]
 
 
@@ -63,7 +68,9 @@ def care_plan_goals(scope: Scope) -> list[JSON]:
 def _activity(activity: Activity, plan: ServicePlan, scope: Scope) -> JSON:
     detail: JSON = {"code": scope.ctx.catalogue.tables["activity_kinds"].concept(activity.kind)}
     if activity.goal_ids:
-        detail["goal"] = [scope.ctx.reference("goal", goal_record_id(plan.id, g), "Goal") for g in activity.goal_ids]
+        detail["goal"] = [
+            scope.ctx.reference("goal", goal_record_id(plan.id, g), "Goal") for g in activity.goal_ids
+        ]
     detail["status"] = activity.status
     timing: JSON = {}
     if activity.period:
@@ -89,8 +96,10 @@ def care_plan_narrative(scope: Scope) -> JSON:
     """A human-readable summary (US Core requires CarePlan.text); every value is escaped."""
     plan: ServicePlan = scope.record
     tables = scope.ctx.catalogue.tables
-    kind = tables["plan_types"].entry(plan.plan_type)["display"]
-    parts = [f"<p><b>{escape(plan.title or kind)}</b> ({escape(kind)}, version {plan.version}, {plan.status})</p>"]
+    kind = tables["plan_types"].entry(plan.plan_type)["display"] if plan.plan_type else "Care plan"
+    parts = [
+        f"<p><b>{escape(plan.title or kind)}</b> ({escape(kind)}, version {plan.version}, {plan.status})</p>"
+    ]
     span = " to ".join(x for x in (plan.period.start, plan.period.end) if x)
     parts.append(f"<p>Period: {escape(span or 'open')}; next review {escape(plan.next_review)}</p>")
     if plan.goals:

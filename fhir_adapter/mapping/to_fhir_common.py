@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_adapter.domain.records import Period, Person
+from fhir_adapter.domain.records import Identifier, Period, Person
 from fhir_adapter.mapping.engine import JSON, Scope, mapping_function
 
 EPISODE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare"
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 RESTRICTED = {"system": CONFIDENTIALITY, "code": "R", "display": "restricted"}
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 
 def record_id(scope: Scope) -> str:
@@ -49,6 +50,18 @@ def business_identifier(scope: Scope) -> JSON:
 @mapping_function
 def subject(scope: Scope) -> JSON:
     return scope.ctx.reference("client", scope.ctx.client_id, "Patient")
+
+
+def to_fhir_identifier(ident: Identifier) -> JSON:
+    """Another system's identifier, typed (MR, XX, ...) and with its assigning authority."""
+    fhir: JSON = {
+        "type": {"coding": [{"system": V2_0203, "code": ident.type}]},
+        "system": ident.system,
+        "value": ident.value,
+    }
+    if ident.assigner:
+        fhir["assigner"] = {"display": ident.assigner}
+    return fhir
 
 
 def to_fhir_period(period: Period | None) -> JSON | None:

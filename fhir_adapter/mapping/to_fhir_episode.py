@@ -46,7 +46,11 @@ def care_team_practitioners(scope: Scope) -> list[JSON]:
     """Providers are contained Practitioners, so each participant's member resolves (ctm-1)."""
     contained = []
     for i, member in enumerate(scope.record.care_team, start=1):
-        practitioner: JSON = {"resourceType": "Practitioner", "id": f"member-{i}", "name": [{"text": member.name}]}
+        practitioner: JSON = {
+            "resourceType": "Practitioner",
+            "id": f"member-{i}",
+            "name": [{"text": member.name}],
+        }
         if member.phone:
             practitioner["telecom"] = [{"system": "phone", "value": member.phone}]
         contained.append(practitioner)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fhir_adapter.domain.records import Address, Client, Name, Telecom
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
-from fhir_adapter.mapping.to_fhir_common import business_identifier
+from fhir_adapter.mapping.to_fhir_common import business_identifier, to_fhir_identifier
 
 US_CORE_PATIENT = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-patient"
-V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 V2_0131 = "http://terminology.hl7.org/CodeSystem/v2-0131"
 BCP47 = "urn:ietf:bcp:47"
 
@@ -22,15 +21,7 @@ def client_identifiers(scope: Scope) -> list[JSON]:
     """Our case-management id first, then the hospital MRNs with their assigning authority."""
     ids = [{"use": "usual", **business_identifier(scope)}]
     for ident in scope.record.identifiers:
-        fhir: JSON = {
-            "use": "official" if ident.type == "MR" else "secondary",
-            "type": {"coding": [{"system": V2_0203, "code": ident.type}]},
-            "system": ident.system,
-            "value": ident.value,
-        }
-        if ident.assigner:
-            fhir["assigner"] = {"display": ident.assigner}
-        ids.append(fhir)
+        ids.append({"use": "official" if ident.type == "MR" else "secondary", **to_fhir_identifier(ident)})
     return ids
 
 

@@ -6,15 +6,17 @@ https://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition-SDOHCC-TaskForRefe
 
 from __future__ import annotations
 
-from fhir_adapter.domain.records import Referral
+from fhir_adapter.domain.records import Organization, Referral
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id
-from fhir_adapter.mapping.to_fhir_common import episode_reference_extension
+from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_identifier
 
 PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 US_CORE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
 SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
-RESULTING_ACTIVITY = {"coding": [{"system": SDOHCC_CODES, "code": "resulting-activity", "display": "Resulting Activity"}]}
+RESULTING_ACTIVITY = {
+    "coding": [{"system": SDOHCC_CODES, "code": "resulting-activity", "display": "Resulting Activity"}]
+}
 
 
 def to_fhir_service_request(referral: Referral, ctx: MapContext) -> JSON:
@@ -66,11 +68,10 @@ def referral_performer(scope: Scope) -> list[JSON]:
     return [organization_reference(target, scope)]
 
 
-def organization_reference(target: object, scope: Scope) -> JSON:
-    ref: JSON = {"type": "Organization", "display": target.name}  # type: ignore[attr-defined]
-    ident = target.identifier  # type: ignore[attr-defined]
-    if ident:
-        ref["identifier"] = {"system": ident.system, "value": ident.value}
+def organization_reference(target: Organization, scope: Scope) -> JSON:
+    ref: JSON = {"type": "Organization", "display": target.name}
+    if target.identifier:
+        ref["identifier"] = to_fhir_identifier(target.identifier)
     return ref
 
 

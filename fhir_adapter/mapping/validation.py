@@ -86,10 +86,14 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue) -> list[Issue]:
     for pending in strict.pending:
         rtype = types.get(pending.url)
         if rtype is None:
-            issues.append(Issue("error", pending.path, f"{pending.url} is no entry of this Bundle", "reference"))
+            issues.append(
+                Issue("error", pending.path, f"{pending.url} is no entry of this Bundle", "reference")
+            )
         elif rtype not in pending.targets:
             allowed = ", ".join(sorted(pending.targets))
-            issues.append(Issue("error", pending.path, f"refers to a {rtype} where {allowed} is allowed", "reference"))
+            issues.append(
+                Issue("error", pending.path, f"refers to a {rtype} where {allowed} is allowed", "reference")
+            )
     return issues
 
 
@@ -109,7 +113,14 @@ def _envelope_issues(bundle: JSON) -> list[Issue]:
             continue
         request = entry.get("request")
         if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
-            issues.append(Issue("error", f"{path}.request", "every entry of a transaction needs method and url", "structure"))
+            issues.append(
+                Issue(
+                    "error",
+                    f"{path}.request",
+                    "every entry of a transaction needs method and url",
+                    "structure",
+                )
+            )
         url = entry.get("fullUrl")
         if not isinstance(url, str) or not url:
             issues.append(Issue("error", f"{path}.fullUrl", "missing", "structure"))

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from fhir_adapter.api.schemas.common import (
-    StrictBoolean,
     Base,
     CodingSchema,
     Date,
@@ -15,6 +14,7 @@ from fhir_adapter.api.schemas.common import (
     OneOf,
     PersonSchema,
     QuantitySchema,
+    StrictBoolean,
     Text,
     tuples,
 )
@@ -42,7 +42,7 @@ class AnswerSchema(Base):
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> r.Answer:
         ((kind, value),) = data.items()
-        return r.Answer(kind=kind, value=value)
+        return r.Answer(kind=cast(r.AnswerKind, kind), value=value)
 
 
 class AssessmentItemSchema(Base):
@@ -60,7 +60,9 @@ class AssessmentSchema(Base):
     kind = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$"))
     status = OneOf(list(v.ASSESSMENT_STATUSES), required=True)
     date = DateTime(required=True)
-    items = fields.List(fields.Nested(AssessmentItemSchema), load_default=list, validate=validate.Length(max=500))
+    items = fields.List(
+        fields.Nested(AssessmentItemSchema), load_default=list, validate=validate.Length(max=500)
+    )
     episode_id = Text()
     author = fields.Nested(PersonSchema)
     sensitive = StrictBoolean(load_default=False)

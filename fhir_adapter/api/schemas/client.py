@@ -11,7 +11,9 @@ from fhir_adapter.domain import records as r
 
 NAME_USES = ["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"]
 CONTACT_USES = ["home", "work", "temp", "old", "mobile"]
-LANGUAGE = validate.Regexp(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="not a BCP-47 language tag (e.g. ko, hi-IN)")
+LANGUAGE = validate.Regexp(
+    r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", error="not a BCP-47 language tag (e.g. ko, hi-IN)"
+)
 
 
 class NameSchema(Base):

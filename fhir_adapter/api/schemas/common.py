@@ -18,18 +18,18 @@ DATETIME_RE = re.compile(
 MAX_TEXT = 10_000
 
 
-def Text(**kwargs: Any) -> fields.String:  # noqa: N802 - reads like a field class
+def Text(**kwargs: Any) -> fields.String:
     """A non-blank string of bounded length."""
     return fields.String(validate=validate.Length(min=1, max=MAX_TEXT), **kwargs)
 
 
-def Date(**kwargs: Any) -> fields.String:  # noqa: N802
+def Date(**kwargs: Any) -> fields.String:
     return fields.String(
         validate=validate.Regexp(DATE_RE, error="not a date (YYYY, YYYY-MM or YYYY-MM-DD)"), **kwargs
     )
 
 
-def DateTime(**kwargs: Any) -> fields.String:  # noqa: N802
+def DateTime(**kwargs: Any) -> fields.String:
     return fields.String(
         validate=validate.Regexp(
             DATETIME_RE, error="not a date or date-time (YYYY-MM-DDThh:mm:ss with a time zone)"
@@ -41,14 +41,14 @@ def DateTime(**kwargs: Any) -> fields.String:  # noqa: N802
 URI_RE = re.compile(r"^(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]*:[^\s|]+)$", re.IGNORECASE)
 
 
-def Uri(**kwargs: Any) -> fields.String:  # noqa: N802
+def Uri(**kwargs: Any) -> fields.String:
     """An absolute URI (http, https or urn:oid / urn:uuid ...), as code systems and identifier systems are."""
     return fields.String(
         validate=validate.Regexp(URI_RE, error="not an absolute URI (http://…, https://… or urn:…)"), **kwargs
     )
 
 
-def OneOf(choices: list[str], **kwargs: Any) -> fields.String:  # noqa: N802
+def OneOf(choices: list[str], **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
@@ -112,7 +112,6 @@ class PeriodSchema(Base):
 class PersonSchema(Base):
     name = Text(required=True)
     id = Text()
-    phone = Text()
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> r.Person:

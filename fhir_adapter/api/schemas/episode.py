@@ -6,7 +6,15 @@ from typing import Any
 
 from marshmallow import fields, post_load, validate
 
-from fhir_adapter.api.schemas.common import StrictBoolean, Base, OneOf, PeriodSchema, PersonSchema, Text, tuples
+from fhir_adapter.api.schemas.common import (
+    Base,
+    OneOf,
+    PeriodSchema,
+    PersonSchema,
+    StrictBoolean,
+    Text,
+    tuples,
+)
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.domain.plans import is_sensitive_case_type

@@ -7,7 +7,16 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
-from fhir_adapter.api.schemas.common import StrictBoolean, Base, Date, OneOf, PeriodSchema, PersonSchema, Text, tuples
+from fhir_adapter.api.schemas.common import (
+    Base,
+    Date,
+    OneOf,
+    PeriodSchema,
+    PersonSchema,
+    StrictBoolean,
+    Text,
+    tuples,
+)
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.domain.plans import default_next_review
@@ -76,7 +85,9 @@ class ServicePlanSchema(Base):
         for i, activity in enumerate(data.get("activities", ())):
             for goal_id in activity.goal_ids:
                 if goal_id not in goal_ids:
-                    raise ValidationError({"activities": {i: {"goal_ids": [f"no goal {goal_id} in this plan"]}}})
+                    raise ValidationError(
+                        {"activities": {i: {"goal_ids": [f"no goal {goal_id} in this plan"]}}}
+                    )
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> r.ServicePlan:

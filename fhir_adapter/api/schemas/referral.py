@@ -7,7 +7,6 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validates_schema
 
 from fhir_adapter.api.schemas.common import (
-    StrictBoolean,
     Base,
     CodingSchema,
     DateTime,
@@ -15,6 +14,7 @@ from fhir_adapter.api.schemas.common import (
     OneOf,
     PeriodSchema,
     PersonSchema,
+    StrictBoolean,
     Text,
 )
 from fhir_adapter.domain import records as r
@@ -26,7 +26,6 @@ from fhir_adapter.domain.referrals import check_status
 class OrganizationSchema(Base):
     name = Text(required=True)
     identifier = fields.Nested(IdentifierSchema)
-    phone = Text()
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> r.Organization:
@@ -74,6 +73,11 @@ class ReferralSchema(Base):
     def other_is_coded(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("service_type") == "other" and "service_coding" not in data:
             raise ValidationError("service_type other needs a service_coding", "service_coding")
+        if data.get("service_type") != "other" and "service_coding" in data:
+            raise ValidationError("a service_coding goes with service_type other", "service_coding")
+        changed, authored = data.get("status_changed_at"), data.get("authored_on")
+        if changed and authored and changed[:10] < authored[:10]:
+            raise ValidationError("the status changed before the referral was authored", "status_changed_at")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> r.Referral:

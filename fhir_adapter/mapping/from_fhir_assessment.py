@@ -1,0 +1,155 @@
+"""QuestionnaireResponse → assessment, matched to one of our questionnaires.
+
+https://hl7.org/fhir/R4/questionnaireresponse.html. A response to a questionnaire we do not publish is
+matched by its linkIds ("/93025-5/71802-3" answers item 71802-3); one that matches none is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import cast
+
+from fhir_adapter.domain.records import Answer, AnswerKind, Assessment, AssessmentItem, Quantity
+from fhir_adapter.mapping.catalogue import ItemDef, QuestionnaireDef
+from fhir_adapter.mapping.from_fhir_common import (
+    JSON,
+    ReverseContext,
+    coding_from,
+    is_sensitive,
+    report_extensions,
+    report_unhandled,
+)
+from fhir_adapter.mapping.to_fhir_common import EPISODE_EXTENSION
+
+HANDLED = frozenset(
+    {"extension", "identifier", "questionnaire", "status", "subject", "authored", "author", "item"}
+)
+STATUSES = frozenset({"in-progress", "completed", "amended", "entered-in-error", "stopped"})
+
+
+def _flat_items(items: list[JSON], path: str) -> Iterator[tuple[JSON, str]]:
+    """Every item with answers, however deeply nested in groups or under answers."""
+    for i, item in enumerate(items):
+        where = f"{path}.item[{i}]"
+        yield item, where
+        yield from _flat_items(item.get("item", []), where)
+        for j, answer in enumerate(item.get("answer", [])):
+            yield from _flat_items(answer.get("item", []), f"{where}.answer[{j}]")
+
+
+def _short(link_id: str) -> str:
+    return link_id.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _match(resource: JSON, ctx: ReverseContext) -> QuestionnaireDef | None:
+    canonical = resource.get("questionnaire", "")
+    q = ctx.catalogue.questionnaire_by_url(canonical) if canonical else None
+    if q:
+        return q
+    answered = {
+        _short(item["linkId"]) for item, _ in _flat_items(resource.get("item", []), "") if item.get("answer")
+    }
+    candidates = [
+        q
+        for q in ctx.catalogue.questionnaires.values()
+        if answered and answered <= {i.link_id for i in q.items}
+    ]
+    return min(candidates, key=lambda q: len(q.items)) if candidates else None
+
+
+def from_fhir_questionnaire_response(
+    resource: JSON, ctx: ReverseContext, path: str = "QuestionnaireResponse"
+) -> Assessment | None:
+    report_unhandled(ctx, resource, HANDLED, path)
+    report_extensions(ctx, resource, frozenset({EPISODE_EXTENSION}), path)
+    q = _match(resource, ctx)
+    if q is None:
+        ctx.report(
+            path,
+            f"no questionnaire of ours matches {resource.get('questionnaire', 'this response')}: not carried",
+        )
+        return None
+    if q.url != resource.get("questionnaire", "").split("|")[0]:
+        ctx.report(
+            f"{path}.questionnaire", f"matched to our {q.kind} questionnaire by its items", "information"
+        )
+    date = resource.get("authored") or resource.get("meta", {}).get("lastUpdated")
+    if not date:
+        ctx.report(f"{path}.authored", "a response without a date is not carried")
+        return None
+    status = resource.get("status")
+    if status not in STATUSES:
+        ctx.report(f"{path}.status", f"status {status} is not an assessment status: not carried")
+        return None
+    author = resource.get("author")
+    return Assessment(
+        id=ctx.record_id(resource, "assessment", path),
+        client_id=ctx.client_of(resource.get("subject"), f"{path}.subject"),
+        kind=q.kind,
+        status=str(status),
+        date=str(date),
+        items=tuple(_items(resource, q, ctx, path)),
+        episode_id=ctx.episode_of(resource, path),
+        author=ctx.person(author, f"{path}.author"),
+        sensitive=is_sensitive(resource),
+    )
+
+
+def _items(resource: JSON, q: QuestionnaireDef, ctx: ReverseContext, path: str) -> list[AssessmentItem]:
+    found: dict[str, list[Answer]] = {}
+    for item, where in _flat_items(resource.get("item", []), path):
+        answers = item.get("answer", [])
+        if not answers:
+            continue
+        definition = q.item(item["linkId"]) or q.item(_short(item["linkId"]))
+        if definition is None:
+            ctx.report(where, f"{q.kind} has no item {item['linkId']}: its answers are not carried")
+            continue
+        for j, answer in enumerate(answers):
+            kept = answer_from(definition, answer, ctx, f"{where}.answer[{j}]")
+            if kept:
+                found.setdefault(definition.link_id, []).append(kept)
+    return [AssessmentItem(link_id, tuple(answers)) for link_id, answers in found.items()]
+
+
+def answer_from(item: ItemDef, answer: JSON, ctx: ReverseContext, path: str) -> Answer | None:
+    """A value[x] as a typed answer, when it fits the item's type."""
+    value_key = next((k for k in answer if k.startswith("value")), None)
+    if value_key is None:
+        ctx.report(path, "an answer without a value is not carried")
+        return None
+    value = answer[value_key]
+    kind = {
+        "valueString": "text",
+        "valueBoolean": "boolean",
+        "valueInteger": "integer",
+        "valueDecimal": "decimal",
+        "valueDate": "date",
+        "valueCoding": "coding",
+        "valueQuantity": "quantity",
+    }.get(value_key)
+    if kind == "coding":
+        option = item.option_for(value.get("system"), str(value.get("code")))
+        if option is not None:
+            return Answer("choice", option["code"])
+    allowed = {"string": {"text"}, "text": {"text"}, "choice": {"coding"}, "decimal": {"decimal", "integer"}}
+    if kind is None or kind not in allowed.get(item.type, {item.type}):
+        ctx.report(path, f"a {value_key} answer does not fit {item.type} item {item.link_id}: not carried")
+        return None
+    if kind == "coding":
+        return Answer("coding", coding_from(value))
+    if kind == "quantity":
+        return _quantity(value, ctx, path)
+    if item.type == "decimal":
+        return Answer("decimal", float(value))
+    return Answer(cast(AnswerKind, kind), value)
+
+
+def _quantity(value: JSON, ctx: ReverseContext, path: str) -> Answer | None:
+    unit = value.get("unit") or value.get("code")
+    if value.get("value") is None or not unit:
+        ctx.report(path, "a quantity needs a value and a unit: not carried")
+        return None
+    return Answer(
+        "quantity", Quantity(float(value["value"]), str(unit), value.get("system"), value.get("code"))
+    )

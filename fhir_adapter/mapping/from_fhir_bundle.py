@@ -1,0 +1,129 @@
+"""A FHIR resource or Bundle (any type) → case-management records, with a finding for all that is not carried."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_adapter.domain.records import (
+    Assessment,
+    CaseEpisode,
+    CaseFile,
+    Client,
+    Goal,
+    Referral,
+    ServicePlan,
+)
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.mapping.errors import MappingError
+from fhir_adapter.mapping.from_fhir_assessment import from_fhir_questionnaire_response
+from fhir_adapter.mapping.from_fhir_care_plan import from_fhir_care_plan, from_fhir_goal
+from fhir_adapter.mapping.from_fhir_common import JSON, Finding, ReverseContext
+from fhir_adapter.mapping.from_fhir_episode import from_fhir_episode_of_care
+from fhir_adapter.mapping.from_fhir_patient import from_fhir_patient
+from fhir_adapter.mapping.from_fhir_referral import ReferralUpdate, from_fhir_service_request, from_fhir_task
+from fhir_adapter.mapping.identity import Identity
+
+DERIVED = {
+    "Questionnaire": "a questionnaire definition: answers are matched against ours",
+    "Observation": "observations are derived from assessments, not carried on their own",
+}
+
+
+@dataclass
+class Reversed:
+    """The records found in the input, and what of the input they do not carry."""
+
+    clients: list[Client] = field(default_factory=list)
+    episodes: list[CaseEpisode] = field(default_factory=list)
+    assessments: list[Assessment] = field(default_factory=list)
+    service_plans: list[ServicePlan] = field(default_factory=list)
+    goals: list[Goal] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
+    referral_updates: list[ReferralUpdate] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def case_file(self) -> CaseFile:
+        """The records as one case file; it needs exactly one client."""
+        if len(self.clients) != 1:
+            raise MappingError(f"a case file needs exactly one Patient, the input has {len(self.clients)}")
+        return CaseFile(
+            self.clients[0],
+            tuple(self.episodes),
+            tuple(self.assessments),
+            tuple(self.service_plans),
+            tuple(self.referrals),
+        )
+
+
+def _entries(data: JSON) -> list[tuple[str, str | None, JSON]]:
+    if data.get("resourceType") != "Bundle":
+        return [(str(data.get("resourceType")), None, data)]
+    found = []
+    for i, entry in enumerate(data.get("entry") or []):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict):
+            found.append((f"Bundle.entry[{i}].resource", entry.get("fullUrl"), resource))
+    return found
+
+
+def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: str | None = None) -> Reversed:
+    """Map what an EHR sent. The input must already be valid FHIR R4 (see validation.validate_resource)."""
+    if not isinstance(data, dict) or "resourceType" not in data:
+        raise MappingError("not a FHIR resource: no resourceType")
+    ctx = ReverseContext(catalogue, identity, client_id)
+    entries = _entries(data)
+    for _, full_url, resource in entries:
+        ctx.add_entry(resource, full_url)
+    consumed = _consumed(entries, ctx)
+    tasks = {id(ctx.resolve(r.get("focus"))): r for _, _, r in entries if r["resourceType"] == "Task"}
+    out = Reversed()
+    for path, _, resource in entries:
+        if id(resource) in consumed:
+            continue
+        _dispatch(resource, path, ctx, out, tasks)
+    out.findings = ctx.findings
+    return out
+
+
+def _consumed(entries: list[tuple[str, str | None, JSON]], ctx: ReverseContext) -> set[int]:
+    """Resources read as part of another: goals of a plan, care teams of an episode, Tasks of a referral."""
+    consumed: set[int] = set()
+    for _, _, r in entries:
+        refs = {"CarePlan": r.get("goal", []), "EpisodeOfCare": r.get("team", [])}.get(r["resourceType"], [])
+        if r["resourceType"] == "Task":
+            focus = ctx.resolve(r.get("focus"))
+            if focus is not None and focus.get("resourceType") == "ServiceRequest":
+                consumed.add(id(r))
+        consumed |= {id(found) for found in map(ctx.resolve, refs) if found is not None}
+    return consumed
+
+
+def _dispatch(resource: JSON, path: str, ctx: ReverseContext, out: Reversed, tasks: dict[int, JSON]) -> None:
+    rtype = resource["resourceType"]
+    handlers: dict[str, Callable[[], Any]] = {
+        "Patient": lambda: out.clients.append(from_fhir_patient(resource, ctx, path)),
+        "EpisodeOfCare": lambda: _keep(out.episodes, from_fhir_episode_of_care(resource, ctx, path)),
+        "QuestionnaireResponse": lambda: _keep(
+            out.assessments, from_fhir_questionnaire_response(resource, ctx, path)
+        ),
+        "CarePlan": lambda: _keep(out.service_plans, from_fhir_care_plan(resource, ctx, path)),
+        "Goal": lambda: _keep(out.goals, from_fhir_goal(resource, ctx, path)),
+        "ServiceRequest": lambda: _keep(
+            out.referrals, from_fhir_service_request(resource, ctx, tasks.get(id(resource)), path)
+        ),
+        "Task": lambda: _keep(out.referral_updates, from_fhir_task(resource, ctx, path)),
+    }
+    handler = handlers.get(rtype)
+    if handler:
+        handler()
+    elif rtype in DERIVED:
+        ctx.report(path, DERIVED[rtype], "information")
+    else:
+        ctx.report(path, f"a {rtype} is not carried into case records")
+
+
+def _keep(into: list[Any], record: Any) -> None:
+    if record is not None:
+        into.append(record)

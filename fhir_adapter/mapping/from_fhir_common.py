@@ -1,0 +1,204 @@
+"""What every FHIR → case-management mapping shares: reference resolution, our identifiers, findings.
+
+A finding is an element of the input that the records cannot carry, or a choice the mapping made; the
+reverse mappings report every one of them instead of dropping data silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fhir_adapter.domain.records import Coding, Identifier, Period, Person
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.mapping.identity import Identity
+from fhir_adapter.mapping.to_fhir_common import CONFIDENTIALITY, EPISODE_EXTENSION, V2_0203
+
+JSON = dict[str, Any]
+ALWAYS_HANDLED = frozenset({"resourceType", "id", "meta", "text", "language", "implicitRules"})
+IDENTIFIER_TYPES = frozenset({"MR", "PI", "PT", "SS", "DL", "PPN", "MA", "MC", "AN", "XX"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    message: str
+    severity: str = "warning"  # warning: not carried over; information: a choice the mapping made
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.path}: {self.message}"
+
+
+@dataclass
+class ReverseContext:
+    catalogue: Catalogue
+    identity: Identity
+    client_id: str | None = None
+    entries: dict[str, JSON] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def report(self, path: str, message: str, severity: str = "warning") -> None:
+        self.findings.append(Finding(path, message, severity))
+
+    def add_entry(self, resource: JSON, full_url: str | None = None) -> None:
+        if full_url:
+            self.entries[full_url] = resource
+        if resource.get("id"):
+            self.entries[f"{resource['resourceType']}/{resource['id']}"] = resource
+
+    def resolve(self, ref: JSON | None) -> JSON | None:
+        """The resource a literal reference names, when the input holds it."""
+        url = (ref or {}).get("reference")
+        if not isinstance(url, str):
+            return None
+        if url in self.entries:
+            return self.entries[url]
+        tail = "/".join(url.split("/_history")[0].rstrip("/").split("/")[-2:])
+        return self.entries.get(tail)
+
+    def our_id(self, resource: JSON | None, kind: str) -> str | None:
+        """The record id our business identifier of this kind carries, if the resource has one."""
+        if resource is None:
+            return None
+        idents = resource.get("identifier", [])
+        for ident in idents if isinstance(idents, list) else [idents]:
+            if ident.get("system") == self.identity.system(kind) and ident.get("value"):
+                return str(ident["value"])
+        return None
+
+    def record_id(self, resource: JSON, kind: str, path: str) -> str:
+        """Our id when the resource carries it; otherwise the sender's resource id, said so in a finding."""
+        ours = self.our_id(resource, kind)
+        if ours:
+            return ours
+        theirs = resource.get("id") or ""
+        self.report(
+            path, f"no case-management identifier: the record takes the resource id {theirs!r}", "information"
+        )
+        return str(theirs)
+
+    def ref_id(self, ref: JSON | None, kind: str) -> str | None:
+        """The record id a reference points at: through the resource it resolves to, or its logical identifier."""
+        if not ref:
+            return None
+        ours = self.our_id(self.resolve(ref), kind)
+        if ours:
+            return ours
+        ident = ref.get("identifier") or {}
+        if ident.get("system") == self.identity.system(kind):
+            return str(ident.get("value"))
+        return None
+
+    def client_of(self, ref: JSON | None, path: str) -> str:
+        """The client a subject reference names; unlinked patients are reported, never guessed."""
+        found = self.ref_id(ref, "client")
+        if found:
+            return found
+        if self.client_id:
+            return self.client_id
+        literal = str((ref or {}).get("reference") or (ref or {}).get("display") or "unknown")
+        self.report(path, f"{literal} is linked to no client: the record keeps the reference as client_id")
+        return literal
+
+    def person(self, ref: JSON | None, path: str) -> Person | None:
+        if not ref:
+            return None
+        ident = ref.get("identifier") or {}
+        person_id = ident.get("value") if ident.get("system") == self.identity.system("person") else None
+        resolved = self.resolve(ref)
+        name = ref.get("display") or _name_text(resolved) or ref.get("reference")
+        if not name:
+            self.report(path, "a person with neither a name nor a reference")
+            return None
+        return Person(name=str(name), id=person_id)
+
+    def episode_of(self, resource: JSON, path: str) -> str | None:
+        for i, ext in enumerate(resource.get("extension", [])):
+            if ext.get("url") == EPISODE_EXTENSION:
+                found = self.ref_id(ext.get("valueReference"), "episode")
+                if found is None:
+                    self.report(f"{path}.extension[{i}]", "episode of care not found among our records")
+                return found
+        return None
+
+
+def _name_text(resource: JSON | None) -> str | None:
+    for name in (resource or {}).get("name", []) if isinstance((resource or {}).get("name"), list) else []:
+        text = name.get("text") or " ".join([*name.get("given", []), name.get("family", "")]).strip()
+        if text:
+            return str(text)
+    return None
+
+
+def report_unhandled(ctx: ReverseContext, resource: JSON, handled: frozenset[str], path: str) -> None:
+    """Every top-level element the mapping does not read is reported, so nothing is lost silently."""
+    for key in resource:
+        if key not in handled and key not in ALWAYS_HANDLED and not key.startswith("_"):
+            ctx.report(
+                f"{path}.{key}", f"{resource['resourceType']}.{key} is not carried into the case record"
+            )
+
+
+def report_extensions(ctx: ReverseContext, node: JSON, known: frozenset[str], path: str) -> None:
+    for i, ext in enumerate(node.get("extension", [])):
+        if ext.get("url") not in known:
+            ctx.report(
+                f"{path}.extension[{i}]", f"extension {ext.get('url')} is not carried into the case record"
+            )
+    for i, ext in enumerate(node.get("modifierExtension", [])):
+        ctx.report(f"{path}.modifierExtension[{i}]", f"modifier extension {ext.get('url')} is not understood")
+
+
+def is_sensitive(resource: JSON) -> bool:
+    labels = resource.get("meta", {}).get("security", [])
+    return any(s.get("system") == CONFIDENTIALITY and s.get("code") in ("R", "V") for s in labels)
+
+
+def period_from(value: JSON | None) -> Period | None:
+    if not value:
+        return None
+    return Period(start=value.get("start"), end=value.get("end"))
+
+
+def coding_from(value: JSON) -> Coding:
+    return Coding(code=str(value["code"]), system=value.get("system"), display=value.get("display"))
+
+
+def concept_text(concept: JSON | None) -> str | None:
+    if not concept:
+        return None
+    if concept.get("text"):
+        return str(concept["text"])
+    return next((str(c["display"]) for c in concept.get("coding", []) if c.get("display")), None)
+
+
+def identifier_from(
+    value: JSON, ctx: ReverseContext, path: str, default_type: str = "MR"
+) -> Identifier | None:
+    """Another system's typed identifier; one without system or value cannot be kept."""
+    if not value.get("system") or not value.get("value"):
+        ctx.report(path, "an identifier without system or value is not kept")
+        return None
+    codes = [c.get("code") for c in value.get("type", {}).get("coding", []) if c.get("system") == V2_0203]
+    id_type = codes[0] if codes and codes[0] in IDENTIFIER_TYPES else default_type
+    if not codes or codes[0] not in IDENTIFIER_TYPES:
+        ctx.report(
+            f"{path}.type",
+            f"identifier type {codes[0] if codes else '(none)'} is kept as {default_type}",
+            "information",
+        )
+    assigner = (value.get("assigner") or {}).get("display")
+    return Identifier(system=str(value["system"]), value=str(value["value"]), type=id_type, assigner=assigner)
+
+
+def key_for_concept(ctx: ReverseContext, table: str, concept: JSON | None) -> str | None:
+    """The table key of the first coding the table knows; a text-only concept matches a text-only entry."""
+    t = ctx.catalogue.tables[table]
+    for coding in (concept or {}).get("coding", []):
+        key = t.key_for_coding(coding.get("system"), coding.get("code"))
+        if key:
+            return key
+    text = (concept or {}).get("text")
+    if concept and not concept.get("coding") and text:
+        return next((k for k, e in t.entries.items() if "code" not in e and e.get("text") == text), None)
+    return None
