@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.mapping.terminology import CodeTable
@@ -71,7 +71,7 @@ class Structure:
 class Invariant:
     key: str
     resource: str
-    guard: str | None  # first element under the resource the invariant is about; skipped when absent
+    guards: tuple[tuple[str, ...], ...]  # element paths: evaluated only when one of them is present
     human: str
     expression: str
     evaluate: Callable[..., list[Any]]
@@ -84,7 +84,18 @@ class Catalogue:
     questionnaires: dict[str, QuestionnaireDef]
     structures: dict[str, Structure]
     invariants: dict[str, tuple[Invariant, ...]]
+    # Questionnaire resources rendered from the definitions and validated once, at load time.
+    published: dict[str, JSON] = field(default_factory=dict)
 
     def questionnaire_by_url(self, url: str) -> QuestionnaireDef | None:
         base = url.split("|", 1)[0]
         return next((q for q in self.questionnaires.values() if q.url == base), None)
+
+    def is_published(self, resource: JSON) -> bool:
+        """Whether a resource is one of our published Questionnaires, unchanged (its id aside)."""
+        if resource.get("resourceType") != "Questionnaire":
+            return False
+        q = self.questionnaire_by_url(str(resource.get("url", "")))
+        if q is None or resource.get("version") != q.version:
+            return False
+        return {k: v for k, v in resource.items() if k != "id"} == self.published.get(q.kind)

@@ -126,6 +126,7 @@ INVARIANTS: dict[str, Any] = {
                     "context": _STR,
                     "human": _STR,
                     "expression": _STR,
+                    "when": {"type": "array", "items": {"type": "string", "pattern": "^[a-zA-Z.]+$"}},
                 },
             },
         },

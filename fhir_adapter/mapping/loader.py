@@ -117,11 +117,12 @@ def _invariants(path: Path, data: dict[str, Any]) -> dict[str, tuple[Invariant, 
             compiled = fhirpathpy.compile(spec["expression"], _R4, options={"traceFn": _no_trace})
         except Exception as err:  # fhirpathpy raises bare exceptions for syntax errors
             raise MappingConfigError(f"{path}: invariant {spec['key']}: {err}") from err
-        parts = spec["context"].split(".")
+        context = spec["context"].split(".")[1:]
+        guards = [w.split(".") for w in spec.get("when", [])] or ([context] if context else [])
         inv = Invariant(
             key=spec["key"],
             resource=spec["resource"],
-            guard=parts[1] if len(parts) > 1 else None,
+            guards=tuple(tuple(g) for g in guards),
             human=spec["human"],
             expression=spec["expression"],
             evaluate=compiled,
@@ -159,7 +160,22 @@ def load_catalogue(directory: Path | None = None, override: Path | None = None) 
     invariants: dict[str, tuple[Invariant, ...]] = {}
     for path in _files(base, override, "invariants"):
         invariants.update(_invariants(path, _read(path, file_schemas.INVARIANTS)))
-    return Catalogue(canonical, tables, questionnaires, structures, invariants)
+    catalogue = Catalogue(canonical, tables, questionnaires, structures, invariants)
+    _publish_questionnaires(catalogue)
+    return catalogue
+
+
+def _publish_questionnaires(catalogue: Catalogue) -> None:
+    """Render every Questionnaire once and validate it: a definition that is not valid FHIR stops start-up."""
+    from fhir_adapter.mapping.to_fhir_assessment import to_fhir_questionnaire
+    from fhir_adapter.mapping.validation import validate_resource
+
+    for kind, q in catalogue.questionnaires.items():
+        resource = to_fhir_questionnaire(q)
+        issues = [i for i in validate_resource(resource, catalogue) if i.severity == "error"]
+        if issues:
+            raise MappingConfigError(f"questionnaires/{kind}: not valid FHIR R4: {issues[0]}")
+        catalogue.published[kind] = resource
 
 
 def _structure(path: Path, tables: dict[str, CodeTable]) -> Structure:

@@ -55,13 +55,12 @@ def questionnaire_for(assessment: Assessment, ctx: MapContext, path: str) -> Que
     return q
 
 
-def to_fhir_questionnaire(q: QuestionnaireDef, ctx: MapContext) -> JSON:
-    """The instrument's definition, published under our canonical url and version."""
+def to_fhir_questionnaire(q: QuestionnaireDef) -> JSON:
+    """The instrument's definition, published under our canonical url and version (its business key)."""
     resource: JSON = {
         "resourceType": "Questionnaire",
         "meta": {"profile": [SDC_QUESTIONNAIRE]},
         "url": q.url,
-        "identifier": [ctx.identity.identifier("questionnaire", f"{q.kind}-{q.version}")],
         "version": q.version,
         "name": q.name,
         "title": q.title,

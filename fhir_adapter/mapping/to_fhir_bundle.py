@@ -20,7 +20,6 @@ from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.to_fhir_assessment import (
     questionnaire_for,
     to_fhir_observations,
-    to_fhir_questionnaire,
     to_fhir_questionnaire_response,
 )
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id, to_fhir_care_plan, to_fhir_goal
@@ -40,7 +39,7 @@ class Mapped:
     resource: JSON
 
 
-def _index(case: CaseFile, identity: Identity, catalogue: Catalogue) -> dict[tuple[str, str], str]:
+def _index(case: CaseFile, identity: Identity) -> dict[tuple[str, str], str]:
     """The fullUrl of every record the Bundle will hold, so references can be made before resources exist."""
     keys = [("client", case.client.id)]
     for e in case.episodes:
@@ -63,7 +62,7 @@ def map_case_file(case: CaseFile, ctx: MapContext) -> Iterator[Mapped]:
         kinds_used.setdefault(questionnaire_for(assessment, ctx, f"assessments[{i}].kind").kind)
     for kind in kinds_used:
         q = ctx.catalogue.questionnaires[kind]
-        yield Mapped("questionnaire", f"{q.kind}-{q.version}", to_fhir_questionnaire(q, ctx))
+        yield Mapped("questionnaire", f"{q.kind}-{q.version}", ctx.catalogue.published[kind])
     yield Mapped("client", case.client.id, to_fhir_patient(case.client, ctx))
     for episode in case.episodes:
         care_team = to_fhir_care_team(episode, ctx)
@@ -88,6 +87,12 @@ def request_for(mapped: Mapped, identity: Identity, mode: WriteMode, uuid: str) 
     rtype = mapped.resource["resourceType"]
     if mode == "put":
         return {"method": "PUT", "url": f"{rtype}/{uuid}"}
+    if rtype == "Questionnaire":
+        url, version = mapped.resource["url"], mapped.resource["version"]
+        return {
+            "method": "PUT",
+            "url": f"Questionnaire?url={quote(url, safe=':/')}&version={quote(version, safe='')}",
+        }
     token = f"{quote(identity.system(mapped.kind), safe=':/')}|{quote(mapped.record_id, safe='')}"
     return {"method": "PUT", "url": f"{rtype}?identifier={token}"}
 
@@ -96,7 +101,7 @@ def to_fhir_bundle(
     case: CaseFile, catalogue: Catalogue, identity: Identity, mode: WriteMode = "conditional"
 ) -> JSON:
     """The transaction Bundle for a case file. Raises MappingError naming the input field at fault."""
-    ctx = MapContext(catalogue, identity, case.client.id, _index(case, identity, catalogue))
+    ctx = MapContext(catalogue, identity, case.client.id, _index(case, identity))
     entries = []
     for mapped in map_case_file(case, ctx):
         uuid = identity.uuid(mapped.kind, mapped.record_id)

@@ -41,10 +41,19 @@ def structure_issues(resource: JSON, path: str) -> list[Issue]:
     return []
 
 
+def _present(node: Any, path: tuple[str, ...]) -> bool:
+    """Whether an element path (through arrays) has a value somewhere in the node."""
+    if not path:
+        return True
+    if isinstance(node, list):
+        return any(_present(n, path) for n in node)
+    return isinstance(node, dict) and path[0] in node and _present(node[path[0]], path[1:])
+
+
 def invariant_issues(resource: JSON, path: str, catalogue: Catalogue) -> list[Issue]:
     issues = []
     for inv in catalogue.invariants.get(resource["resourceType"], ()):
-        if inv.guard is not None and inv.guard not in resource:
+        if inv.guards and not any(_present(resource, g) for g in inv.guards):
             continue
         if inv.evaluate(resource) != [True]:
             issues.append(Issue("error", path, f"{inv.key}: {inv.human}", "invariant"))
@@ -75,13 +84,15 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue) -> list[Issue]:
     for i, entry in enumerate(bundle["entry"]):
         path = f"Bundle.entry[{i}].resource"
         resource = entry["resource"]
+        types[entry["fullUrl"]] = resource["resourceType"]
+        if catalogue.is_published(resource):
+            continue  # validated when the mappings were loaded
         found = structure_issues(resource, path)
         if found:
             issues += found
             continue
         strict.resource(resource, path)
         issues += invariant_issues(resource, path, catalogue)
-        types[entry["fullUrl"]] = resource["resourceType"]
     issues += strict.issues
     for pending in strict.pending:
         rtype = types.get(pending.url)
