@@ -16,6 +16,7 @@ from marshmallow import ValidationError
 
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
+from fhir_adapter.api.schemas.openapi import contract_document
 from fhir_adapter.config import Settings
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -91,6 +92,11 @@ def cmd_validate(args: argparse.Namespace, settings: Settings, catalogue: Catalo
     return 1 if failed else 0
 
 
+def cmd_contract(args: argparse.Namespace, settings: Settings, catalogue: Catalogue) -> int:
+    _write(contract_document())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fhir-adapter", description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -110,6 +116,8 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="layered FHIR R4 validation; exit 1 when any file has errors")
     v.add_argument("files", nargs="+")
     v.set_defaults(run=cmd_validate)
+    c = sub.add_parser("contract", help="print the case-management JSON contract as OpenAPI 3.1 components")
+    c.set_defaults(run=cmd_contract)
     return p
 
 

@@ -7,25 +7,19 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import fhirpathpy
 import jsonschema
 import yaml
 from fhir.resources.R4B import get_fhir_model_class
-from fhirpathpy.models import models as fhirpath_models
 
 from fhir_adapter.domain.vocabulary import TABLE_COVERS
 from fhir_adapter.mapping import file_schemas
 from fhir_adapter.mapping.catalogue import Catalogue, Invariant, ItemDef, QuestionnaireDef, Structure
 from fhir_adapter.mapping.engine import compile_structure
 from fhir_adapter.mapping.errors import MappingConfigError
+from fhir_adapter.mapping.fhirpath import FhirPathSyntaxError, compile_expression
 from fhir_adapter.mapping.terminology import CodeTable
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "mappings"
-_R4 = fhirpath_models["r4"]
-
-
-def _no_trace(*_: Any) -> None:
-    return None
 
 
 def _files(base: Path, override: Path | None, folder: str) -> list[Path]:
@@ -114,8 +108,8 @@ def _invariants(path: Path, data: dict[str, Any]) -> dict[str, tuple[Invariant, 
     by_resource: dict[str, list[Invariant]] = {}
     for spec in data["invariants"]:
         try:
-            compiled = fhirpathpy.compile(spec["expression"], _R4, options={"traceFn": _no_trace})
-        except Exception as err:  # fhirpathpy raises bare exceptions for syntax errors
+            compiled = compile_expression(spec["expression"])
+        except FhirPathSyntaxError as err:
             raise MappingConfigError(f"{path}: invariant {spec['key']}: {err}") from err
         context = spec["context"].split(".")[1:]
         guards = [w.split(".") for w in spec.get("when", [])] or ([context] if context else [])

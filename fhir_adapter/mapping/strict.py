@@ -186,11 +186,11 @@ class StrictPass:
         self._walk(value, fm.child, path, contained)
 
     def _reference(self, ref: JSON, targets: frozenset[str], path: str, contained: dict[Any, Any]) -> None:
-        if "Resource" in targets:
-            return
         url = ref.get("reference")
         if isinstance(url, str) and url.startswith("urn:uuid:"):
             self.pending.append(PendingReference(path, url, targets))
+            return
+        if "Resource" in targets:
             return
         if isinstance(url, str) and url.startswith("#"):
             rtype = contained.get(url[1:])

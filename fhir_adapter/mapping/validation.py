@@ -100,7 +100,7 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue) -> list[Issue]:
             issues.append(
                 Issue("error", pending.path, f"{pending.url} is no entry of this Bundle", "reference")
             )
-        elif rtype not in pending.targets:
+        elif rtype not in pending.targets and "Resource" not in pending.targets:
             allowed = ", ".join(sorted(pending.targets))
             issues.append(
                 Issue("error", pending.path, f"refers to a {rtype} where {allowed} is allowed", "reference")

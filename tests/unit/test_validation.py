@@ -1,0 +1,113 @@
+"""Each validation layer catches what the one before it lets through."""
+
+from __future__ import annotations
+
+import copy
+
+from fhir_adapter.mapping.validation import validate_bundle, validate_resource
+
+PATIENT_REF = {"reference": "Patient/p1"}
+TASK = {
+    "resourceType": "Task",
+    "status": "requested",
+    "intent": "order",
+    "for": PATIENT_REF,
+    "authoredOn": "2025-10-11T09:00:00-05:00",
+}
+
+
+def _layers(resource: dict, catalogue) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(i.layer, i.path) for i in validate_resource(resource, catalogue)]
+
+
+def test_a_valid_task_passes(catalogue) -> None:
+    assert validate_resource(TASK, catalogue) == []
+
+
+def test_structure_layer_rejects_unknown_elements_and_bad_primitives(catalogue) -> None:
+    task = {**TASK, "colour": "blue", "authoredOn": "yesterday"}
+    layers = {layer for layer, _ in _layers(task, catalogue)}
+    assert layers == {"structure"}
+
+
+def test_binding_layer_rejects_codes_outside_a_required_value_set(catalogue) -> None:
+    assert _layers({**TASK, "status": "done"}, catalogue) == [("binding", "Task.status")]
+
+
+def test_truncated_value_sets_are_checked_in_full(catalogue) -> None:
+    for status in ("in-progress", "completed", "on-hold", "entered-in-error"):
+        assert validate_resource({**TASK, "status": status}, catalogue) == []
+
+
+def test_reference_layer_rejects_the_wrong_target_type(catalogue) -> None:
+    task = {**TASK, "owner": {"reference": "Goal/g1"}}
+    assert _layers(task, catalogue) == [("reference", "Task.owner")]
+    logical = {**TASK, "owner": {"type": "Goal", "display": "x"}}
+    assert _layers(logical, catalogue) == [("reference", "Task.owner")]
+
+
+def test_content_layer_rejects_empty_values(catalogue) -> None:
+    assert _layers({**TASK, "input": []}, catalogue)[0][0] in ("structure", "content")
+    assert ("content", "Task.note[0]") in _layers({**TASK, "note": [{}]}, catalogue) or _layers(
+        {**TASK, "note": [{}]}, catalogue
+    )
+
+
+def test_invariant_layer_runs_fhirpath(catalogue) -> None:
+    task = {**TASK, "lastModified": "2025-10-01T09:00:00-05:00"}
+    issues = validate_resource(task, catalogue)
+    assert [(i.layer, i.message.split(":")[0]) for i in issues] == [("invariant", "inv-1")]
+
+
+def test_a_contained_reference_must_resolve(catalogue) -> None:
+    team = {
+        "resourceType": "CareTeam",
+        "participant": [{"member": {"reference": "#nobody"}}],
+    }
+    assert _layers(team, catalogue) == [("reference", "CareTeam.participant[0].member")]
+
+
+def _bundle(*resources: dict) -> dict:  # type: ignore[type-arg]
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:0000000{i}-0000-5000-8000-000000000000",
+                "resource": r,
+                "request": {"method": "POST", "url": r["resourceType"]},
+            }
+            for i, r in enumerate(resources)
+        ],
+    }
+
+
+def test_bundle_references_resolve_to_an_entry_of_an_allowed_type(catalogue) -> None:
+    goal = {
+        "resourceType": "Goal",
+        "lifecycleStatus": "active",
+        "description": {"text": "x"},
+        "subject": PATIENT_REF,
+    }
+    bundle = _bundle(goal, {**TASK, "owner": {"reference": "urn:uuid:00000000-0000-5000-8000-000000000000"}})
+    issues = validate_bundle(bundle, catalogue)
+    assert [(i.layer, i.path) for i in issues] == [("reference", "Bundle.entry[1].resource.owner")]
+    dangling = _bundle({**TASK, "focus": {"reference": "urn:uuid:99999999-0000-5000-8000-000000000000"}})
+    assert "is no entry of this Bundle" in validate_bundle(dangling, catalogue)[0].message
+
+
+def test_bundle_envelope_needs_requests_and_unique_full_urls(catalogue) -> None:
+    bundle = _bundle(TASK, TASK)
+    bundle["entry"][1]["fullUrl"] = bundle["entry"][0]["fullUrl"]
+    del bundle["entry"][0]["request"]
+    paths = [i.path for i in validate_bundle(bundle, catalogue)]
+    assert paths == ["Bundle.entry[0].request", "Bundle.entry[1].fullUrl"]
+
+
+def test_a_changed_published_questionnaire_is_validated_again(catalogue) -> None:
+    questionnaire = copy.deepcopy(catalogue.published["hunger-vital-sign"])
+    assert catalogue.is_published(questionnaire)
+    questionnaire["item"][0]["type"] = "choise"
+    assert not catalogue.is_published(questionnaire)
+    issues = validate_bundle(_bundle(questionnaire), catalogue)
+    assert ("binding", "Bundle.entry[0].resource.item[0].type") in [(i.layer, i.path) for i in issues]
