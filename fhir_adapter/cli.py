@@ -71,8 +71,8 @@ def cmd_map(args: argparse.Namespace, settings: Settings, catalogue: Catalogue) 
 def _issues(data: Any, catalogue: Catalogue) -> list[Any]:
     if not isinstance(data, dict):
         raise InputError("not a FHIR resource: a JSON object with a resourceType is expected")
-    if data.get("resourceType") == "Bundle" and data.get("type") in ("transaction", "batch"):
-        return validate_bundle(data, catalogue)
+    if data.get("resourceType") == "Bundle":
+        return validate_bundle(data, catalogue, outgoing=data.get("type") in ("transaction", "batch"))
     return validate_resource(data, catalogue)
 
 

@@ -121,7 +121,7 @@ def _dispatch(resource: JSON, path: str, ctx: ReverseContext, out: Reversed, tas
     elif rtype in DERIVED:
         ctx.report(path, DERIVED[rtype], "information")
     else:
-        ctx.report(path, f"a {rtype} is not carried into case records")
+        ctx.report(path, f"{rtype} resources are not carried into case records")
 
 
 def _keep(into: list[Any], record: Any) -> None:

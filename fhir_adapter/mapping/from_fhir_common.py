@@ -132,11 +132,18 @@ def _name_text(resource: JSON | None) -> str | None:
 
 def report_unhandled(ctx: ReverseContext, resource: JSON, handled: frozenset[str], path: str) -> None:
     """Every top-level element the mapping does not read is reported, so nothing is lost silently."""
+    rtype = resource["resourceType"]
     for key in resource:
-        if key not in handled and key not in ALWAYS_HANDLED and not key.startswith("_"):
+        if key.startswith("_"):
             ctx.report(
-                f"{path}.{key}", f"{resource['resourceType']}.{key} is not carried into the case record"
+                f"{path}.{key}", f"the extensions on {rtype}.{key[1:]} are not carried into the case record"
             )
+        elif key not in handled and key not in ALWAYS_HANDLED:
+            ctx.report(f"{path}.{key}", f"{rtype}.{key} is not carried into the case record")
+    if resource.get("text", {}).get("status") == "additional":
+        ctx.report(
+            f"{path}.text", "the narrative holds more than the structured data; that part is not carried"
+        )
 
 
 def report_extensions(ctx: ReverseContext, node: JSON, known: frozenset[str], path: str) -> None:

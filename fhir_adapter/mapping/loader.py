@@ -9,7 +9,6 @@ from typing import Any
 
 import jsonschema
 import yaml
-from fhir.resources.R4B import get_fhir_model_class
 
 from fhir_adapter.domain.vocabulary import TABLE_COVERS
 from fhir_adapter.mapping import file_schemas
@@ -17,6 +16,7 @@ from fhir_adapter.mapping.catalogue import Catalogue, Invariant, ItemDef, Questi
 from fhir_adapter.mapping.engine import compile_structure
 from fhir_adapter.mapping.errors import MappingConfigError
 from fhir_adapter.mapping.fhirpath import FhirPathSyntaxError, compile_expression
+from fhir_adapter.mapping.strict import model_class
 from fhir_adapter.mapping.terminology import CodeTable
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "mappings"
@@ -174,10 +174,9 @@ def _publish_questionnaires(catalogue: Catalogue) -> None:
 
 def _structure(path: Path, tables: dict[str, CodeTable]) -> Structure:
     data = _read(path, file_schemas.STRUCTURE)
-    try:
-        model = get_fhir_model_class(data["resource"])
-    except KeyError as err:
-        raise MappingConfigError(f"{path}: resource: {data['resource']} is not a FHIR R4 resource") from err
+    model = model_class(data["resource"])
+    if model is None:
+        raise MappingConfigError(f"{path}: resource: {data['resource']} is not a FHIR R4 resource")
     known = set(model.elements_sequence())
     for element in data["elements"]:
         name = element.removesuffix("[x]")

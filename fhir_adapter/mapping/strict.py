@@ -99,13 +99,13 @@ def _allowed(cls: type, name: str, codes: list[str] | None) -> frozenset[str] | 
     return frozenset(codes)
 
 
-def _model_class(annotation: Any) -> type | None:
+def _element_class(annotation: Any) -> type | None:
     for arg in typing.get_args(annotation) or (annotation,):
         klass = getattr(arg, "_model_klass", None)
         if klass:
             module, _, name = klass.rpartition(".")
             return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-        inner = _model_class(arg) if typing.get_args(arg) else None
+        inner = _element_class(arg) if typing.get_args(arg) else None
         if inner:
             return inner
     return None
@@ -120,9 +120,19 @@ def field_meta(cls: type) -> dict[str, FieldMeta]:
         result[info.alias or name] = FieldMeta(
             _allowed(cls, info.alias or name, extra.get("enum_values")),
             frozenset(targets) if targets else None,
-            _model_class(info.annotation),
+            _element_class(info.annotation),
         )
     return result
+
+
+def model_class(resource_type: object) -> Any:
+    """The R4B model class of a resource type name; None for anything that is not one."""
+    if not isinstance(resource_type, str) or not resource_type.isidentifier():
+        return None
+    try:
+        return get_fhir_model_class(resource_type)
+    except (KeyError, ValueError):
+        return None
 
 
 def _reference_type(reference: str) -> str | None:
@@ -143,9 +153,8 @@ class StrictPass:
         self.pending: list[PendingReference] = []
 
     def resource(self, resource: JSON, path: str) -> None:
-        try:
-            cls = get_fhir_model_class(resource.get("resourceType", ""))
-        except KeyError:
+        cls = model_class(resource.get("resourceType"))
+        if cls is None:
             self._issue(path, f"unknown resourceType {resource.get('resourceType')!r}", "structure")
             return
         contained = {c.get("id"): c.get("resourceType") for c in resource.get("contained", ())}

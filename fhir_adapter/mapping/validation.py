@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import FhirValidationError, Issue
-from fhir_adapter.mapping.strict import StrictPass
+from fhir_adapter.mapping.strict import StrictPass, model_class
 
 JSON = dict[str, Any]
 
@@ -30,9 +29,8 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def structure_issues(resource: JSON, path: str) -> list[Issue]:
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
-    try:
-        cls = get_fhir_model_class(str(rtype))
-    except KeyError:
+    cls = model_class(rtype)
+    if cls is None:
         return [Issue("error", path, f"unknown resourceType {rtype!r}", "structure")]
     try:
         cls.model_validate(resource)
@@ -74,17 +72,22 @@ def validate_resource(resource: JSON, catalogue: Catalogue, path: str | None = N
     return issues + invariant_issues(resource, path, catalogue)
 
 
-def validate_bundle(bundle: JSON, catalogue: Catalogue) -> list[Issue]:
-    """Every issue of a transaction or batch Bundle and of each resource in it."""
-    issues = _envelope_issues(bundle)
+def validate_bundle(bundle: JSON, catalogue: Catalogue, outgoing: bool = True) -> list[Issue]:
+    """Every issue of a Bundle and of each resource in it; urn:uuid references resolve against its entries.
+
+    An outgoing Bundle is a transaction or batch whose entries all carry a request and a unique fullUrl; a
+    Bundle received may be of any type.
+    """
+    issues = _envelope_issues(bundle, outgoing)
     if issues:
         return issues
     strict = StrictPass()
     types: dict[str, str] = {}
-    for i, entry in enumerate(bundle["entry"]):
+    for i, entry in enumerate(bundle.get("entry", [])):
         path = f"Bundle.entry[{i}].resource"
         resource = entry["resource"]
-        types[entry["fullUrl"]] = resource["resourceType"]
+        if entry.get("fullUrl"):
+            types[entry["fullUrl"]] = resource["resourceType"]
         if catalogue.is_published(resource):
             continue  # validated when the mappings were loaded
         found = structure_issues(resource, path)
@@ -108,36 +111,35 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue) -> list[Issue]:
     return issues
 
 
-def _envelope_issues(bundle: JSON) -> list[Issue]:
+def _envelope_issues(bundle: JSON, outgoing: bool) -> list[Issue]:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return [Issue("error", "Bundle", "not a Bundle", "structure")]
-    if bundle.get("type") not in ("transaction", "batch"):
+    if outgoing and bundle.get("type") not in ("transaction", "batch"):
         return [Issue("error", "Bundle.type", "a Bundle to send is a transaction or a batch", "structure")]
-    entries = bundle.get("entry")
-    if not isinstance(entries, list) or not entries:
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list) or (outgoing and not entries):
         return [Issue("error", "Bundle.entry", "no entries", "content")]
-    issues, seen = [], set()
+    issues = structure_issues({k: v for k, v in bundle.items() if k != "entry"}, "Bundle")
+    seen: set[str] = set()
     for i, entry in enumerate(entries):
         path = f"Bundle.entry[{i}]"
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             issues.append(Issue("error", f"{path}.resource", "missing", "structure"))
             continue
+        if not outgoing:
+            continue
         request = entry.get("request")
         if not isinstance(request, dict) or not request.get("method") or not request.get("url"):
             issues.append(
-                Issue(
-                    "error",
-                    f"{path}.request",
-                    "every entry of a transaction needs method and url",
-                    "structure",
-                )
+                Issue("error", f"{path}.request", "an entry to send needs method and url", "structure")
             )
         url = entry.get("fullUrl")
         if not isinstance(url, str) or not url:
             issues.append(Issue("error", f"{path}.fullUrl", "missing", "structure"))
         elif url in seen:
             issues.append(Issue("error", f"{path}.fullUrl", f"{url} appears twice", "structure"))
-        seen.add(url)
+        else:
+            seen.add(url)
     return issues
 
 
