@@ -6,6 +6,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from marshmallow import ValidationError
 
 from fhir_adapter.api.schemas import CONTRACT_VERSION, load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
@@ -42,3 +43,39 @@ def test_dumped_records_load_back_unchanged(case_path: Path) -> None:
 def test_hangul_and_devanagari_names_round_trip() -> None:
     data = {"client": {"id": "CL-1", "names": [{"text": "김서연"}, {"text": "राहुल शर्मा", "given": ["राहुल"]}]}}
     assert to_contract(load_case_file(data)) == data
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"status": "declined"}, "referrals.0.status_reason"),
+        ({"status_changed_at": "2025-10-01T00:00:00Z"}, "referrals.0.status_changed_at"),
+        (
+            {"service_coding": {"code": "308440001", "system": "http://snomed.info/sct"}},
+            "referrals.0.service_coding",
+        ),
+    ],
+)
+def test_referral_rules_are_enforced_at_load(change: dict, path: str) -> None:  # type: ignore[type-arg]
+    referral = {
+        "id": "RF-1",
+        "client_id": "CL-1",
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2025-10-11T09:00:00-05:00",
+    }
+    data = {"client": {"id": "CL-1", "names": [{"text": "A"}]}, "referrals": [{**referral, **change}]}
+    with pytest.raises(ValidationError) as err:
+        load_case_file(data)
+    messages = err.value.messages
+    for part in path.split("."):
+        messages = messages[int(part) if part.isdigit() else part]  # type: ignore[index]
+    assert messages
+
+
+def test_a_substance_use_episode_is_always_sensitive() -> None:
+    data = {
+        "client": {"id": "CL-1", "names": [{"text": "A"}]},
+        "episodes": [{"id": "EP-1", "client_id": "CL-1", "case_type": "substance-use", "sensitive": False}],
+    }
+    assert load_case_file(data).episodes[0].sensitive is True

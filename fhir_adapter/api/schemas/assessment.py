@@ -16,7 +16,6 @@ from fhir_adapter.api.schemas.common import (
     QuantitySchema,
     StrictBoolean,
     Text,
-    tuples,
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
@@ -46,15 +45,15 @@ class AnswerSchema(Base):
 
 
 class AssessmentItemSchema(Base):
+    record = r.AssessmentItem
+
     link_id = Text(required=True)
     answers = fields.List(fields.Nested(AnswerSchema), load_default=list, validate=validate.Length(max=100))
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.AssessmentItem:
-        return r.AssessmentItem(**tuples(data, "answers"))
-
 
 class AssessmentSchema(Base):
+    record = r.Assessment
+
     id = Text(required=True)
     client_id = Text(required=True)
     kind = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$"))
@@ -74,7 +73,3 @@ class AssessmentSchema(Base):
             if item.link_id in seen:
                 raise ValidationError({"items": {i: {"link_id": [f"{item.link_id} is answered twice"]}}})
             seen.add(item.link_id)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Assessment:
-        return r.Assessment(**tuples(data, "items"))

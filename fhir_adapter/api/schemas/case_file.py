@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from fhir_adapter.api.schemas.assessment import AssessmentSchema
 from fhir_adapter.api.schemas.client import ClientSchema
-from fhir_adapter.api.schemas.common import Base, tuples
+from fhir_adapter.api.schemas.common import Base
 from fhir_adapter.api.schemas.episode import CaseEpisodeSchema
 from fhir_adapter.api.schemas.plan import ServicePlanSchema
 from fhir_adapter.api.schemas.referral import ReferralSchema
@@ -19,6 +19,8 @@ MANY = validate.Length(max=500)
 
 
 class CaseFileSchema(Base):
+    record = r.CaseFile
+
     client = fields.Nested(ClientSchema, required=True)
     episodes = fields.List(fields.Nested(CaseEpisodeSchema), validate=MANY)
     assessments = fields.List(fields.Nested(AssessmentSchema), validate=MANY)
@@ -39,10 +41,6 @@ class CaseFileSchema(Base):
                 if record.id in seen:
                     raise ValidationError({kind: {i: {"id": [f"{record.id} appears twice"]}}})
                 seen.add(record.id)
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.CaseFile:
-        return r.CaseFile(**tuples(data, "episodes", "assessments", "service_plans", "referrals"))
 
 
 def load_case_file(data: object) -> r.CaseFile:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from fhir_adapter.api.schemas.common import Base, Date, IdentifierSchema, OneOf, Text, tuples
+from fhir_adapter.api.schemas.common import Base, Date, IdentifierSchema, OneOf, Text
 from fhir_adapter.domain import records as r
 
 NAME_USES = ["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"]
@@ -17,6 +17,8 @@ LANGUAGE = validate.Regexp(
 
 
 class NameSchema(Base):
+    record = r.Name
+
     text = Text()
     family = Text()
     given = fields.List(Text(), validate=validate.Length(max=10))
@@ -27,12 +29,10 @@ class NameSchema(Base):
         if not (data.get("text") or data.get("family") or data.get("given")):
             raise ValidationError("a name needs text, family or given")
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Name:
-        return r.Name(**tuples(data, "given"))
-
 
 class AddressSchema(Base):
+    record = r.Address
+
     lines = fields.List(Text(), validate=validate.Length(max=5))
     city = Text()
     district = Text()
@@ -41,22 +41,18 @@ class AddressSchema(Base):
     country = Text()
     use = OneOf(["home", "work", "temp", "old", "billing"])
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Address:
-        return r.Address(**tuples(data, "lines"))
-
 
 class TelecomSchema(Base):
+    record = r.Telecom
+
     system = OneOf(["phone", "fax", "email", "pager", "url", "sms", "other"], required=True)
     value = Text(required=True)
     use = OneOf(CONTACT_USES)
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Telecom:
-        return r.Telecom(**data)
-
 
 class ContactSchema(Base):
+    record = r.Contact
+
     relationship = OneOf(["C", "E", "F", "I", "N", "S", "U"], required=True)
     name = fields.Nested(NameSchema)
     telecom = fields.List(fields.Nested(TelecomSchema))
@@ -67,12 +63,10 @@ class ContactSchema(Base):
         if not (data.get("name") or data.get("telecom") or data.get("address")):
             raise ValidationError("a contact needs a name, telecom or address")
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Contact:
-        return r.Contact(**tuples(data, "telecom"))
-
 
 class ClientSchema(Base):
+    record = r.Client
+
     id = Text(required=True)
     names = fields.List(fields.Nested(NameSchema), required=True, validate=validate.Length(min=1, max=10))
     identifiers = fields.List(fields.Nested(IdentifierSchema))
@@ -82,7 +76,3 @@ class ClientSchema(Base):
     addresses = fields.List(fields.Nested(AddressSchema))
     telecom = fields.List(fields.Nested(TelecomSchema))
     contacts = fields.List(fields.Nested(ContactSchema))
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Client:
-        return r.Client(**tuples(data, "names", "identifiers", "addresses", "telecom", "contacts"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
@@ -62,68 +62,65 @@ class StrictBoolean(fields.Boolean):
 
 
 class Base(Schema):
-    """Every schema rejects unknown fields, so a misspelt field is an error, never silently dropped."""
+    """Loads one domain record. Unknown fields are errors, so a misspelt field is never silently dropped."""
+
+    record: ClassVar[type[Any]]
 
     class Meta:
         ordered = True
 
+    def check(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Rules across fields, and defaults that depend on other fields; raise ValidationError."""
+        return data
 
-def tuples(data: dict[str, Any], *names: str) -> dict[str, Any]:
-    """Lists become tuples so records stay immutable and comparable."""
-    for name in names:
-        if name in data:
-            data[name] = tuple(data[name])
-    return data
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Any:
+        """The record, with lists as tuples so records stay immutable and comparable."""
+        data = self.check(data)
+        return self.record(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
 
 class CodingSchema(Base):
+    record = r.Coding
+
     code = Text(required=True)
     system = Uri()
     display = Text()
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Coding:
-        return r.Coding(**data)
-
 
 class QuantitySchema(Base):
+    record = r.Quantity
+
     value = fields.Float(required=True, allow_nan=False)
     unit = Text(required=True)
     system = Uri()
     code = Text()
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Quantity:
-        return r.Quantity(**data)
 
 
 class PeriodSchema(Base):
     start = DateTime()
     end = DateTime()
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Period:
+    record = r.Period
+
+    def check(self, data: dict[str, Any]) -> dict[str, Any]:
         start, end = data.get("start"), data.get("end")
         if start and end and end[:10] < start[:10]:
             raise ValidationError("the period ends before it starts", "end")
-        return r.Period(**data)
+        return data
 
 
 class PersonSchema(Base):
+    record = r.Person
+
     name = Text(required=True)
     id = Text()
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Person:
-        return r.Person(**data)
-
 
 class IdentifierSchema(Base):
+    record = r.Identifier
+
     system = Uri(required=True)
     value = Text(required=True)
     type = OneOf(["MR", "PI", "PT", "SS", "DL", "PPN", "MA", "MC", "AN", "XX"], load_default="MR")
     assigner = Text()
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Identifier:
-        return r.Identifier(**data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import fields, post_load, validate
+from marshmallow import fields, validate
 
 from fhir_adapter.api.schemas.common import (
     Base,
@@ -13,7 +13,6 @@ from fhir_adapter.api.schemas.common import (
     PersonSchema,
     StrictBoolean,
     Text,
-    tuples,
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
@@ -21,14 +20,12 @@ from fhir_adapter.domain.plans import is_sensitive_case_type
 
 
 class CareTeamMemberSchema(Base):
+    record = r.CareTeamMember
+
     role = OneOf(list(v.CARE_TEAM_ROLES), required=True)
     name = Text(required=True)
     organization = Text()
     phone = Text()
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.CareTeamMember:
-        return r.CareTeamMember(**data)
 
 
 class CaseEpisodeSchema(Base):
@@ -41,8 +38,9 @@ class CaseEpisodeSchema(Base):
     care_team = fields.List(fields.Nested(CareTeamMemberSchema), validate=validate.Length(max=100))
     sensitive = StrictBoolean(load_default=False)
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.CaseEpisode:
+    record = r.CaseEpisode
+
+    def check(self, data: dict[str, Any]) -> dict[str, Any]:
         if is_sensitive_case_type(data["case_type"]):
             data["sensitive"] = True
-        return r.CaseEpisode(**tuples(data, "care_team"))
+        return data

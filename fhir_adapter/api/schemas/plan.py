@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from fhir_adapter.api.schemas.common import (
     Base,
@@ -15,7 +15,6 @@ from fhir_adapter.api.schemas.common import (
     PersonSchema,
     StrictBoolean,
     Text,
-    tuples,
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
@@ -25,15 +24,15 @@ RECORD_ID = validate.Regexp(r"^[A-Za-z0-9\-.]{1,64}$", error="ids are 1-64 lette
 
 
 class GoalTargetSchema(Base):
+    record = r.GoalTarget
+
     measure = Text(required=True)
     detail = Text()
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.GoalTarget:
-        return r.GoalTarget(**data)
-
 
 class GoalSchema(Base):
+    record = r.Goal
+
     id = fields.String(required=True, validate=RECORD_ID)
     description = Text(required=True)
     lifecycle_status = OneOf(list(v.GOAL_LIFECYCLE), load_default="active")
@@ -42,12 +41,10 @@ class GoalSchema(Base):
     start_date = Date()
     due_date = Date()
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Goal:
-        return r.Goal(**data)
-
 
 class ActivitySchema(Base):
+    record = r.Activity
+
     id = fields.String(required=True, validate=RECORD_ID)
     kind = OneOf(list(v.ACTIVITY_KINDS), required=True)
     status = OneOf(list(v.ACTIVITY_STATUSES), required=True)
@@ -56,10 +53,6 @@ class ActivitySchema(Base):
     schedule = Text()
     period = fields.Nested(PeriodSchema)
     goal_ids = fields.List(fields.String(validate=RECORD_ID))
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Activity:
-        return r.Activity(**tuples(data, "goal_ids"))
 
 
 class ServicePlanSchema(Base):
@@ -89,8 +82,9 @@ class ServicePlanSchema(Base):
                         {"activities": {i: {"goal_ids": [f"no goal {goal_id} in this plan"]}}}
                     )
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.ServicePlan:
+    record = r.ServicePlan
+
+    def check(self, data: dict[str, Any]) -> dict[str, Any]:
         if "next_review" not in data:
             data["next_review"] = default_next_review(data["period"].start, date.today())
-        return r.ServicePlan(**tuples(data, "goals", "activities"))
+        return data

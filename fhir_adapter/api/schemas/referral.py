@@ -24,15 +24,15 @@ from fhir_adapter.domain.referrals import check_status
 
 
 class OrganizationSchema(Base):
+    record = r.Organization
+
     name = Text(required=True)
     identifier = fields.Nested(IdentifierSchema)
 
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Organization:
-        return r.Organization(**data)
-
 
 class ReferralReasonSchema(Base):
+    record = r.ReferralReason
+
     plan_id = Text()
     goal_id = Text()
     problem = fields.Nested(CodingSchema)
@@ -44,10 +44,6 @@ class ReferralReasonSchema(Base):
             raise ValidationError("a reason needs a goal_id, a problem or text")
         if ("goal_id" in data) != ("plan_id" in data):
             raise ValidationError("a goal is named by plan_id and goal_id together", "goal_id")
-
-    @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.ReferralReason:
-        return r.ReferralReason(**data)
 
 
 class ReferralSchema(Base):
@@ -79,9 +75,11 @@ class ReferralSchema(Base):
         if changed and authored and changed[:10] < authored[:10]:
             raise ValidationError("the status changed before the referral was authored", "status_changed_at")
 
+    record = r.Referral
+
     @post_load
-    def make(self, data: dict[str, Any], **_: Any) -> r.Referral:
-        referral = r.Referral(**data)
+    def make(self, data: dict[str, Any], **kwargs: Any) -> r.Referral:
+        referral: r.Referral = super().make(data, **kwargs)
         try:
             check_status(referral)
         except DomainError as err:
