@@ -57,23 +57,26 @@ class Reversed:
         )
 
 
-def _entries(data: JSON) -> list[tuple[str, str | None, JSON]]:
+def _entries(data: JSON, ctx: ReverseContext) -> list[tuple[str, str | None, JSON]]:
+    """(path, fullUrl, resource) of the input; an entry that holds no resource is reported."""
     if data.get("resourceType") != "Bundle":
         return [(str(data.get("resourceType")), None, data)]
     found = []
     for i, entry in enumerate(data.get("entry") or []):
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict):
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
             found.append((f"Bundle.entry[{i}].resource", entry.get("fullUrl"), resource))
+        else:
+            ctx.report(f"Bundle.entry[{i}]", "an entry without a resource is not carried")
     return found
 
 
 def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: str | None = None) -> Reversed:
     """Map what an EHR sent. The input must already be valid FHIR R4 (see validation.validate_resource)."""
-    if not isinstance(data, dict) or "resourceType" not in data:
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise MappingError("not a FHIR resource: no resourceType")
     ctx = ReverseContext(catalogue, identity, client_id)
-    entries = _entries(data)
+    entries = _entries(data, ctx)
     for _, full_url, resource in entries:
         ctx.add_entry(resource, full_url)
     consumed = _consumed(entries, ctx)

@@ -86,7 +86,7 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue, outgoing: bool = True) -
     for i, entry in enumerate(bundle.get("entry", [])):
         path = f"Bundle.entry[{i}].resource"
         resource = entry["resource"]
-        if entry.get("fullUrl"):
+        if entry.get("fullUrl") and isinstance(resource.get("resourceType"), str):
             types[entry["fullUrl"]] = resource["resourceType"]
         if catalogue.is_published(resource):
             continue  # validated when the mappings were loaded
