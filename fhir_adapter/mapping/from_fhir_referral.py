@@ -91,19 +91,6 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
     if status is None:
         ctx.report(f"{path}.status", f"Task status {task.get('status')} has no referral meaning: not carried")
         return None
-    outcomes = []
-    for i, output in enumerate(task.get("output", [])):
-        if output.get("valueString") and output.get("type", {}).get("coding") == RESULTING_ACTIVITY["coding"]:
-            outcomes.append(str(output["valueString"]))
-        elif output.get("valueString"):
-            outcomes.append(str(output["valueString"]))
-            ctx.report(
-                f"{path}.output[{i}].type",
-                "an output of another type is carried as the outcome",
-                "information",
-            )
-        else:
-            ctx.report(f"{path}.output[{i}]", "only text outputs are carried as the outcome")
     if task.get("businessStatus"):
         ctx.report(
             f"{path}.businessStatus", f"business status {concept_text(task['businessStatus'])} is not carried"
@@ -112,9 +99,27 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
         referral_id=referral_id,
         status=status,
         status_reason=concept_text(task.get("statusReason")),
-        outcome="; ".join(outcomes) or None,
+        outcome=_outcome(task, ctx, path),
         changed_at=task.get("lastModified"),
     )
+
+
+def _outcome(task: JSON, ctx: ReverseContext, path: str) -> str | None:
+    """The Task's text outputs, the Gravity resulting-activity ones first in meaning."""
+    outcomes = []
+    for i, output in enumerate(task.get("output", [])):
+        text = output.get("valueString")
+        if not text:
+            ctx.report(f"{path}.output[{i}]", "only text outputs are carried as the outcome")
+            continue
+        outcomes.append(str(text))
+        if output.get("type", {}).get("coding") != RESULTING_ACTIVITY["coding"]:
+            ctx.report(
+                f"{path}.output[{i}].type",
+                "an output of another type is carried as the outcome",
+                "information",
+            )
+    return "; ".join(outcomes) or None
 
 
 def from_fhir_service_request(
