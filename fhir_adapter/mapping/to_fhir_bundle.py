@@ -83,6 +83,13 @@ def map_case_file(case: CaseFile, ctx: MapContext) -> Iterator[Mapped]:
         yield Mapped("referral-task", referral.id, to_fhir_task(referral, ctx))
 
 
+def escape_token(value: str) -> str:
+    """A search token value with FHIR's escapes for \\, |, $ and , (https://hl7.org/fhir/R4/search.html#escaping)."""
+    for char in ("\\", "|", "$", ","):
+        value = value.replace(char, "\\" + char)
+    return value
+
+
 def request_for(mapped: Mapped, identity: Identity, mode: WriteMode, uuid: str) -> JSON:
     rtype = mapped.resource["resourceType"]
     if mode == "put":
@@ -93,7 +100,9 @@ def request_for(mapped: Mapped, identity: Identity, mode: WriteMode, uuid: str) 
             "method": "PUT",
             "url": f"Questionnaire?url={quote(url, safe=':/')}&version={quote(version, safe='')}",
         }
-    token = f"{quote(identity.system(mapped.kind), safe=':/')}|{quote(mapped.record_id, safe='')}"
+    token = (
+        f"{quote(identity.system(mapped.kind), safe=':/')}|{quote(escape_token(mapped.record_id), safe='')}"
+    )
     return {"method": "PUT", "url": f"{rtype}?identifier={token}"}
 
 

@@ -32,3 +32,10 @@ def test_identifier_systems_are_kinds_under_the_namespace() -> None:
     }
     assert IDENTITY.kind_of("https://cms.example.org/ids/goal") == "goal"
     assert IDENTITY.kind_of("urn:oid:2.16.840.1.113883.19.5") is None
+
+
+def test_search_token_values_are_escaped() -> None:
+    from fhir_adapter.mapping.to_fhir_bundle import escape_token
+
+    assert escape_token("AS-1/88122-7/0") == "AS-1/88122-7/0"
+    assert escape_token("a|b,c$d\\e") == "a\\|b\\,c\\$d\\\\e"
