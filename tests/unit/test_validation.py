@@ -111,3 +111,26 @@ def test_a_changed_published_questionnaire_is_validated_again(catalogue) -> None
     assert not catalogue.is_published(questionnaire)
     issues = validate_bundle(_bundle(questionnaire), catalogue)
     assert ("binding", "Bundle.entry[0].resource.item[0].type") in [(i.layer, i.path) for i in issues]
+
+
+def _item(link_id: str, value: str) -> dict:  # type: ignore[type-arg]
+    return {"linkId": link_id, "answer": [{"valueString": value}]}
+
+
+def test_repeated_answers_belong_in_one_item_at_every_level(catalogue) -> None:
+    flat = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [_item("a", "x"), _item("a", "y")],
+    }
+    nested = {**flat, "item": [{"linkId": "g", "item": [_item("a", "x"), _item("a", "y")]}]}
+    fine = {**flat, "item": [{"linkId": "g", "item": [_item("a", "x"), _item("b", "y")]}]}
+    assert [i.message.split(":")[0] for i in validate_resource(flat, catalogue)] == ["qrs-2 (top level)"]
+    assert [i.message.split(":")[0] for i in validate_resource(nested, catalogue)] == ["qrs-2"]
+    assert validate_resource(fine, catalogue) == []
+
+
+def test_an_item_under_both_answer_and_item_breaks_qrs_1(catalogue) -> None:
+    both = {"linkId": "g", "answer": [{"valueString": "x"}], "item": [_item("a", "y")]}
+    qr = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [both]}
+    assert [i.message.split(":")[0] for i in validate_resource(qr, catalogue)] == ["qrs-1"]
