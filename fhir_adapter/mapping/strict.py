@@ -6,6 +6,8 @@ field metadata (`enum_values`, `enum_reference_types`), gathered once per class.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import importlib
 import typing
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ class FieldMeta:
     codes: frozenset[str] | None
     targets: frozenset[str] | None
     child: type | None  # the model class of a complex element; None for primitives
+    json: tuple[type, ...] | None = None  # the JSON types a primitive may have; None for complex elements
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,36 @@ def _allowed(cls: type, name: str, codes: list[str] | None) -> frozenset[str] | 
     return frozenset(codes)
 
 
+# FHIR JSON writes dates, times, codes, ids and uris as strings; the models would also coerce other JSON
+# types into them (an integer becomes a dateTime of 1970), so the JSON type is checked here.
+_JSON_TYPES: tuple[tuple[type, tuple[type, ...]], ...] = (
+    (bool, (bool,)),
+    (int, (int,)),
+    (decimal.Decimal, (int, float)),
+    (str, (str,)),
+    (datetime.date, (str,)),
+    (datetime.time, (str,)),
+)
+
+
+_JSON_NAMES = {(bool,): "a boolean", (int,): "an integer", (int, float): "a number", (str,): "a string"}
+
+
+def _json_types(annotation: Any) -> tuple[type, ...] | None:
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is typing.Annotated:
+        args = args[:1]
+    for arg in args or (annotation,):
+        if typing.get_args(arg):
+            found = _json_types(arg)
+            if found:
+                return found
+        for base, json in _JSON_TYPES:
+            if isinstance(arg, type) and issubclass(arg, base):
+                return json
+    return None
+
+
 def _element_class(annotation: Any) -> type | None:
     for arg in typing.get_args(annotation) or (annotation,):
         klass = getattr(arg, "_model_klass", None)
@@ -121,6 +154,7 @@ def field_meta(cls: type) -> dict[str, FieldMeta]:
             _allowed(cls, info.alias or name, extra.get("enum_values")),
             frozenset(targets) if targets else None,
             _element_class(info.annotation),
+            _json_types(info.annotation),
         )
     return result
 
@@ -180,6 +214,11 @@ class StrictPass:
     def _element(self, value: Any, fm: FieldMeta, path: str, contained: dict[Any, Any]) -> None:
         if value is None or value == "" or value == {}:
             self._issue(path, "empty value", "content")
+            return
+        if fm.json is not None and (
+            not isinstance(value, fm.json) or (isinstance(value, bool) and bool not in fm.json)
+        ):
+            self._issue(path, f"{value!r} is not {_JSON_NAMES[fm.json]} in FHIR JSON", "structure")
             return
         if fm.codes is not None and value not in fm.codes:
             self._issue(

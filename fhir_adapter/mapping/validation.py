@@ -53,7 +53,12 @@ def invariant_issues(resource: JSON, path: str, catalogue: Catalogue) -> list[Is
     for inv in catalogue.invariants.get(resource["resourceType"], ()):
         if inv.guards and not any(_present(resource, g) for g in inv.guards):
             continue
-        if inv.evaluate(resource) != [True]:
+        try:
+            holds = inv.evaluate(resource) == [True]
+        except Exception as err:  # fhirpathpy raises bare Exceptions on values of an unexpected JSON type
+            issues.append(Issue("error", path, f"{inv.key}: cannot be evaluated ({err})", "invariant"))
+            continue
+        if not holds:
             issues.append(Issue("error", path, f"{inv.key}: {inv.human}", "invariant"))
     return issues
 
@@ -69,6 +74,8 @@ def validate_resource(resource: JSON, catalogue: Catalogue, path: str | None = N
     issues = strict.issues
     for pending in strict.pending:
         issues.append(Issue("error", pending.path, f"{pending.url} resolves to nothing", "reference"))
+    if any(i.layer == "structure" for i in issues):
+        return issues  # invariants assume the JSON types are right
     return issues + invariant_issues(resource, path, catalogue)
 
 
@@ -94,8 +101,10 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue, outgoing: bool = True) -
         if found:
             issues += found
             continue
+        before = len(strict.issues)
         strict.resource(resource, path)
-        issues += invariant_issues(resource, path, catalogue)
+        if not any(i.layer == "structure" for i in strict.issues[before:]):
+            issues += invariant_issues(resource, path, catalogue)
     issues += strict.issues
     for pending in strict.pending:
         rtype = types.get(pending.url)

@@ -134,3 +134,22 @@ def test_an_item_under_both_answer_and_item_breaks_qrs_1(catalogue) -> None:
     both = {"linkId": "g", "answer": [{"valueString": "x"}], "item": [_item("a", "y")]}
     qr = {"resourceType": "QuestionnaireResponse", "status": "completed", "item": [both]}
     assert [i.message.split(":")[0] for i in validate_resource(qr, catalogue)] == ["qrs-1"]
+
+
+def test_primitives_must_have_their_json_type(catalogue) -> None:
+    """The models would read 4 as a dateTime in 1970 and "true" as a boolean; FHIR JSON allows neither."""
+    task = {**TASK, "lastModified": 4}
+    assert [(i.layer, i.path) for i in validate_resource(task, catalogue)] == [
+        ("structure", "Task.lastModified")
+    ]
+    answers = [{"valueInteger": True}, {"valueDecimal": 1}, {"valueBoolean": "true"}]
+    qr = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "a", "answer": answers}],
+    }
+    paths = [i.path for i in validate_resource(qr, catalogue)]
+    assert paths == [
+        "QuestionnaireResponse.item[0].answer[0].valueInteger",
+        "QuestionnaireResponse.item[0].answer[2].valueBoolean",
+    ]
