@@ -20,7 +20,12 @@ from fhir_adapter.api.schemas.openapi import contract_document
 from fhir_adapter.config import Settings
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
-from fhir_adapter.mapping.errors import FhirValidationError, MappingConfigError, MappingError
+from fhir_adapter.mapping.errors import (
+    FhirValidationError,
+    InvalidFhirInput,
+    MappingConfigError,
+    MappingError,
+)
 from fhir_adapter.mapping.from_fhir_bundle import from_fhir
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
@@ -49,10 +54,12 @@ def _write(data: Any) -> None:
 def cmd_map(args: argparse.Namespace, settings: Settings, catalogue: Catalogue) -> int:
     data = _read_json(args.file)
     if args.reverse:
-        issues = _issues(data, catalogue)
-        if [i for i in issues if i.severity == "error"]:
-            raise InputError("\n".join(f"{args.file}: {i}" for i in issues))
-        result = from_fhir(data, catalogue, settings.identity(), args.client_id)
+        try:
+            result = from_fhir(data, catalogue, settings.identity(), args.client_id)
+        except InvalidFhirInput as err:
+            raise InputError("\n".join(f"{args.file}: {i}" for i in err.issues)) from err
+        except MappingError as err:
+            raise InputError(f"{args.file}: {err}") from err
         _write(to_contract(result))
         return 0
     try:

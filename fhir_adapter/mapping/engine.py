@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,8 @@ def _table_rule(get: Callable[[Any], Any], table: CodeTable, spec: JSON) -> Call
 def compile_rule(where: str, spec: JSON, tables: dict[str, CodeTable]) -> Callable[[Scope], Any]:
     if "value" in spec:
         constant = spec["value"]
+        if isinstance(constant, (dict, list)):  # every resource gets its own copy
+            return lambda _scope: copy.deepcopy(constant)
         return lambda _scope: constant
     if "fn" in spec:
         if spec["fn"] not in FUNCTIONS:

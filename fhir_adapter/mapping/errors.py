@@ -31,6 +31,14 @@ class Issue:
         return f"{self.severity}: {self.path}: {self.message} [{self.layer}]"
 
 
+class InvalidFhirInput(MappingError):
+    """FHIR we were given is not valid R4: it is not read, and the issues say why."""
+
+    def __init__(self, issues: list[Issue]) -> None:
+        super().__init__("; ".join(str(i) for i in issues[:5]))
+        self.issues = issues
+
+
 class FhirValidationError(Exception):
     """Output failed validation: it is never sent."""
 

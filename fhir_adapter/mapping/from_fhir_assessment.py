@@ -96,15 +96,17 @@ def from_fhir_questionnaire_response(
 
 
 def _items(resource: JSON, q: QuestionnaireDef, ctx: ReverseContext, path: str) -> list[AssessmentItem]:
+    """Answered items, and items asked but left unanswered; groups of ours or theirs only give structure."""
     found: dict[str, list[Answer]] = {}
     for item, where in _flat_items(resource.get("item", []), path):
         answers = item.get("answer", [])
-        if not answers:
-            continue
         definition = q.item(item["linkId"]) or q.item(_short(item["linkId"]))
         if definition is None:
-            ctx.report(where, f"{q.kind} has no item {item['linkId']}: its answers are not carried")
+            if answers:
+                ctx.report(where, f"{q.kind} has no item {item['linkId']}: its answers are not carried")
             continue
+        if not answers:
+            found.setdefault(definition.link_id, [])
         for j, answer in enumerate(answers):
             kept = answer_from(definition, answer, ctx, f"{where}.answer[{j}]")
             if kept:
@@ -137,7 +139,8 @@ def answer_from(item: ItemDef, answer: JSON, ctx: ReverseContext, path: str) -> 
         ctx.report(path, f"a {value_key} answer does not fit {item.type} item {item.link_id}: not carried")
         return None
     if kind == "coding":
-        return Answer("coding", coding_from(value))
+        coding = coding_from(value, ctx, path)
+        return Answer("coding", coding) if coding else None
     if kind == "quantity":
         return _quantity(value, ctx, path)
     if item.type == "decimal":

@@ -16,7 +16,7 @@ from fhir_adapter.domain.records import (
     ServicePlan,
 )
 from fhir_adapter.mapping.catalogue import Catalogue
-from fhir_adapter.mapping.errors import MappingError
+from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_assessment import from_fhir_questionnaire_response
 from fhir_adapter.mapping.from_fhir_care_plan import from_fhir_care_plan, from_fhir_goal
 from fhir_adapter.mapping.from_fhir_common import JSON, Finding, ReverseContext
@@ -24,6 +24,7 @@ from fhir_adapter.mapping.from_fhir_episode import from_fhir_episode_of_care
 from fhir_adapter.mapping.from_fhir_patient import from_fhir_patient
 from fhir_adapter.mapping.from_fhir_referral import ReferralUpdate, from_fhir_service_request, from_fhir_task
 from fhir_adapter.mapping.identity import Identity
+from fhir_adapter.mapping.validation import validate_bundle, validate_resource
 
 DERIVED = {
     "Questionnaire": "a questionnaire definition: answers are matched against ours",
@@ -72,9 +73,16 @@ def _entries(data: JSON, ctx: ReverseContext) -> list[tuple[str, str | None, JSO
 
 
 def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: str | None = None) -> Reversed:
-    """Map what an EHR sent. The input must already be valid FHIR R4 (see validation.validate_resource)."""
+    """Map what an EHR sent; input that is not valid FHIR R4 raises InvalidFhirInput with every issue."""
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise MappingError("not a FHIR resource: no resourceType")
+    if data["resourceType"] == "Bundle":
+        issues = validate_bundle(data, catalogue, outgoing=False)
+    else:
+        issues = validate_resource(data, catalogue)
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise InvalidFhirInput(errors)
     ctx = ReverseContext(catalogue, identity, client_id)
     entries = _entries(data, ctx)
     for _, full_url, resource in entries:

@@ -167,7 +167,11 @@ def period_from(value: JSON | None) -> Period | None:
     return Period(start=value.get("start"), end=value.get("end"))
 
 
-def coding_from(value: JSON) -> Coding:
+def coding_from(value: JSON, ctx: ReverseContext, path: str) -> Coding | None:
+    """A coding as the records keep it; one without a code (display only) is reported and not kept."""
+    if not value.get("code"):
+        ctx.report(path, f"a coding without a code ({value.get('display') or 'no display'}) is not carried")
+        return None
     return Coding(code=str(value["code"]), system=value.get("system"), display=value.get("display"))
 
 

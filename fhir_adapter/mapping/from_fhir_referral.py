@@ -179,7 +179,9 @@ def _service(resource: JSON, ctx: ReverseContext, path: str) -> tuple[str, Codin
         return "other", None
     if len(codings) > 1:
         ctx.report(f"{path}.code", "only the first coding of the service is carried")
-    coding = coding_from(codings[0])
+    coding = coding_from(codings[0], ctx, f"{path}.code.coding[0]")
+    if coding is None:
+        return "other", None
     if coding.display is None and code.get("text"):
         coding = Coding(code=coding.code, system=coding.system, display=str(code["text"]))
     return "other", coding
@@ -198,7 +200,11 @@ def _reason(resource: JSON, ctx: ReverseContext, path: str) -> ReferralReason | 
     if len(codes) > 1:
         ctx.report(f"{path}.reasonCode", "only the first reason is carried")
     first = codes[0] if codes else {}
-    problem = coding_from(first["coding"][0]) if first.get("coding") else None
+    problem = (
+        coding_from(first["coding"][0], ctx, f"{path}.reasonCode[0].coding[0]")
+        if first.get("coding")
+        else None
+    )
     text = first.get("text")
     for i, ref in enumerate(resource.get("reasonReference", [])):
         ctx.report(

@@ -68,7 +68,7 @@ def to_fhir_questionnaire(q: QuestionnaireDef) -> JSON:
         "subjectType": ["Patient"],
     }
     if q.code:
-        resource["code"] = [q.code]
+        resource["code"] = [dict(q.code)]
     resource["item"] = [_questionnaire_item(item) for item in q.items]
     return resource
 
@@ -79,11 +79,11 @@ def _questionnaire_item(item: ItemDef) -> JSON:
     if item.extract:
         extensions.append({"url": OBSERVATION_EXTRACT, "valueBoolean": True})
     if item.unit:
-        extensions.append({"url": QUESTIONNAIRE_UNIT, "valueCoding": item.unit})
+        extensions.append({"url": QUESTIONNAIRE_UNIT, "valueCoding": dict(item.unit)})
     if extensions:
         fhir = {"extension": extensions, **fhir}
     if item.code:
-        fhir["code"] = [item.code]
+        fhir["code"] = [dict(item.code)]
     fhir["text"] = item.text
     fhir["type"] = item.type
     if item.required:
@@ -91,7 +91,7 @@ def _questionnaire_item(item: ItemDef) -> JSON:
     if item.repeats:
         fhir["repeats"] = True
     if item.options:
-        fhir["answerOption"] = [{"valueCoding": o} for o in item.options]
+        fhir["answerOption"] = [{"valueCoding": dict(o)} for o in item.options]
     return fhir
 
 
@@ -163,7 +163,7 @@ def response_value(item: ItemDef, answer: Answer, path: str) -> tuple[str, objec
         if option is None:
             choices = ", ".join(o["code"] for o in item.options)
             raise MappingError(f"{value} is not an answer of {item.link_id} (choose from {choices})", path)
-        return "Coding", option
+        return "Coding", dict(option)
     if answer.kind == "coding":
         return "Coding", _coding(value)
     if isinstance(value, Quantity):
@@ -213,7 +213,7 @@ def observation_category(scope: Scope) -> list[JSON]:
 
 @mapping_function
 def observation_code(scope: Scope) -> JSON:
-    return {"coding": [scope.detail.item.code], "text": scope.detail.item.text}
+    return {"coding": [dict(scope.detail.item.code)], "text": scope.detail.item.text}
 
 
 @mapping_function

@@ -6,6 +6,8 @@ https://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition-SDOHCC-TaskForRefe
 
 from __future__ import annotations
 
+import copy
+
 from fhir_adapter.domain.records import Organization, Referral
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id
@@ -56,7 +58,9 @@ def referral_code(scope: Scope) -> JSON:
     concept = scope.ctx.catalogue.tables["service_types"].concept(referral.service_type)
     if referral.service_coding:
         coding = {k: v for k, v in vars(referral.service_coding).items() if v is not None}
-        concept = {"coding": [coding], "text": referral.service_coding.display or concept["text"]}
+        concept = {"coding": [coding]}
+        if referral.service_coding.display:
+            concept["text"] = referral.service_coding.display
     return concept
 
 
@@ -118,4 +122,4 @@ def task_owner(scope: Scope) -> JSON | None:
 @mapping_function
 def task_output(scope: Scope) -> list[JSON]:
     outcome = scope.record.outcome
-    return [{"type": RESULTING_ACTIVITY, "valueString": outcome}] if outcome else []
+    return [{"type": copy.deepcopy(RESULTING_ACTIVITY), "valueString": outcome}] if outcome else []

@@ -32,10 +32,21 @@ def structure_issues(resource: JSON, path: str) -> list[Issue]:
     cls = model_class(rtype)
     if cls is None:
         return [Issue("error", path, f"unknown resourceType {rtype!r}", "structure")]
+    contained = resource.get("contained")
+    for i, inner in enumerate(contained if isinstance(contained, list) else []):
+        if not isinstance(inner, dict) or model_class(inner.get("resourceType")) is None:
+            kind = inner.get("resourceType") if isinstance(inner, dict) else inner
+            return [
+                Issue(
+                    "error", f"{path}.contained[{i}]", f"not a resource: resourceType {kind!r}", "structure"
+                )
+            ]
     try:
         cls.model_validate(resource)
     except ValidationError as err:
         return [Issue("error", f"{path}{_loc(e['loc'])}", e["msg"], "structure") for e in err.errors()]
+    except (TypeError, KeyError, ValueError) as err:  # the models raise these on some malformed input
+        return [Issue("error", path, f"not valid FHIR R4: {err!r}", "structure")]
     return []
 
 

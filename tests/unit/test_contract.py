@@ -79,3 +79,80 @@ def test_a_substance_use_episode_is_always_sensitive() -> None:
         "episodes": [{"id": "EP-1", "client_id": "CL-1", "case_type": "substance-use", "sensitive": False}],
     }
     assert load_case_file(data).episodes[0].sensitive is True
+
+
+CLIENT = {"id": "CL-1", "names": [{"text": "Kim"}]}
+PLAN = {
+    "id": "SP-1",
+    "client_id": "CL-1",
+    "plan_type": "isp",
+    "status": "active",
+    "period": {"start": "2025-01-01"},
+}
+REFERRAL = {
+    "id": "RF-1",
+    "client_id": "CL-1",
+    "service_type": "housing",
+    "status": "sent",
+    "authored_on": "2025-03-05T01:00:00-12:00",
+}
+
+
+def _rejected(data: dict) -> list[str]:  # type: ignore[type-arg]
+    from fhir_adapter.errors import flatten_messages
+
+    with pytest.raises(ValidationError) as err:
+        load_case_file(data)
+    return [path for path, _ in flatten_messages(err.value.messages)]
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"client": {**CLIENT, "birth_date": "2023-02-29"}}, "client.birth_date"),
+        ({"client": {**CLIENT, "birth_date": "0000"}}, "client.birth_date"),
+        ({"client": {**CLIENT, "birth_date": "١٩٨٧"}}, "client.birth_date"),
+        ({"client": {**CLIENT, "names": [{"text": "\u00a0"}]}}, "client.names[0].text"),
+        ({"client": {**CLIENT, "addresses": [{}]}}, "client.addresses[0]"),
+        ({"client": CLIENT, "service_plans": [{**PLAN, "period": {}}]}, "service_plans[0].period"),
+        ({"client": CLIENT, "service_plans": [{**PLAN, "version": 2**31}]}, "service_plans[0].version"),
+        (
+            {"client": CLIENT, "referrals": [{**REFERRAL, "reason": {"problem": {"code": " 44054006"}}}]},
+            "referrals[0].reason.problem.code",
+        ),
+        (
+            # 00:00+14:00 on the 5th is 10:00 UTC on the 4th: before 13:00 UTC on the 5th
+            {"client": CLIENT, "referrals": [{**REFERRAL, "status_changed_at": "2025-03-05T00:00:00+14:00"}]},
+            "referrals[0].status_changed_at",
+        ),
+        (
+            {"client": CLIENT, "referrals": [{**REFERRAL, "status_changed_at": "2025-03-05"}]},
+            "referrals[0].status_changed_at",
+        ),
+    ],
+    ids=[
+        "impossible-date",
+        "year-0000",
+        "non-ascii-digits",
+        "blank-string",
+        "empty-address",
+        "empty-period",
+        "version-overflow",
+        "loose-code",
+        "status-change-before-authoring-across-zones",
+        "same-day-different-precision",
+    ],
+)
+def test_input_that_would_not_be_valid_fhir_is_refused_at_load(data: dict, path: str) -> None:  # type: ignore[type-arg]
+    assert path in _rejected(data)
+
+
+def test_times_in_other_zones_are_ordered_as_instants() -> None:
+    """Authored 13:00 UTC on 5 March (01:00 at -12:00); a change dated the 6th at +14:00 may still be earlier."""
+    earlier = {**REFERRAL, "status_changed_at": "2025-03-06T00:30:00+14:00"}  # 10:30 UTC on the 5th
+    later = {**REFERRAL, "status_changed_at": "2025-03-06T12:00:00+14:00"}  # 22:00 UTC on the 5th
+    assert "referrals[0].status_changed_at" in _rejected({"client": CLIENT, "referrals": [earlier]})
+    assert (
+        load_case_file({"client": CLIENT, "referrals": [later]}).referrals[0].status_changed_at
+        == later["status_changed_at"]
+    )

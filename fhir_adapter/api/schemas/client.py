@@ -41,6 +41,13 @@ class AddressSchema(Base):
     country = Text()
     use = OneOf(["home", "work", "temp", "old", "billing"])
 
+    @validates_schema
+    def has_a_part(self, data: dict[str, Any], **_: Any) -> None:
+        if not any(data.get(k) for k in ("lines", "city", "district", "state", "postal_code", "country")):
+            raise ValidationError(
+                "an address needs at least one line, city, district, state, postal code or country"
+            )
+
 
 class TelecomSchema(Base):
     record = r.Telecom

@@ -3,37 +3,76 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any, ClassVar
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from fhir_adapter.domain import records as r
+from fhir_adapter.domain.dates import compare
 
 # FHIR partial dates and dateTimes stay strings: "2024", "2024-03", "2024-03-05", "2024-03-05T09:30:00+09:00".
-DATE_RE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+# The patterns are FHIR R4's (https://hl7.org/fhir/R4/datatypes.html#date): ASCII digits, no year 0000.
+_YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
+DATE_RE = re.compile(rf"^{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$", re.ASCII)
 DATETIME_RE = re.compile(
-    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
-    r"(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
+    rf"^{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])"
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$",
+    re.ASCII,
 )
+CODE_RE = re.compile(r"^[^\s]+( [^\s]+)*$")  # FHIR code: no leading, trailing or doubled white space
+# What the R4B models accept as a FHIR string (Python's \S), with at least one visible character.
+STRING_RE = re.compile(r"^[ \r\n\t\S]*\S[ \r\n\t\S]*$")
 MAX_TEXT = 10_000
 
 
+def _calendar(value: str) -> None:
+    """29 February 2023 matches the pattern; it is still not a date."""
+    if len(value) >= 10:
+        try:
+            date.fromisoformat(value[:10])
+        except ValueError as err:
+            raise ValidationError(f"{value[:10]} is not a calendar date") from err
+
+
 def Text(**kwargs: Any) -> fields.String:
-    """A non-blank string of bounded length."""
-    return fields.String(validate=validate.Length(min=1, max=MAX_TEXT), **kwargs)
+    """A string of bounded length with at least one visible character."""
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=MAX_TEXT),
+            validate.Regexp(
+                STRING_RE, error="needs a visible character, and no white space but space, tab or newline"
+            ),
+        ],
+        **kwargs,
+    )
+
+
+def Code(**kwargs: Any) -> fields.String:
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=256),
+            validate.Regexp(CODE_RE, error="not a code (no loose white space)"),
+        ],
+        **kwargs,
+    )
 
 
 def Date(**kwargs: Any) -> fields.String:
     return fields.String(
-        validate=validate.Regexp(DATE_RE, error="not a date (YYYY, YYYY-MM or YYYY-MM-DD)"), **kwargs
+        validate=[validate.Regexp(DATE_RE, error="not a date (YYYY, YYYY-MM or YYYY-MM-DD)"), _calendar],
+        **kwargs,
     )
 
 
 def DateTime(**kwargs: Any) -> fields.String:
     return fields.String(
-        validate=validate.Regexp(
-            DATETIME_RE, error="not a date or date-time (YYYY-MM-DDThh:mm:ss with a time zone)"
-        ),
+        validate=[
+            validate.Regexp(
+                DATETIME_RE, error="not a date or date-time (YYYY-MM-DDThh:mm:ss with a time zone)"
+            ),
+            _calendar,
+        ],
         **kwargs,
     )
 
@@ -83,7 +122,7 @@ class Base(Schema):
 class CodingSchema(Base):
     record = r.Coding
 
-    code = Text(required=True)
+    code = Code(required=True)
     system = Uri()
     display = Text()
 
@@ -94,7 +133,7 @@ class QuantitySchema(Base):
     value = fields.Float(required=True, allow_nan=False)
     unit = Text(required=True)
     system = Uri()
-    code = Text()
+    code = Code()
 
 
 class PeriodSchema(Base):
@@ -105,7 +144,9 @@ class PeriodSchema(Base):
 
     def check(self, data: dict[str, Any]) -> dict[str, Any]:
         start, end = data.get("start"), data.get("end")
-        if start and end and end[:10] < start[:10]:
+        if not (start or end):
+            raise ValidationError("a period needs a start or an end")
+        if start and end and compare(start, end) == 1:
             raise ValidationError("the period ends before it starts", "end")
         return data
 

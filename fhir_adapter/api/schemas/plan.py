@@ -62,7 +62,7 @@ class ServicePlanSchema(Base):
     status = OneOf(list(v.PLAN_STATUSES), required=True)
     period = fields.Nested(PeriodSchema, required=True)
     next_review = Date()
-    version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1))
+    version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=2**31 - 1))
     title = Text()
     episode_id = Text()
     author = fields.Nested(PersonSchema)

@@ -19,6 +19,7 @@ from fhir_adapter.api.schemas.common import (
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
+from fhir_adapter.domain.dates import compare
 from fhir_adapter.domain.errors import DomainError
 from fhir_adapter.domain.referrals import check_status
 
@@ -72,8 +73,14 @@ class ReferralSchema(Base):
         if data.get("service_type") != "other" and "service_coding" in data:
             raise ValidationError("a service_coding goes with service_type other", "service_coding")
         changed, authored = data.get("status_changed_at"), data.get("authored_on")
-        if changed and authored and changed[:10] < authored[:10]:
+        order = compare(changed, authored) if changed and authored else 0
+        if order == -1:
             raise ValidationError("the status changed before the referral was authored", "status_changed_at")
+        if order is None:
+            raise ValidationError(
+                "on the day the referral was authored, give status_changed_at and authored_on both with a time",
+                "status_changed_at",
+            )
 
     record = r.Referral
 

@@ -1,0 +1,22 @@
+"""Ordering FHIR dates and date-times of any precision, as FHIRPath does (https://hl7.org/fhirpath/#comparison)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def _instant(value: str) -> datetime:
+    # A leap second (:60) orders as :59; "Z" is UTC.
+    return datetime.fromisoformat(value.replace(":60", ":59").replace("Z", "+00:00")).astimezone(UTC)
+
+
+def compare(a: str, b: str) -> int | None:
+    """-1, 0 or 1; None when precisions differ and the values agree as far as both go (FHIRPath: empty)."""
+    if "T" in a and "T" in b:
+        x, y = _instant(a), _instant(b)
+        return (x > y) - (x < y)
+    da, db = a.split("T")[0], b.split("T")[0]
+    n = min(len(da), len(db))
+    if da[:n] != db[:n]:
+        return -1 if da[:n] < db[:n] else 1
+    return 0 if a == b else None

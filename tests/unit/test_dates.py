@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pytest
+
+from fhir_adapter.domain.dates import compare
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ("2025-03-05", "2025-03-05", 0),
+        ("2025-03-04", "2025-03-05T10:00:00Z", -1),
+        ("2025", "2026-01", -1),
+        ("2025-03-05", "2025-03-05T10:00:00Z", None),
+        ("2025-03", "2025-03-05", None),
+        ("2025-03-05T01:00:00-12:00", "2025-03-05T00:00:00+14:00", 1),
+        ("2025-03-05T10:00:00Z", "2025-03-05T19:00:00+09:00", 0),
+        ("2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z", 0),
+    ],
+)
+def test_compare_orders_like_fhirpath(a: str, b: str, expected: int | None) -> None:
+    assert compare(a, b) == expected
