@@ -14,7 +14,6 @@ from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id
 from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_identifier
 
 PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
-US_CORE_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
 SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
 RESULTING_ACTIVITY = {
     "coding": [{"system": SDOHCC_CODES, "code": "resulting-activity", "display": "Resulting Activity"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -79,3 +80,12 @@ def test_an_invariant_with_a_syntax_error_is_refused(site: Path, broken: str) ->
     path.write_text(path.read_text().replace("activity.all(detail.empty() or reference.empty())", broken))
     with pytest.raises(MappingConfigError, match=r"invariant cpl-3: (column|unexpected)"):
         load_catalogue(site)
+
+
+def test_every_named_function_is_used_by_a_structure(catalogue) -> None:
+    from fhir_adapter.mapping.engine import FUNCTIONS
+
+    named = set()
+    for path in (DEFAULT_DIR / "resources").glob("*.yaml"):
+        named |= set(re.findall(r"fn: ([a-z_]+)", path.read_text()))
+    assert set(FUNCTIONS) - named == set(), "mapping functions no structure names"
