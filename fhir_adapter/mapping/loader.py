@@ -127,8 +127,6 @@ def _invariants(path: Path, data: dict[str, Any]) -> dict[str, tuple[Invariant, 
 
 def _check_coverage(tables: dict[str, CodeTable]) -> None:
     for name, values in TABLE_COVERS.items():
-        if name not in tables:
-            raise MappingConfigError(f"mappings/tables: no table {name}")
         missing = [v for v in values if v not in tables[name].entries]
         if missing:
             raise MappingConfigError(f"mappings/tables/{name}.yaml: no entry for {', '.join(missing)}")
@@ -144,13 +142,17 @@ def load_catalogue(directory: Path | None = None, override: Path | None = None) 
     for path in _files(base, override, "tables"):
         table = _table(path, _read(path, file_schemas.TABLE))
         tables[table.name] = table
+    _require("tables", tables, REQUIRED_TABLES)
     _check_coverage(tables)
     questionnaires: dict[str, QuestionnaireDef] = {}
     for path in _files(base, override, "questionnaires"):
         q = _questionnaire(_read(path, file_schemas.QUESTIONNAIRE), canonical)
         _check_questionnaire(path, q, tables)
         questionnaires[q.kind] = q
+    for module in FUNCTION_MODULES:
+        importlib.import_module(module)
     structures = {path.stem: _structure(path, tables) for path in _files(base, override, "resources")}
+    _require("resources", structures, REQUIRED_STRUCTURES)
     invariants: dict[str, tuple[Invariant, ...]] = {}
     for path in _files(base, override, "invariants"):
         invariants.update(_invariants(path, _read(path, file_schemas.INVARIANTS)))
@@ -182,16 +184,29 @@ def _structure(path: Path, tables: dict[str, CodeTable]) -> Structure:
         name = element.removesuffix("[x]")
         if name not in known and not (element.endswith("[x]") and any(k.startswith(name) for k in known)):
             raise MappingConfigError(f"{path}: elements/{element}: {data['resource']} has no such element")
-    _import_functions()
     return compile_structure(path, data, tables)
 
 
-def _import_functions(modules: Iterable[str] = ()) -> None:
-    """Named functions register themselves when their modules are imported."""
-    for module in (*FUNCTION_MODULES, *modules):
-        importlib.import_module(module)
+def _require(kind: str, present: Iterable[str], needed: Iterable[str]) -> None:
+    missing = sorted(set(needed) - set(present))
+    if missing:
+        raise MappingConfigError(f"mappings/{kind}: missing {', '.join(missing)}")
 
 
+# The structures and tables the mapping code asks for by name.
+REQUIRED_STRUCTURES = (
+    "client_to_patient",
+    "episode_to_episodeofcare",
+    "episode_to_careteam",
+    "assessment_to_questionnaireresponse",
+    "answer_to_observation",
+    "plan_to_careplan",
+    "goal_to_goal",
+    "referral_to_servicerequest",
+    "referral_to_task",
+)
+REQUIRED_TABLES = (*TABLE_COVERS, "goal_achievement", "observation_categories", "sdoh_categories")
+# Named functions register themselves when their modules are imported.
 FUNCTION_MODULES = (
     "fhir_adapter.mapping.to_fhir_common",
     "fhir_adapter.mapping.to_fhir_patient",

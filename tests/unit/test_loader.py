@@ -89,3 +89,9 @@ def test_every_named_function_is_used_by_a_structure(catalogue) -> None:
     for path in (DEFAULT_DIR / "resources").glob("*.yaml"):
         named |= set(re.findall(r"fn: ([a-z_]+)", path.read_text()))
     assert set(FUNCTIONS) - named == set(), "mapping functions no structure names"
+
+
+def test_a_mappings_directory_without_a_structure_the_code_needs_is_refused(site: Path) -> None:
+    (site / "resources" / "goal_to_goal.yaml").unlink()
+    with pytest.raises(MappingConfigError, match="mappings/resources: missing goal_to_goal"):
+        load_catalogue(site)
