@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 
-def _instant(value: str) -> datetime:
+def _instant(value: str) -> tuple[int, int]:
+    """Seconds since year 1 in UTC, and microseconds; integers, so year 9999 at -05:00 does not overflow."""
     # A leap second (:60) orders as :59; "Z" is UTC.
-    return datetime.fromisoformat(value.replace(":60", ":59").replace("Z", "+00:00")).astimezone(UTC)
+    local = datetime.fromisoformat(value.replace(":60", ":59").replace("Z", "+00:00"))
+    offset = local.utcoffset()
+    seconds = local.toordinal() * 86400 + local.hour * 3600 + local.minute * 60 + local.second
+    return seconds - int(offset.total_seconds() if offset else 0), local.microsecond
 
 
 def compare(a: str, b: str) -> int | None:

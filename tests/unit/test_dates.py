@@ -20,3 +20,8 @@ from fhir_adapter.domain.dates import compare
 )
 def test_compare_orders_like_fhirpath(a: str, b: str, expected: int | None) -> None:
     assert compare(a, b) == expected
+
+
+def test_the_last_instants_of_year_9999_compare_without_overflow() -> None:
+    assert compare("9999-12-31T23:00:00-05:00", "9999-12-31T23:00:00+14:00") == 1
+    assert compare("0001-01-01T00:00:00+14:00", "0001-01-01T00:00:00Z") == -1
