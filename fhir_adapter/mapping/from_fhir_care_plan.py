@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from fhir_adapter.domain.errors import DomainError
 from fhir_adapter.domain.plans import default_next_review
 from fhir_adapter.domain.records import Activity, Goal, GoalTarget, Period, ServicePlan
 from fhir_adapter.domain.vocabulary import ACTIVITY_STATUSES, GOAL_LIFECYCLE, PLAN_STATUSES
@@ -57,7 +58,10 @@ def from_fhir_care_plan(
     period = period_from(resource.get("period")) or Period()
     next_review = ext.get(next_review_url(ctx.catalogue), {}).get("valueDate")
     if not next_review:
-        next_review = default_next_review(period.start, today or date.today())
+        try:
+            next_review = default_next_review(period.start, today or date.today())
+        except DomainError:
+            next_review = (period.start or (today or date.today()).isoformat())[:10]
         ctx.report(
             f"{path}.extension", "no next review date: set a year after the plan starts", "information"
         )

@@ -18,6 +18,7 @@ from fhir_adapter.api.schemas.common import (
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
+from fhir_adapter.domain.errors import DomainError
 from fhir_adapter.domain.plans import default_next_review
 
 RECORD_ID = validate.Regexp(r"^[A-Za-z0-9\-.]{1,64}$", error="ids are 1-64 letters, digits, '-' or '.'")
@@ -86,5 +87,8 @@ class ServicePlanSchema(Base):
 
     def check(self, data: dict[str, Any]) -> dict[str, Any]:
         if "next_review" not in data:
-            data["next_review"] = default_next_review(data["period"].start, date.today())
+            try:
+                data["next_review"] = default_next_review(data["period"].start, date.today())
+            except DomainError as err:
+                raise ValidationError(err.message, err.path) from err
         return data
