@@ -66,7 +66,11 @@ def _language(resource: JSON, ctx: ReverseContext, path: str) -> str | None:
         return None
     if len(comms) > 1:
         ctx.report(f"{path}.communication", "only the preferred language is kept", "information")
-    codes = [c.get("code") for c in chosen.get("language", {}).get("coding", []) if c.get("system") == BCP47]
+    codes = [
+        c["code"]
+        for c in chosen.get("language", {}).get("coding", [])
+        if c.get("system") == BCP47 and c.get("code")
+    ]
     if not codes:
         ctx.report(f"{path}.communication", "a language without a BCP-47 code is not kept")
         return None

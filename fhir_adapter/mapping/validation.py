@@ -104,7 +104,7 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue, outgoing: bool = True) -
     for i, entry in enumerate(bundle.get("entry", [])):
         path = f"Bundle.entry[{i}].resource"
         resource = entry["resource"]
-        if entry.get("fullUrl") and isinstance(resource.get("resourceType"), str):
+        if isinstance(entry.get("fullUrl"), str) and isinstance(resource.get("resourceType"), str):
             types[entry["fullUrl"]] = resource["resourceType"]
         if catalogue.is_published(resource):
             continue  # validated when the mappings were loaded
@@ -146,6 +146,8 @@ def _envelope_issues(bundle: JSON, outgoing: bool) -> list[Issue]:
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             issues.append(Issue("error", f"{path}.resource", "missing", "structure"))
             continue
+        if "fullUrl" in entry and not isinstance(entry["fullUrl"], str):
+            issues.append(Issue("error", f"{path}.fullUrl", "not a string", "structure"))
         if not outgoing:
             continue
         request = entry.get("request")

@@ -112,6 +112,10 @@ def _rejected(data: dict) -> list[str]:  # type: ignore[type-arg]
         ({"client": {**CLIENT, "birth_date": "2023-02-29"}}, "client.birth_date"),
         ({"client": {**CLIENT, "birth_date": "0000"}}, "client.birth_date"),
         ({"client": {**CLIENT, "birth_date": "١٩٨٧"}}, "client.birth_date"),
+        (
+            {"client": CLIENT, "referrals": [{**REFERRAL, "authored_on": "2016-12-31T23:59:60Z"}]},
+            "referrals[0].authored_on",
+        ),
         ({"client": {**CLIENT, "names": [{"text": "\u00a0"}]}}, "client.names[0].text"),
         ({"client": {**CLIENT, "addresses": [{}]}}, "client.addresses[0]"),
         ({"client": CLIENT, "service_plans": [{**PLAN, "period": {}}]}, "service_plans[0].period"),
@@ -134,6 +138,7 @@ def _rejected(data: dict) -> list[str]:  # type: ignore[type-arg]
         "impossible-date",
         "year-0000",
         "non-ascii-digits",
+        "leap-second",
         "blank-string",
         "empty-address",
         "empty-period",

@@ -153,3 +153,22 @@ def test_primitives_must_have_their_json_type(catalogue) -> None:
         "QuestionnaireResponse.item[0].answer[0].valueInteger",
         "QuestionnaireResponse.item[0].answer[2].valueBoolean",
     ]
+
+
+def test_task_times_in_different_zones_are_ordered_as_instants(catalogue) -> None:
+    """10:00 at +09:00 is 01:00 UTC; 03:00 at +01:00 is 02:00 UTC, later (compared as text it looks earlier)."""
+    task = {**TASK, "authoredOn": "2024-01-01T10:00:00+09:00", "lastModified": "2024-01-01T03:00:00+01:00"}
+    assert validate_resource(task, catalogue) == []
+    earlier = {**task, "lastModified": "2023-12-31T23:00:00Z"}
+    assert [i.message.split(":")[0] for i in validate_resource(earlier, catalogue)] == ["inv-1"]
+
+
+def test_a_received_bundle_with_a_malformed_full_url_gets_an_issue(catalogue) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": ["x"], "resource": {"resourceType": "Patient"}}],
+    }
+    assert [(i.path, i.message) for i in validate_bundle(bundle, catalogue, outgoing=False)] == [
+        ("Bundle.entry[0].fullUrl", "not a string")
+    ]

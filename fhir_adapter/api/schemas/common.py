@@ -12,12 +12,13 @@ from fhir_adapter.domain import records as r
 from fhir_adapter.domain.dates import compare
 
 # FHIR partial dates and dateTimes stay strings: "2024", "2024-03", "2024-03-05", "2024-03-05T09:30:00+09:00".
-# The patterns are FHIR R4's (https://hl7.org/fhir/R4/datatypes.html#date): ASCII digits, no year 0000.
+# The patterns are FHIR R4's (https://hl7.org/fhir/R4/datatypes.html#date): ASCII digits, no year 0000;
+# but no leap second (:60), which neither Python's datetime nor fhirpathpy can order.
 _YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
 DATE_RE = re.compile(rf"^{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$", re.ASCII)
 DATETIME_RE = re.compile(
     rf"^{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])"
-    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$",
+    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9])(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$",
     re.ASCII,
 )
 CODE_RE = re.compile(r"^[^\s]+( [^\s]+)*$")  # FHIR code: no leading, trailing or doubled white space
