@@ -81,6 +81,24 @@ def DateTime(**kwargs: Any) -> fields.String:
 URI_RE = re.compile(r"^(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]*:[^\s|]+)$", re.IGNORECASE)
 
 
+def _plausible_year(value: str) -> None:
+    if not 1900 <= int(value[:4]) <= 2999:
+        raise ValidationError("a time stamp between the years 1900 and 2999 is expected")
+
+
+def Instant(**kwargs: Any) -> fields.String:
+    """A time stamp: a full date-time with seconds and a time zone, so that any two can be ordered."""
+    return fields.String(
+        validate=[
+            validate.Regexp(DATETIME_RE, error="not a date-time (YYYY-MM-DDThh:mm:ss with a time zone)"),
+            validate.Length(min=20, error="a time stamp needs a time and a time zone (YYYY-MM-DDThh:mm:ssZ)"),
+            _calendar,
+            _plausible_year,
+        ],
+        **kwargs,
+    )
+
+
 def Uri(**kwargs: Any) -> fields.String:
     """An absolute URI (http, https or urn:oid / urn:uuid ...), as code systems and identifier systems are."""
     return fields.String(
