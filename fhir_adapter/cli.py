@@ -29,7 +29,7 @@ from fhir_adapter.mapping.errors import (
 from fhir_adapter.mapping.from_fhir_bundle import from_fhir
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
-from fhir_adapter.mapping.validation import ensure_valid_bundle, validate_bundle, validate_resource
+from fhir_adapter.mapping.validation import ensure_valid_bundle, validate_fhir
 
 
 class InputError(Exception):
@@ -75,19 +75,11 @@ def cmd_map(args: argparse.Namespace, settings: Settings, catalogue: Catalogue) 
     return 0
 
 
-def _issues(data: Any, catalogue: Catalogue) -> list[Any]:
-    if not isinstance(data, dict):
-        raise InputError("not a FHIR resource: a JSON object with a resourceType is expected")
-    if data.get("resourceType") == "Bundle":
-        return validate_bundle(data, catalogue, outgoing=data.get("type") in ("transaction", "batch"))
-    return validate_resource(data, catalogue)
-
-
 def cmd_validate(args: argparse.Namespace, settings: Settings, catalogue: Catalogue) -> int:
     failed = False
     for path in args.files:
         try:
-            issues = _issues(_read_json(path), catalogue)
+            issues = validate_fhir(_read_json(path), catalogue)
         except InputError as err:
             print(err, file=sys.stderr)
             return 2

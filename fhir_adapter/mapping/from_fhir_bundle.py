@@ -24,7 +24,7 @@ from fhir_adapter.mapping.from_fhir_episode import from_fhir_episode_of_care
 from fhir_adapter.mapping.from_fhir_patient import from_fhir_patient
 from fhir_adapter.mapping.from_fhir_referral import ReferralUpdate, from_fhir_service_request, from_fhir_task
 from fhir_adapter.mapping.identity import Identity
-from fhir_adapter.mapping.validation import validate_bundle, validate_resource
+from fhir_adapter.mapping.validation import validate_fhir
 
 DERIVED = {
     "Questionnaire": "a questionnaire definition: answers are matched against ours",
@@ -58,37 +58,29 @@ class Reversed:
         )
 
 
-def _entries(data: JSON, ctx: ReverseContext) -> list[tuple[str, str | None, JSON]]:
-    """(path, fullUrl, resource) of the input; an entry that holds no resource is reported."""
-    if data.get("resourceType") != "Bundle":
-        return [(str(data.get("resourceType")), None, data)]
-    found = []
-    for i, entry in enumerate(data.get("entry") or []):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-            found.append((f"Bundle.entry[{i}].resource", entry.get("fullUrl"), resource))
-        else:
-            ctx.report(f"Bundle.entry[{i}]", "an entry without a resource is not carried")
-    return found
+def _entries(data: JSON) -> list[tuple[str, str | None, JSON]]:
+    """(path, fullUrl, resource) of the input, which validation has checked."""
+    if data["resourceType"] != "Bundle":
+        return [(data["resourceType"], None, data)]
+    return [
+        (f"Bundle.entry[{i}].resource", entry.get("fullUrl"), entry["resource"])
+        for i, entry in enumerate(data.get("entry", []))
+    ]
 
 
 def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: str | None = None) -> Reversed:
     """Map what an EHR sent; input that is not valid FHIR R4 raises InvalidFhirInput with every issue."""
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise MappingError("not a FHIR resource: no resourceType")
-    if data["resourceType"] == "Bundle":
-        issues = validate_bundle(data, catalogue, outgoing=False)
-    else:
-        issues = validate_resource(data, catalogue)
-    errors = [i for i in issues if i.severity == "error"]
+    errors = [i for i in validate_fhir(data, catalogue, received=True) if i.severity == "error"]
     if errors:
         raise InvalidFhirInput(errors)
     ctx = ReverseContext(catalogue, identity, client_id)
-    entries = _entries(data, ctx)
+    entries = _entries(data)
     for _, full_url, resource in entries:
         ctx.add_entry(resource, full_url)
-    consumed = _consumed(entries, ctx)
-    tasks = {id(ctx.resolve(r.get("focus"))): r for _, _, r in entries if r["resourceType"] == "Task"}
+    tasks = _tasks_by_focus(entries, ctx)
+    consumed = _consumed(entries, ctx) | {id(task) for task in tasks.values()}
     out = Reversed()
     for path, _, resource in entries:
         if id(resource) in consumed:
@@ -98,15 +90,21 @@ def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: st
     return out
 
 
+def _tasks_by_focus(entries: list[tuple[str, str | None, JSON]], ctx: ReverseContext) -> dict[int, JSON]:
+    """Each Task whose ServiceRequest is in the input, under that ServiceRequest: read with it as one referral."""
+    tasks = {}
+    for _, _, r in entries:
+        focus = ctx.resolve(r.get("focus")) if r["resourceType"] == "Task" else None
+        if focus is not None and focus.get("resourceType") == "ServiceRequest":
+            tasks[id(focus)] = r
+    return tasks
+
+
 def _consumed(entries: list[tuple[str, str | None, JSON]], ctx: ReverseContext) -> set[int]:
-    """Resources read as part of another: goals of a plan, care teams of an episode, Tasks of a referral."""
+    """Resources read as part of another: the goals of a plan, the care teams of an episode."""
     consumed: set[int] = set()
     for _, _, r in entries:
         refs = {"CarePlan": r.get("goal", []), "EpisodeOfCare": r.get("team", [])}.get(r["resourceType"], [])
-        if r["resourceType"] == "Task":
-            focus = ctx.resolve(r.get("focus"))
-            if focus is not None and focus.get("resourceType") == "ServiceRequest":
-                consumed.add(id(r))
         consumed |= {id(found) for found in map(ctx.resolve, refs) if found is not None}
     return consumed
 

@@ -74,20 +74,37 @@ def invariant_issues(resource: JSON, path: str, catalogue: Catalogue) -> list[Is
     return issues
 
 
+def _resource_issues(resource: JSON, path: str, catalogue: Catalogue, strict: StrictPass) -> list[Issue]:
+    """The layers in order for one resource; strict-pass issues and urn:uuid references collect in `strict`."""
+    found = structure_issues(resource, path)
+    if found:
+        return found
+    before = len(strict.issues)
+    strict.resource(resource, path)
+    if any(i.layer == "structure" for i in strict.issues[before:]):
+        return []  # invariants assume the JSON types are right
+    return invariant_issues(resource, path, catalogue)
+
+
 def validate_resource(resource: JSON, catalogue: Catalogue, path: str | None = None) -> list[Issue]:
     """Every issue of one resource; an empty list means it may be sent."""
     path = path or str(resource.get("resourceType", "Resource"))
-    issues = structure_issues(resource, path)
-    if issues:
-        return issues
     strict = StrictPass()
-    strict.resource(resource, path)
-    issues = strict.issues
-    for pending in strict.pending:
-        issues.append(Issue("error", pending.path, f"{pending.url} resolves to nothing", "reference"))
-    if any(i.layer == "structure" for i in issues):
-        return issues  # invariants assume the JSON types are right
-    return issues + invariant_issues(resource, path, catalogue)
+    layered = _resource_issues(resource, path, catalogue, strict)
+    dangling = [Issue("error", p.path, f"{p.url} resolves to nothing", "reference") for p in strict.pending]
+    return strict.issues + dangling + layered
+
+
+def validate_fhir(data: Any, catalogue: Catalogue, received: bool = False) -> list[Issue]:
+    """A resource, or a Bundle of any type; a transaction or batch we send must carry requests too."""
+    if not isinstance(data, dict):
+        return [
+            Issue("error", "(top)", "not a FHIR resource: a JSON object with a resourceType", "structure")
+        ]
+    if data.get("resourceType") != "Bundle":
+        return validate_resource(data, catalogue)
+    outgoing = not received and data.get("type") in ("transaction", "batch")
+    return validate_bundle(data, catalogue, outgoing)
 
 
 def validate_bundle(bundle: JSON, catalogue: Catalogue, outgoing: bool = True) -> list[Issue]:
@@ -106,16 +123,8 @@ def validate_bundle(bundle: JSON, catalogue: Catalogue, outgoing: bool = True) -
         resource = entry["resource"]
         if isinstance(entry.get("fullUrl"), str) and isinstance(resource.get("resourceType"), str):
             types[entry["fullUrl"]] = resource["resourceType"]
-        if catalogue.is_published(resource):
-            continue  # validated when the mappings were loaded
-        found = structure_issues(resource, path)
-        if found:
-            issues += found
-            continue
-        before = len(strict.issues)
-        strict.resource(resource, path)
-        if not any(i.layer == "structure" for i in strict.issues[before:]):
-            issues += invariant_issues(resource, path, catalogue)
+        if not catalogue.is_published(resource):  # published ones were validated when the mappings loaded
+            issues += _resource_issues(resource, path, catalogue, strict)
     issues += strict.issues
     for pending in strict.pending:
         rtype = types.get(pending.url)
