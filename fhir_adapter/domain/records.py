@@ -235,6 +235,17 @@ class Referral:
 
 
 @dataclass(frozen=True)
+class ReferralUpdate:
+    """What the receiving side says of a referral: its state, why, the outcome and when."""
+
+    referral_id: str
+    status: ReferralStatus
+    status_reason: str | None = None
+    outcome: str | None = None
+    changed_at: str | None = None
+
+
+@dataclass(frozen=True)
 class CaseFile:
     """One client with the records to carry: what `fhir-adapter map` takes."""
 

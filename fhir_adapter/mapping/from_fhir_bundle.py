@@ -13,6 +13,7 @@ from fhir_adapter.domain.records import (
     Client,
     Goal,
     Referral,
+    ReferralUpdate,
     ServicePlan,
 )
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -22,7 +23,7 @@ from fhir_adapter.mapping.from_fhir_care_plan import from_fhir_care_plan, from_f
 from fhir_adapter.mapping.from_fhir_common import JSON, Finding, ReverseContext
 from fhir_adapter.mapping.from_fhir_episode import from_fhir_episode_of_care
 from fhir_adapter.mapping.from_fhir_patient import from_fhir_patient
-from fhir_adapter.mapping.from_fhir_referral import ReferralUpdate, from_fhir_service_request, from_fhir_task
+from fhir_adapter.mapping.from_fhir_referral import from_fhir_service_request, from_fhir_task
 from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.validation import validate_fhir
 

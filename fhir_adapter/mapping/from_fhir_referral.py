@@ -5,9 +5,16 @@ https://hl7.org/fhir/R4/servicerequest.html ; https://hl7.org/fhir/R4/task.html
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import cast
 
-from fhir_adapter.domain.records import Coding, Organization, Referral, ReferralReason
+from fhir_adapter.domain.records import (
+    Coding,
+    Organization,
+    Referral,
+    ReferralReason,
+    ReferralStatus,
+    ReferralUpdate,
+)
 from fhir_adapter.mapping.from_fhir_common import (
     JSON,
     ReverseContext,
@@ -63,17 +70,6 @@ TASK_HANDLED = frozenset(
 PRIORITIES = frozenset({"routine", "urgent", "asap", "stat"})
 
 
-@dataclass(frozen=True)
-class ReferralUpdate:
-    """What a Task says of a referral: its state, why, the outcome and when."""
-
-    referral_id: str
-    status: str
-    status_reason: str | None = None
-    outcome: str | None = None
-    changed_at: str | None = None
-
-
 def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> ReferralUpdate | None:
     report_unhandled(ctx, task, TASK_HANDLED, path)
     referral_id = ctx.ref_id(task.get("focus"), "referral")
@@ -97,7 +93,7 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
         )
     return ReferralUpdate(
         referral_id=referral_id,
-        status=status,
+        status=cast(ReferralStatus, status),
         status_reason=concept_text(task.get("statusReason")),
         outcome=_outcome(task, ctx, path),
         changed_at=task.get("lastModified"),
@@ -105,7 +101,7 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
 
 
 def _outcome(task: JSON, ctx: ReverseContext, path: str) -> str | None:
-    """The Task's text outputs, the Gravity resulting-activity ones first in meaning."""
+    """The Task's text outputs, joined; one of a type other than Gravity's resulting-activity is noted."""
     outcomes = []
     for i, output in enumerate(task.get("output", [])):
         text = output.get("valueString")
@@ -144,7 +140,7 @@ def from_fhir_service_request(
         id=ctx.record_id(resource, "referral", path),
         client_id=ctx.client_of(resource.get("subject"), f"{path}.subject"),
         service_type=service_type,
-        status=status,  # type: ignore[arg-type]
+        status=cast(ReferralStatus, status),
         authored_on=str(authored),
         priority=priority if priority in PRIORITIES else "routine",
         service_coding=service_coding,
