@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fhir_adapter.domain.records import Answer, Assessment, Quantity
+from fhir_adapter.domain.records import Answer, Assessment, Coding, Quantity
 from fhir_adapter.mapping.catalogue import ItemDef, QuestionnaireDef
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.errors import MappingError
-from fhir_adapter.mapping.to_fhir_common import person_reference
+from fhir_adapter.mapping.to_fhir_common import person_reference, to_fhir_coding
 
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 OBSERVATION_EXTRACT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationExtract"
@@ -35,6 +35,15 @@ ACCEPTS = {
     "date": {"date"},
     "choice": {"choice", "coding"},
     "quantity": {"quantity"},
+}
+
+
+VALUE_TYPES = {
+    "text": "String",
+    "boolean": "Boolean",
+    "integer": "Integer",
+    "decimal": "Decimal",
+    "date": "Date",
 }
 
 
@@ -164,24 +173,11 @@ def response_value(item: ItemDef, answer: Answer, path: str) -> tuple[str, objec
             choices = ", ".join(o["code"] for o in item.options)
             raise MappingError(f"{value} is not an answer of {item.link_id} (choose from {choices})", path)
         return "Coding", dict(option)
-    if answer.kind == "coding":
-        return "Coding", _coding(value)
+    if isinstance(value, Coding):
+        return "Coding", to_fhir_coding(value)
     if isinstance(value, Quantity):
         return "Quantity", _quantity(value)
-    suffix = {
-        "text": "String",
-        "boolean": "Boolean",
-        "integer": "Integer",
-        "decimal": "Decimal",
-        "date": "Date",
-    }
-    if item.type == "decimal":
-        return "Decimal", float(value)  # type: ignore[arg-type]
-    return suffix[answer.kind], value
-
-
-def _coding(value: object) -> JSON:
-    return {k: v for k, v in vars(value).items() if v is not None}
+    return VALUE_TYPES[answer.kind], value
 
 
 def _quantity(q: Quantity) -> JSON:

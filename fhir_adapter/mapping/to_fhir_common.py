@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_adapter.domain.records import Identifier, Period, Person
+from fhir_adapter.domain.records import Coding, Identifier, Period, Person
 from fhir_adapter.mapping.engine import JSON, Scope, mapping_function
 
 EPISODE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare"
@@ -50,6 +50,12 @@ def business_identifier(scope: Scope) -> JSON:
 @mapping_function
 def subject(scope: Scope) -> JSON:
     return scope.ctx.reference("client", scope.ctx.client_id, "Patient")
+
+
+def to_fhir_coding(coding: Coding) -> JSON:
+    return {
+        k: v for k, v in (("system", coding.system), ("code", coding.code), ("display", coding.display)) if v
+    }
 
 
 def to_fhir_identifier(ident: Identifier) -> JSON:

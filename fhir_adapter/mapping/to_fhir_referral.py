@@ -11,7 +11,11 @@ import copy
 from fhir_adapter.domain.records import Organization, Referral
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id
-from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_identifier
+from fhir_adapter.mapping.to_fhir_common import (
+    episode_reference_extension,
+    to_fhir_coding,
+    to_fhir_identifier,
+)
 
 PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
@@ -56,8 +60,7 @@ def referral_code(scope: Scope) -> JSON:
     referral: Referral = scope.record
     concept = scope.ctx.catalogue.tables["service_types"].concept(referral.service_type)
     if referral.service_coding:
-        coding = {k: v for k, v in vars(referral.service_coding).items() if v is not None}
-        concept = {"coding": [coding]}
+        concept = {"coding": [to_fhir_coding(referral.service_coding)]}
         if referral.service_coding.display:
             concept["text"] = referral.service_coding.display
     return concept
@@ -85,7 +88,7 @@ def referral_reason_code(scope: Scope) -> list[JSON]:
         return []
     concept: JSON = {}
     if reason.problem:
-        concept["coding"] = [{k: v for k, v in vars(reason.problem).items() if v is not None}]
+        concept["coding"] = [to_fhir_coding(reason.problem)]
     if reason.text:
         concept["text"] = reason.text
     return [concept]
