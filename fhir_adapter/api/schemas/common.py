@@ -82,7 +82,8 @@ URI_RE = re.compile(r"^(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]*:[^\s|]+)$", re.I
 
 
 def _plausible_year(value: str) -> None:
-    if not 1900 <= int(value[:4]) <= 2999:
+    # marshmallow runs every validator, also after the pattern failed: look only at a well-formed year.
+    if value[:4].isascii() and value[:4].isdigit() and not 1900 <= int(value[:4]) <= 2999:
         raise ValidationError("a time stamp between the years 1900 and 2999 is expected")
 
 
