@@ -13,11 +13,14 @@ from typing import Any
 
 import orjson
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 
+from fhir_adapter.adapters.db import StorageUnavailable
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.openapi import contract_document
-from fhir_adapter.config import Settings
+from fhir_adapter.cli_service import add_parsers
+from fhir_adapter.config import Settings, SettingsError
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import (
@@ -117,15 +120,30 @@ def parser() -> argparse.ArgumentParser:
     v.set_defaults(run=cmd_validate)
     c = sub.add_parser("contract", help="print the case-management JSON contract as OpenAPI 3.1 components")
     c.set_defaults(run=cmd_contract)
+    add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as err:
+        print(err, file=sys.stderr)
+        return 2
+    if hasattr(args, "service"):
+        try:
+            code: int = args.service(args, settings)
+        except StorageUnavailable as err:
+            print(f"the database is not available: {err}", file=sys.stderr)
+            return 2
+        except OperationalError as err:
+            print(f"the database is not available: {type(err.orig).__name__}", file=sys.stderr)
+            return 2
+        return code
     try:
         catalogue = load_catalogue(settings.mappings_dir, settings.mappings_override)
-        code: int = args.run(args, settings, catalogue)
+        code = args.run(args, settings, catalogue)
     except MappingConfigError as err:
         print(f"mappings: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,65 @@
+"""Audit records: one per request that read or wrote patient data, whatever its outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, insert, select, text
+
+from fhir_adapter.adapters.db import is_postgres
+from fhir_adapter.adapters.tables import audit_events as audit
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: str
+    recorded: str
+    org_id: str | None
+    agent_id: str | None
+    agent_name: str | None
+    source_address: str | None
+    action: str
+    interaction: str
+    method: str
+    route: str
+    status_code: int
+    outcome: str
+    patient_id: str | None
+    entities: list[str]
+    query: str | None
+
+
+def add(conn: Connection, row: AuditRow, relaxed: bool = False) -> None:
+    """Store one record; `relaxed` lets PostgreSQL flush it with the next commit (reads only)."""
+    if relaxed and is_postgres(conn.engine):
+        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    values: dict[str, Any] = {**row.__dict__, "entities": orjson.dumps(row.entities).decode()}
+    conn.execute(insert(audit).values(**values))
+
+
+def search(
+    conn: Connection, org_id: str, filters: dict[str, Any], count: int, offset: int
+) -> tuple[int, list[AuditRow]]:
+    where = [audit.c.org_id == org_id]
+    if "patient" in filters:
+        where.append(audit.c.patient_id.in_(filters["patient"]))
+    if "action" in filters:
+        where.append(audit.c.action.in_(filters["action"]))
+    for op, value in filters.get("date", ()):
+        where.append(audit.c.recorded >= value if op == "ge" else audit.c.recorded < value)
+    total = conn.execute(select(func.count()).select_from(audit).where(*where)).scalar_one()
+    rows = conn.execute(select(audit).where(*where).order_by(audit.c.seq.desc()).limit(count).offset(offset))
+    return total, [_from_row(r) for r in rows]
+
+
+def read(conn: Connection, org_id: str, audit_id: str) -> AuditRow | None:
+    row = conn.execute(select(audit).where(audit.c.org_id == org_id, audit.c.id == audit_id)).first()
+    return _from_row(row) if row else None
+
+
+def _from_row(row: Any) -> AuditRow:
+    values = {k: getattr(row, k) for k in AuditRow.__dataclass_fields__}
+    values["entities"] = orjson.loads(row.entities)
+    return AuditRow(**values)

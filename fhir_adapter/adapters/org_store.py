@@ -1,0 +1,78 @@
+"""Organisations and the API clients registered for them (only a hash of each token is kept)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, insert, select, update
+
+from fhir_adapter.adapters.tables import api_clients, organizations
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    id: str
+    name: str
+    identifier_namespace: str
+
+
+@dataclass(frozen=True)
+class ClientRow:
+    id: str
+    org_id: str
+    name: str
+    scopes: str
+    created_at: str
+    revoked_at: str | None
+
+
+def get_org(conn: Connection, org_id: str) -> OrgRow | None:
+    row = conn.execute(select(organizations).where(organizations.c.id == org_id)).first()
+    return OrgRow(row.id, row.name, row.identifier_namespace) if row else None
+
+
+def add_org(conn: Connection, org: OrgRow, stamp: str) -> None:
+    conn.execute(
+        insert(organizations).values(
+            id=org.id, name=org.name, identifier_namespace=org.identifier_namespace, created_at=stamp
+        )
+    )
+
+
+def add_client(conn: Connection, client: ClientRow, token_hash: str) -> None:
+    conn.execute(
+        insert(api_clients).values(
+            id=client.id,
+            org_id=client.org_id,
+            name=client.name,
+            scopes=client.scopes,
+            token_hash=token_hash,
+            created_at=client.created_at,
+        )
+    )
+
+
+def client_by_token(conn: Connection, token_hash: str) -> ClientRow | None:
+    row = conn.execute(select(api_clients).where(api_clients.c.token_hash == token_hash)).first()
+    return _client(row) if row else None
+
+
+def clients(conn: Connection, org_id: str | None = None) -> list[ClientRow]:
+    query = select(api_clients).order_by(api_clients.c.org_id, api_clients.c.created_at)
+    if org_id:
+        query = query.where(api_clients.c.org_id == org_id)
+    return [_client(row) for row in conn.execute(query)]
+
+
+def revoke(conn: Connection, client_id: str, stamp: str) -> bool:
+    result = conn.execute(
+        update(api_clients)
+        .where(api_clients.c.id == client_id, api_clients.c.revoked_at.is_(None))
+        .values(revoked_at=stamp)
+    )
+    return result.rowcount == 1
+
+
+def _client(row: object) -> ClientRow:
+    r = row
+    return ClientRow(r.id, r.org_id, r.name, r.scopes, r.created_at, r.revoked_at)  # type: ignore[attr-defined]

@@ -1,0 +1,91 @@
+"""After each request: its AuditEvent (when it touched patient data) and one log line without PHI."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from flask import Flask, Response, g, request
+
+from fhir_adapter.adapters import audit_store
+from fhir_adapter.adapters.audit_store import AuditRow
+from fhir_adapter.adapters.db import StorageUnavailable, writing
+from fhir_adapter.api.http import services
+from fhir_adapter.service.audit import ACTIONS, new_id, outcome_of
+from fhir_adapter.service.context import stamp
+
+log = structlog.get_logger("fhir_adapter.http")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _begin() -> None:
+    given = request.headers.get("X-Request-Id", "")
+    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex[:16]
+    g.started = time.perf_counter()
+
+
+def route() -> str:
+    """The route template, with the resource type filled in: never an id or a query (they may be PHI)."""
+    if request.url_rule is None:
+        return "?"
+    rtype = (request.view_args or {}).get("rtype")
+    return (
+        request.url_rule.rule.replace("<rtype>", rtype)
+        if isinstance(rtype, str) and rtype.isalpha()
+        else request.url_rule.rule
+    )
+
+
+def _audit(response: Response) -> None:
+    audit = g.get("audit")
+    if audit is None:
+        return
+    principal = g.get("principal")
+    patients = sorted(audit["patients"])
+    entities = [f"Patient/{p}" for p in patients] + sorted(audit.get("entities", ()))
+    row = AuditRow(
+        id=new_id(),
+        recorded=stamp(services().deps.clock()),
+        org_id=principal.org.id if principal else None,
+        agent_id=principal.agent_id if principal else None,
+        agent_name=principal.name if principal else None,
+        source_address=request.remote_addr,
+        action=ACTIONS.get(audit["action"], "E"),
+        interaction=audit["interaction"],
+        method=request.method,
+        route=route(),
+        status_code=response.status_code,
+        outcome=outcome_of(response.status_code),
+        patient_id=patients[0] if len(patients) == 1 else None,
+        entities=entities,
+        query=request.query_string.decode("latin-1") or None,
+    )
+    try:
+        with writing(services().engine) as conn:
+            audit_store.add(conn, row, relaxed=request.method == "GET")
+    except StorageUnavailable:
+        log.error("audit record not stored", request_id=g.get("request_id"))
+
+
+def _finish(response: Response) -> Response:
+    _audit(response)
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    principal = g.get("principal")
+    log.info(
+        "request",
+        method=request.method,
+        route=route(),
+        status=response.status_code,
+        ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+        request_id=g.get("request_id"),
+        client=principal.agent_id if principal else None,
+        org=principal.org.id if principal else None,
+    )
+    return response
+
+
+def register(app: Flask) -> None:
+    app.before_request(_begin)
+    app.after_request(_finish)

@@ -1,0 +1,82 @@
+"""Every error, from any route, as one shape: a FHIR OperationOutcome naming the field or element."""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import structlog
+from flask import Flask, Response, g
+from werkzeug.exceptions import HTTPException
+
+from fhir_adapter.adapters.db import StorageUnavailable
+from fhir_adapter.api.http import json_response
+from fhir_adapter.service.errors import Problem, ServiceError
+
+log = structlog.get_logger("fhir_adapter.http")
+HTTP_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    409: "conflict",
+    410: "deleted",
+    412: "conflict",
+    413: "too-costly",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+def operation_outcome(problems: list[Problem]) -> dict[str, Any]:
+    issues = []
+    for p in problems:
+        issue: dict[str, Any] = {"severity": p.severity, "code": p.code, "diagnostics": p.message}
+        if p.path:
+            issue["expression"] = [p.path]
+        issues.append(issue)
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def outcome_response(status: int, problems: list[Problem], headers: dict[str, str] | None = None) -> Response:
+    return json_response(operation_outcome(problems), status, headers, mimetype="application/fhir+json")
+
+
+def _service_error(err: ServiceError) -> Response:
+    return outcome_response(err.status, err.problems, err.headers)
+
+
+def _http_error(err: HTTPException) -> Response:
+    status = err.code or 500
+    message = {
+        404: "no such endpoint",
+        405: "the endpoint does not take this method",
+        413: "the request body is larger than 1 MiB",
+    }.get(status, err.description or err.name)
+    problem = Problem("", message, HTTP_CODES.get(status, "exception"))
+    allowed = getattr(err, "valid_methods", None)
+    headers = {"Allow": ", ".join(allowed)} if allowed else None
+    return outcome_response(status, [problem], headers)
+
+
+def _unavailable(err: StorageUnavailable) -> Response:
+    problem = Problem("", "the database is not available; try again", "transient")
+    return outcome_response(503, [problem], {"Retry-After": "5"})
+
+
+def _unexpected(err: Exception) -> Response:
+    # The message and the locals may hold patient data: log the type and where it was raised, nothing else.
+    frame = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
+    where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else "?"
+    log.error("unexpected error", error=type(err).__name__, where=where, request_id=g.get("request_id"))
+    problem = Problem("", f"internal error (request {g.get('request_id', '?')})", "exception")
+    return outcome_response(500, [problem])
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StorageUnavailable, _unavailable)
+    app.register_error_handler(Exception, _unexpected)

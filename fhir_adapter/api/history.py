@@ -1,0 +1,130 @@
+"""Service plan versions and differences; referral status changes."""
+
+from __future__ import annotations
+
+from flask import Response
+
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.idempotency import run_write
+from fhir_adapter.api.records import bp, record_response
+from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.service import history
+from fhir_adapter.service.errors import invalid
+from fhir_adapter.service.kinds import KINDS
+from fhir_adapter.service.projection import patient_id
+from fhir_adapter.service.records import get
+
+PLAN, REFERRAL = KINDS["service-plan"], KINDS["referral"]
+PLAN_ID = path_param("record_id", "the service plan's id")
+NUMBER = {"type": "integer", "minimum": 1}
+
+
+def plan_versions(record_id: str) -> Response:
+    principal = require(PLAN.fhir_type, "read", "history-instance")
+    with reading(services().engine) as conn:
+        stored = get(conn, principal, PLAN, record_id)
+        touched(patient_id(stored.client_id, principal.org.identity))
+        return json_response({"id": record_id, "versions": history.versions(conn, principal, record_id)})
+
+
+def plan_version(record_id: str, number: int) -> Response:
+    principal = require(PLAN.fhir_type, "read", "vread")
+    with reading(services().engine) as conn:
+        stored = get(conn, principal, PLAN, record_id)
+        touched(patient_id(stored.client_id, principal.org.identity))
+        return json_response(history.version(conn, principal, record_id, number))
+
+
+def plan_diff(record_id: str) -> Response:
+    principal = require(PLAN.fhir_type, "read", "vread")
+    old, new = int_arg("from", 0, 1, 2**31 - 1), int_arg("to", 0, 1, 2**31 - 1)
+    if not old or not new:
+        raise invalid("give both versions: ?from=1&to=2", "from" if not old else "to", 400)
+    with reading(services().engine) as conn:
+        stored = get(conn, principal, PLAN, record_id)
+        touched(patient_id(stored.client_id, principal.org.identity))
+        changes = history.difference(conn, principal, record_id, old, new)
+    return json_response({"id": record_id, "from": old, "to": new, "changes": changes})
+
+
+def referral_status(record_id: str) -> Response:
+    principal = require(REFERRAL.fhir_type, "update", "update")
+    payload = json_body()
+    return run_write(
+        principal,
+        lambda conn: record_response(
+            principal, history.change_status(conn, services().deps, principal, record_id, payload), REFERRAL
+        ),
+    )
+
+
+plans, tag = "/service-plans/{record_id}", PLAN.label
+API.route(
+    bp,
+    "/service-plans/<record_id>/versions",
+    Operation(
+        f"{plans}/versions",
+        "get",
+        "List the versions of a service plan",
+        tag,
+        "system/CarePlan.read",
+        None,
+        "PlanVersions",
+        parameters=(PLAN_ID,),
+    ),
+    "plan_versions",
+)(plan_versions)
+API.route(
+    bp,
+    "/service-plans/<record_id>/versions/<int:number>",
+    Operation(
+        f"{plans}/versions/{{number}}",
+        "get",
+        "Read one version of a service plan",
+        tag,
+        "system/CarePlan.read",
+        None,
+        "ServicePlan",
+        parameters=(PLAN_ID, path_param("number", "the version", NUMBER)),
+    ),
+    "plan_version",
+)(plan_version)
+API.route(
+    bp,
+    "/service-plans/<record_id>/diff",
+    Operation(
+        f"{plans}/diff",
+        "get",
+        "What changed between two versions of a service plan",
+        tag,
+        "system/CarePlan.read",
+        None,
+        "PlanDiff",
+        parameters=(
+            PLAN_ID,
+            {**query("from", "the older version", NUMBER), "required": True},
+            {**query("to", "the newer version", NUMBER), "required": True},
+        ),
+    ),
+    "plan_diff",
+)(plan_diff)
+API.route(
+    bp,
+    "/referrals/<record_id>/status",
+    Operation(
+        "/referrals/{record_id}/status",
+        "post",
+        "Move a referral along its lifecycle",
+        REFERRAL.label,
+        "system/ServiceRequest.write",
+        "StatusChange",
+        "Referral",
+        parameters=(path_param("record_id", "the referral's id"),),
+        errors=(400, 401, 403, 404, 409, 413, 415, 422),
+        idempotent=True,
+        description="draft → sent → accepted | declined → in-progress → completed; any open state → "
+        "cancelled. declined and cancelled need a reason. An illegal change answers 409.",
+    ),
+    "referral_status",
+)(referral_status)

@@ -1,0 +1,104 @@
+"""What every route shares: the services, the JSON body with its limits, the caller and its scopes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from flask import Response, current_app, g, request
+from sqlalchemy import Engine
+
+from fhir_adapter.api.limits import first_violation
+from fhir_adapter.config import Settings
+from fhir_adapter.service import scopes
+from fhir_adapter.service.auth import Authenticator
+from fhir_adapter.service.context import Principal
+from fhir_adapter.service.errors import Problem, ServiceError, invalid
+from fhir_adapter.service.records import Deps
+
+JSON_TYPES = ("application/json", "application/fhir+json")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything the routes use; built once by bootstrap, overridable by tests."""
+
+    settings: Settings
+    engine: Engine
+    deps: Deps
+    auth: Authenticator
+
+
+def services() -> Services:
+    return current_app.extensions["fhir_adapter"]  # type: ignore[no-any-return]
+
+
+def json_body() -> Any:
+    """The request's JSON: 415 for another media type, 400 when it does not parse, 422 beyond the bounds."""
+    mimetype = request.mimetype
+    if mimetype not in JSON_TYPES:
+        raise ServiceError(
+            415,
+            [
+                Problem(
+                    "",
+                    f"send JSON (Content-Type: application/json), not {mimetype or 'nothing'}",
+                    "not-supported",
+                )
+            ],
+        )
+    raw = request.get_data(cache=True)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        if "recursion" in str(err).lower():
+            raise invalid("nested too deeply") from err
+        raise ServiceError(400, [Problem("", f"not JSON: {err}", "structure")]) from err
+    violation = first_violation(data)
+    if violation:
+        raise invalid(violation[1], violation[0])
+    return data
+
+
+def require(resource_type: str, action: str, interaction: str) -> Principal:
+    """The caller, who must hold a scope for `action` on `resource_type`; the request is audited either way."""
+    g.audit = {
+        "resource_type": resource_type,
+        "action": action,
+        "interaction": interaction,
+        "patients": set(),
+    }
+    principal = services().auth.authenticate(request.headers.get("Authorization"))
+    g.principal = principal
+    if not scopes.allows(principal.scopes, resource_type, action):
+        needed = scopes.needed(resource_type, action)
+        raise ServiceError(403, [Problem("", f"this needs the scope {needed}", "forbidden")])
+    return principal
+
+
+def touched(*patient_ids: str | None) -> None:
+    """Record which patients' data the request read or wrote, for its AuditEvent."""
+    audit = g.get("audit")
+    if audit is not None:
+        audit["patients"].update(p for p in patient_ids if p)
+
+
+def json_response(
+    data: Any, status: int = 200, headers: dict[str, str] | None = None, mimetype: str = "application/json"
+) -> Response:
+    body = data if isinstance(data, bytes) else orjson.dumps(data)
+    return Response(body, status=status, headers=headers, mimetype=mimetype)
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as err:
+        raise invalid(f"not a whole number: {raw!r}", name, 400) from err
+    if not low <= value <= high:
+        raise invalid(f"must be between {low} and {high}", name, 400)
+    return value

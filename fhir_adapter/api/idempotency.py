@@ -1,0 +1,73 @@
+"""Writes in one unit of work, with the Idempotency-Key of the request kept in the same transaction.
+
+A repeat of a POST with the same key and body gets the first response (header `Idempotent-Replayed:
+true`); the same key with another body is refused with 422; concurrent repeats wait for the first and then
+replay it. Only successful responses are kept: a request refused with a 4xx may be corrected and resent.
+https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import orjson
+from flask import Response, request
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from fhir_adapter.adapters import idempotency_store
+from fhir_adapter.adapters.db import writing
+from fhir_adapter.api.http import services
+from fhir_adapter.service.context import Principal, stamp
+from fhir_adapter.service.errors import Problem, ServiceError, conflict
+
+KEPT_HEADERS = ("Location", "ETag", "Content-Location", "Last-Modified")
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(request.get_data(cache=True))
+    return digest.hexdigest()
+
+
+def _replay(kept: idempotency_store.Kept, fingerprint: str) -> Response:
+    if kept.fingerprint != fingerprint:
+        raise ServiceError(
+            422,
+            [Problem("Idempotency-Key", "this key was used for a different request", "business-rule")],
+        )
+    headers = orjson.loads(kept.headers) | {"Idempotent-Replayed": "true"}
+    return Response(kept.body, status=kept.status_code, headers=headers)
+
+
+def run_write(principal: Principal, work: Callable[[Connection], Response]) -> Response:
+    """Run `work` in one transaction, honouring the request's Idempotency-Key."""
+    engine = services().engine
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 255:
+        raise ServiceError(400, [Problem("Idempotency-Key", "a key is 1 to 255 characters", "invalid")])
+    fingerprint = _fingerprint() if key else ""
+    org = principal.org.id
+    for _ in range(3):
+        try:
+            with writing(engine) as conn:
+                if key is None:
+                    return work(conn)
+                kept = idempotency_store.get(conn, org, key)
+                if kept is not None:
+                    return _replay(kept, fingerprint)
+                idempotency_store.claim(conn, org, key, fingerprint, stamp(services().deps.clock()))
+                response = work(conn)
+                headers = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}
+                headers["Content-Type"] = response.content_type or "application/json"
+                body = response.get_data(as_text=True)
+                idempotency_store.keep(
+                    conn, org, key, response.status_code, orjson.dumps(headers).decode(), body
+                )
+                return response
+        except IntegrityError as err:
+            if key is None:
+                raise conflict("a concurrent request wrote the same record; read it and try again") from err
+            # Another request with this key committed first: the next round replays its response.
+    raise conflict("the request could not be completed alongside concurrent ones; try again")

@@ -1,0 +1,200 @@
+"""The OpenAPI 3.1 document of the case-management API, generated from the marshmallow schemas and the
+operations the routes declared; and a page that shows it to people, without any script or CDN."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, Response, render_template
+
+from fhir_adapter import __version__
+from fhir_adapter.api.http import json_response
+from fhir_adapter.api.records import schema_name
+from fhir_adapter.api.registry import API, Operation
+from fhir_adapter.service.kinds import KINDS
+
+bp = Blueprint("openapi", __name__, template_folder="templates")
+ERROR_TEXT = {
+    400: "a malformed parameter or body",
+    401: "no bearer token, or one that is not valid",
+    403: "the token lacks the scope named",
+    404: "no such record (or it belongs to another organisation)",
+    409: "the record exists, or the change conflicts with its state",
+    412: "If-Match names an older version",
+    413: "the body is larger than 1 MiB",
+    415: "the body is not JSON",
+    422: "the body breaks the contract: each issue names the field",
+}
+OUTCOME = {
+    "type": "object",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"enum": ["fatal", "error", "warning", "information"]},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+
+
+def _extra_schemas(spec: APISpec) -> None:
+    spec.components.schema("OperationOutcome", OUTCOME)
+    for kind in KINDS.values():
+        name = schema_name(kind)
+        spec.components.schema(name, schema=kind.schema)
+        spec.components.schema(
+            f"{name}Page",
+            {
+                "type": "object",
+                "required": ["total", "limit", "offset", "items"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "limit": {"type": "integer"},
+                    "offset": {"type": "integer"},
+                    "next": {"type": "string", "description": "the next page, when there is one"},
+                    "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
+                },
+            },
+        )
+    spec.components.schema(
+        "StatusChange",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["status"],
+            "properties": {
+                "status": {"enum": ["sent", "accepted", "declined", "in-progress", "completed", "cancelled"]},
+                "reason": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "why: needed for declined, cancelled",
+                },
+                "at": {"type": "string", "description": "when, a date-time with a time zone (default: now)"},
+            },
+        },
+    )
+    spec.components.schema(
+        "PlanVersions",
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "versions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "version": {"type": "integer"},
+                            "recorded": {"type": "string"},
+                            "by": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+    )
+    change = {
+        "type": "object",
+        "properties": {
+            "op": {"enum": ["add", "remove", "replace"]},
+            "path": {"type": "string", "description": "e.g. /goals/G1/description (list items by id)"},
+            "old": {},
+            "new": {},
+        },
+    }
+    spec.components.schema(
+        "PlanDiff",
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string"},
+                "from": {"type": "integer"},
+                "to": {"type": "integer"},
+                "changes": {"type": "array", "items": change},
+            },
+        },
+    )
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/OperationOutcome"}
+    responses: dict[str, Any] = {
+        str(op.status): {
+            "description": "created" if op.status == 201 else "done",
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.response}"}}},
+        }
+    }
+    for status in op.errors:
+        responses[str(status)] = {
+            "description": ERROR_TEXT[status],
+            "content": {"application/fhir+json": {"schema": ref}},
+        }
+    out: dict[str, Any] = {
+        "summary": op.summary,
+        "tags": [op.tag],
+        "operationId": f"{op.method}{op.path.replace('/', '_').replace('{', '').replace('}', '')}",
+        "parameters": list(op.parameters),
+        "responses": responses,
+        "security": [{"bearer": []}],
+    }
+    if op.description or op.scope:
+        out["description"] = " ".join(
+            x for x in (op.description, f"Scope: `{op.scope}`." if op.scope else "") if x
+        )
+    if op.idempotent:
+        out["parameters"].append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "a repeat with the same key gets the first response",
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            }
+        )
+    if op.request:
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request}"}}},
+        }
+    return out
+
+
+def api_document() -> dict[str, Any]:
+    spec = APISpec(
+        title="fhir-adapter case-management API",
+        version=__version__,
+        openapi_version="3.1.0",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Case-management records in, FHIR R4 out. Errors are FHIR OperationOutcomes."},
+        servers=[{"url": "/api/v1"}],
+    )
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    _extra_schemas(spec)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in API.operations:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> Response:
+    return json_response(api_document())
+
+
+@bp.get("/docs")
+def docs() -> str:
+    return render_template("docs.html", spec=api_document())

@@ -1,0 +1,165 @@
+"""The case-management API: clients, case episodes, assessments, service plans and referrals.
+
+Each collection takes POST (create), GET (list, filtered and paged), and per record GET and PUT (update).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.adapters.record_store import StoredRecord
+from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.idempotency import run_write
+from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.service import records
+from fhir_adapter.service.context import Principal
+from fhir_adapter.service.errors import invalid
+from fhir_adapter.service.kinds import KINDS, Kind
+from fhir_adapter.service.projection import patient_id
+
+bp = Blueprint("records", __name__)
+PAGE = (
+    query("limit", "records per page (1-200, default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+    query("offset", "records to skip (default 0)", {"type": "integer", "minimum": 0}),
+)
+
+
+def schema_name(kind: Kind) -> str:
+    return kind.schema.__name__.removesuffix("Schema")
+
+
+def record_response(principal: Principal, stored: StoredRecord, kind: Kind, status: int = 200) -> Response:
+    touched(patient_id(stored.client_id, principal.org.identity))
+    headers = {"ETag": f'W/"{stored.version}"'}
+    if status == 201:
+        headers["Location"] = f"/api/v1/{kind.collection}/{stored.record_id}"
+    return json_response(stored.data, status, headers)
+
+
+def _if_match() -> int | None:
+    raw = request.headers.get("If-Match")
+    if raw is None:
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise invalid('If-Match takes a version as the ETag gave it: W/"3"', "If-Match", 400)
+    return int(value)
+
+
+def _register(kind: Kind) -> None:
+    base, one = f"/{kind.collection}", f"/{kind.collection}/<record_id>"
+    doc_one = f"/{kind.collection}/{{record_id}}"
+    name, label = schema_name(kind), kind.label
+    rid = path_param("record_id", f"the {label}'s id in the case-management system")
+    filters = [query("status", f"only {label}s with this status")]
+    if kind.name != "client":
+        filters.insert(0, query("client_id", f"only the {label}s of this client"))
+    if kind.subtype:
+        filters.append(query(kind.subtype, f"only {label}s of this {kind.subtype.replace('_', ' ')}"))
+    allowed_filters = [f["name"] for f in filters]
+
+    def create() -> Response:
+        principal = require(kind.fhir_type, "create", "create")
+        payload = json_body()
+        return run_write(
+            principal,
+            lambda conn: record_response(
+                principal, records.create(conn, services().deps, principal, kind, payload), kind, 201
+            ),
+        )
+
+    def listing() -> Response:
+        principal = require(kind.fhir_type, "search", "search-type")
+        unknown = sorted(set(request.args) - set(allowed_filters) - {"limit", "offset"})
+        if unknown:
+            raise invalid(f"unknown parameter (filters: {', '.join(allowed_filters)})", unknown[0], 400)
+        limit, offset = int_arg("limit", 50, 1, 200), int_arg("offset", 0, 0, 10**9)
+        filters_given = {k: v for k, v in request.args.items() if k in allowed_filters}
+        with reading(services().engine) as conn:
+            total, found = records.listing(conn, principal, kind, filters_given, limit, offset)
+        touched(*(patient_id(s.client_id, principal.org.identity) for s in found))
+        page: dict[str, Any] = {
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "items": [s.data for s in found],
+        }
+        if offset + limit < total:
+            page["next"] = f"/api/v1/{kind.collection}?" + "&".join(
+                [f"{k}={v}" for k, v in filters_given.items()]
+                + [f"limit={limit}", f"offset={offset + limit}"]
+            )
+        return json_response(page)
+
+    def read(record_id: str) -> Response:
+        principal = require(kind.fhir_type, "read", "read")
+        with reading(services().engine) as conn:
+            return record_response(principal, records.get(conn, principal, kind, record_id), kind)
+
+    def update(record_id: str) -> Response:
+        principal = require(kind.fhir_type, "update", "update")
+        payload, if_match = json_body(), _if_match()
+        return run_write(
+            principal,
+            lambda conn: record_response(
+                principal,
+                records.update(conn, services().deps, principal, kind, record_id, payload, if_match),
+                kind,
+            ),
+        )
+
+    scope_w, scope_r = f"system/{kind.fhir_type}.write", f"system/{kind.fhir_type}.read"
+    API.route(
+        bp,
+        base,
+        Operation(
+            base,
+            "post",
+            f"Create a {label}",
+            label,
+            scope_w,
+            name,
+            name,
+            201,
+            errors=(400, 401, 403, 409, 413, 415, 422),
+            idempotent=True,
+        ),
+        f"{kind.name}_create",
+    )(create)
+    API.route(
+        bp,
+        base,
+        Operation(
+            base, "get", f"List {label}s", label, scope_r, None, f"{name}Page", parameters=(*filters, *PAGE)
+        ),
+        f"{kind.name}_list",
+    )(listing)
+    API.route(
+        bp,
+        one,
+        Operation(doc_one, "get", f"Read a {label}", label, scope_r, None, name, parameters=(rid,)),
+        f"{kind.name}_read",
+    )(read)
+    API.route(
+        bp,
+        one,
+        Operation(
+            doc_one,
+            "put",
+            f"Update a {label}",
+            label,
+            scope_w,
+            name,
+            name,
+            parameters=(rid,),
+            errors=(400, 401, 403, 404, 409, 412, 413, 415, 422),
+        ),
+        f"{kind.name}_update",
+    )(update)
+
+
+for _kind in KINDS.values():
+    _register(_kind)

@@ -1,0 +1,61 @@
+"""Routes declare their contract once: the Flask rule and the OpenAPI operation come from one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint
+
+
+@dataclass(frozen=True)
+class Operation:
+    path: str  # OpenAPI form, relative to /api/v1: /clients/{record_id}
+    method: str
+    summary: str
+    tag: str
+    scope: str | None = None
+    request: str | None = None  # a component schema name
+    response: str | None = None
+    status: int = 200
+    parameters: tuple[dict[str, Any], ...] = ()
+    errors: tuple[int, ...] = (400, 401, 403, 404, 422)
+    idempotent: bool = False  # takes an Idempotency-Key
+    description: str = ""
+
+
+@dataclass
+class Registry:
+    operations: list[Operation] = field(default_factory=list)
+
+    def route(self, bp: Blueprint, rule: str, op: Operation, endpoint: str) -> Callable[[Any], Any]:
+        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+            bp.add_url_rule(rule, endpoint, view, methods=[op.method])
+            self.operations.append(op)
+            return view
+
+        return decorate
+
+
+API = Registry()
+
+
+def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+def path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }

@@ -1,0 +1,43 @@
+"""create_app(): settings, services, blueprints, error handlers. Nothing happens at import time.
+
+gunicorn 'fhir_adapter.app:create_app()'
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from sqlalchemy import text
+
+from fhir_adapter import __version__, logs
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.api import audit_hook, errors
+from fhir_adapter.api.http import Services, json_response
+from fhir_adapter.api.limits import MAX_BODY_BYTES
+from fhir_adapter.bootstrap import bootstrap
+from fhir_adapter.config import Settings
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
+    settings = settings or (services.settings if services else Settings.from_env())
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["fhir_adapter"] = services or bootstrap(settings)
+
+    from fhir_adapter.api import history, openapi, records  # noqa: F401 - history adds to records.bp
+    from fhir_adapter.fhir_api import routes as fhir_routes
+
+    app.register_blueprint(records.bp, url_prefix="/api/v1")
+    app.register_blueprint(openapi.bp, url_prefix="/api/v1")
+    app.register_blueprint(fhir_routes.bp, url_prefix="/fhir")
+
+    @app.get("/health")
+    def health() -> Response:
+        with reading(app.extensions["fhir_adapter"].engine) as conn:
+            conn.execute(text("SELECT 1"))
+        return json_response({"status": "ok", "version": __version__})
+
+    errors.register(app)
+    audit_hook.register(app)
+    return app

@@ -1,0 +1,88 @@
+"""The service's commands: serve, db, clients."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fhir_adapter.adapters import migrate, org_store
+from fhir_adapter.adapters.db import make_engine, reading, writing
+from fhir_adapter.config import Settings
+from fhir_adapter.service.auth import register_client
+from fhir_adapter.service.context import stamp, utc_now
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from fhir_adapter.app import create_app
+
+    engine = make_engine(settings.database_url)
+    if not args.no_migrate:
+        migrate.upgrade(engine)
+    app = create_app(settings)
+    host, port = args.host or settings.host, args.port or settings.port
+    print(
+        f"fhir-adapter listening on http://{host}:{port} (API /api/v1, FHIR /fhir, docs /api/v1/docs)",
+        file=sys.stderr,
+    )
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    if args.action == "upgrade":
+        migrate.upgrade(engine)
+    print(f"database at revision {migrate.current(engine)} (latest {migrate.head()})")
+    return 0
+
+
+def cmd_clients(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    if args.action == "add":
+        if not args.org or not args.scopes:
+            print("clients add needs --org and --scopes", file=sys.stderr)
+            return 2
+        try:
+            client, token = register_client(
+                engine, settings, args.org, args.name or args.org, args.scopes, args.namespace
+            )
+        except ValueError as err:
+            print(err, file=sys.stderr)
+            return 2
+        print(f"client {client.id} of organisation {client.org_id}, scopes: {client.scopes}")
+        print("token (shown once; only its hash is kept):")
+        print(token)
+        return 0
+    if args.action == "revoke":
+        with writing(engine) as conn:
+            done = org_store.revoke(conn, args.client_id or "", stamp(utc_now()))
+        print(
+            f"client {args.client_id} revoked" if done else f"no active client {args.client_id}",
+            file=sys.stdout if done else sys.stderr,
+        )
+        return 0 if done else 2
+    with reading(engine) as conn:
+        for c in org_store.clients(conn, args.org):
+            state = f"revoked {c.revoked_at}" if c.revoked_at else "active"
+            print(f"{c.id}\t{c.org_id}\t{c.name}\t{state}\t{c.scopes}")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    s = sub.add_parser("serve", help="run the HTTP service (development server; production: gunicorn)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--no-migrate", action="store_true", help="do not upgrade the database first")
+    s.set_defaults(service=cmd_serve)
+    d = sub.add_parser("db", help="database migrations")
+    d.add_argument("action", choices=["upgrade", "current"])
+    d.set_defaults(service=cmd_db)
+    c = sub.add_parser("clients", help="API clients: add (prints the token once), list, revoke")
+    c.add_argument("action", choices=["add", "list", "revoke"])
+    c.add_argument("client_id", nargs="?", help="with revoke: the client")
+    c.add_argument("--org", help="the organisation the client acts for (made when new)")
+    c.add_argument("--scopes", help="space-separated SMART scopes, e.g. 'system/*.read system/*.write'")
+    c.add_argument("--name", help="a name for the client, shown in audit events")
+    c.add_argument("--namespace", help="with a new organisation: the URI its identifiers live under")
+    c.set_defaults(service=cmd_clients)

@@ -1,0 +1,68 @@
+"""Search results as a FHIR searchset Bundle; stored resources go in as they are (no parse, no re-dump)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from fhir_adapter.adapters.fhir_store import Stored
+
+
+def searchset(
+    base: str,
+    rtype: str,
+    total: int,
+    matches: list[Stored],
+    included: list[Stored],
+    used: tuple[tuple[str, str], ...],
+    count: int,
+    offset: int,
+    stamp: str,
+) -> bytes:
+    def link(relation: str, at: int) -> dict[str, str]:
+        query = urlencode([*used, ("_count", str(count)), ("_offset", str(at))])
+        return {"relation": relation, "url": f"{base}/{rtype}?{query}"}
+
+    links = [link("self", offset)]
+    if count and offset + count < total:
+        links.append(link("next", offset + count))
+    if offset > 0 and count:
+        links.append(link("previous", max(0, offset - count)))
+    entries: list[dict[str, Any]] = [_entry(base, s, "match") for s in matches]
+    seen = {(s.resource_type, s.id) for s in matches}
+    for s in included:
+        if (s.resource_type, s.id) not in seen:
+            seen.add((s.resource_type, s.id))
+            entries.append(_entry(base, s, "include"))
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "meta": {"lastUpdated": stamp},
+        "type": "searchset",
+        "total": total,
+        "link": links,
+    }
+    if entries:
+        bundle["entry"] = entries
+    return orjson.dumps(bundle)
+
+
+def _entry(base: str, stored: Stored, mode: str) -> dict[str, Any]:
+    return {
+        "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
+        "resource": orjson.Fragment(stored.data),
+        "search": {"mode": mode},
+    }
+
+
+def references(data: str, element: str) -> list[tuple[str, str]]:
+    """(type, id) of the relative references an element of a stored resource holds."""
+    value = orjson.loads(data).get(element)
+    out = []
+    for ref in value if isinstance(value, list) else [value] if value else []:
+        url = ref.get("reference") if isinstance(ref, dict) else None
+        if isinstance(url, str) and url.count("/") == 1:
+            rtype, rid = url.split("/")
+            out.append((rtype, rid))
+    return out

@@ -1,0 +1,233 @@
+"""The /fhir routes: thin — parse, call the store or a service, answer in application/fhir+json."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, g, request
+
+from fhir_adapter.adapters import audit_store, fhir_store
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.api.errors import operation_outcome
+from fhir_adapter.api.http import json_body, json_response, require, services, touched
+from fhir_adapter.api.idempotency import run_write
+from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
+from fhir_adapter.fhir_api.bundles import references, searchset
+from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
+from fhir_adapter.fhir_api.search_params import READABLE, date_filter, parse
+from fhir_adapter.mapping.validation import validate_fhir
+from fhir_adapter.service import audit as audit_view
+from fhir_adapter.service import fhir_intake
+from fhir_adapter.service.context import stamp
+from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+
+bp = Blueprint("fhir", __name__)
+FHIR_JSON = "application/fhir+json"
+
+
+def base_url() -> str:
+    configured = services().settings.base_url
+    return (configured.rstrip("/") + "/fhir") if configured else request.url_root.rstrip("/") + "/fhir"
+
+
+def fhir_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return json_response(data if isinstance(data, bytes) else orjson.dumps(data), status, headers, FHIR_JSON)
+
+
+def _known(rtype: str) -> None:
+    if rtype not in READABLE:
+        raise ServiceError(404, [Problem("", f"this server does not serve {rtype}", "not-supported")])
+
+
+def _stored_response(stored: fhir_store.Stored, status: int = 200, location: bool = False) -> Response:
+    moment = datetime.strptime(stored.last_updated, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    headers = {"ETag": f'W/"{stored.version_id}"', "Last-Modified": format_datetime(moment, usegmt=True)}
+    if location:
+        headers["Location"] = f"{base_url()}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
+    return fhir_response(stored.data.encode(), status, headers)
+
+
+def _patient_of(stored: fhir_store.Stored) -> None:
+    data = orjson.loads(stored.data)
+    if stored.resource_type == "Patient":
+        touched(stored.id)
+        return
+    for element in ("subject", "patient", "for"):
+        ref = data.get(element)
+        if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
+            touched(ref["reference"].split("/")[1])
+
+
+@bp.get("/metadata")
+def metadata() -> Response:
+    return fhir_response(capability_statement(base_url(), stamp(services().deps.clock())[:10]))
+
+
+@bp.get("/<rtype>/<rid>")
+def read(rtype: str, rid: str) -> Response:
+    if rtype == "AuditEvent":
+        return audit_read(rid)
+    _known(rtype)
+    principal = require(rtype, "read", "read")
+    with reading(services().engine) as conn:
+        stored = fhir_store.read(conn, principal.org.id, rtype, rid)
+    if stored is None:
+        raise not_found(f"{rtype}/{rid}")
+    g.audit["entities"] = [f"{rtype}/{rid}"]
+    _patient_of(stored)
+    if stored.deleted:
+        raise ServiceError(410, [Problem("", f"{rtype}/{rid} was deleted", "deleted")])
+    return _stored_response(stored)
+
+
+@bp.get("/<rtype>/<rid>/_history/<vid>")
+def vread(rtype: str, rid: str, vid: str) -> Response:
+    _known(rtype)
+    principal = require(rtype, "read", "vread")
+    if not vid.isdigit():
+        raise not_found(f"{rtype}/{rid}/_history/{vid}")
+    with reading(services().engine) as conn:
+        stored = fhir_store.vread(conn, principal.org.id, rtype, rid, int(vid))
+    if stored is None:
+        raise not_found(f"{rtype}/{rid}/_history/{vid}")
+    g.audit["entities"] = [f"{rtype}/{rid}/_history/{vid}"]
+    _patient_of(stored)
+    if stored.deleted:
+        raise ServiceError(410, [Problem("", f"version {vid} of {rtype}/{rid} is a deletion", "deleted")])
+    return _stored_response(stored)
+
+
+@bp.get("/<rtype>")
+def search(rtype: str) -> Response:
+    if rtype == "AuditEvent":
+        return audit_search()
+    _known(rtype)
+    principal = require(rtype, "search", "search-type")
+    lenient = "handling=lenient" in request.headers.get("Prefer", "")
+    s = parse(rtype, list(request.args.items(multi=True)), lenient)
+    org = principal.org.id
+    with reading(services().engine) as conn:
+        total, matches = fhir_store.search(conn, org, s.criteria, s.count, s.offset)
+        included = []
+        for _, element in s.includes:
+            refs = [ref for m in matches for ref in references(m.data, element)]
+            included += fhir_store.read_many(conn, org, refs)
+        for source, param in s.revincludes:
+            included += fhir_store.referring(conn, org, source, param, [f"{rtype}/{m.id}" for m in matches])
+    for stored in matches + included:
+        _patient_of(stored)
+    body = searchset(
+        base_url(), rtype, total, matches, included, s.used, s.count, s.offset, stamp(services().deps.clock())
+    )
+    return fhir_response(body)
+
+
+def _write(rtype: str, rid: str | None) -> Response:
+    if rtype not in WRITABLE:
+        raise ServiceError(
+            405,
+            [Problem("", f"{rtype} is read-only here (writable: {', '.join(WRITABLE)})", "not-supported")],
+        )
+    principal = require(rtype, "update" if rid else "create", "update" if rid else "create")
+    resource = json_body()
+    if not isinstance(resource, dict) or resource.get("resourceType") != rtype:
+        raise invalid(f"the body is not a {rtype}", "resourceType")
+    if rid is not None and resource.get("id") != rid:
+        raise invalid(f"the body's id must be {rid}, as in the URL", "id", 400)
+
+    def work(conn: Any) -> Response:
+        received = fhir_intake.receive(conn, services().deps, principal, resource, rid)
+        _patient_of(received.stored)
+        if "return=OperationOutcome" in request.headers.get("Prefer", ""):
+            problems = [Problem(f.path, f.message, "informational", f.severity) for f in received.findings]
+            outcome = operation_outcome(problems or [Problem("", "stored", "informational", "information")])
+            return fhir_response(outcome, 201 if received.created else 200)
+        return _stored_response(received.stored, 201 if received.created else 200, location=True)
+
+    return run_write(principal, work)
+
+
+@bp.post("/<rtype>")
+def create(rtype: str) -> Response:
+    return _write(rtype, None)
+
+
+@bp.put("/<rtype>/<rid>")
+def update(rtype: str, rid: str) -> Response:
+    return _write(rtype, rid)
+
+
+@bp.post("/$validate")
+@bp.post("/<rtype>/$validate")
+def validate(rtype: str | None = None) -> Response:
+    services().auth.authenticate(request.headers.get("Authorization"))
+    data = json_body()
+    if isinstance(data, dict) and data.get("resourceType") == "Parameters":
+        data = next(
+            (p.get("resource") for p in data.get("parameter", []) if p.get("name") == "resource"), None
+        )
+    if not isinstance(data, dict):
+        raise invalid("give a resource, or Parameters with a parameter named resource", "resource")
+    if rtype and data.get("resourceType") != rtype:
+        raise invalid(f"the resource is not a {rtype}", "resourceType")
+    if data.get("resourceType") == "Bundle" and len(data.get("entry") or []) > MAX_BUNDLE_ENTRIES:
+        raise invalid(f"a Bundle of more than {MAX_BUNDLE_ENTRIES} entries", "Bundle.entry")
+    issues = validate_fhir(data, services().deps.catalogue, received=True)
+    problems = [
+        Problem(i.path, i.message, "invalid" if i.severity == "error" else "informational", i.severity)
+        for i in issues
+    ]
+    return fhir_response(
+        operation_outcome(problems or [Problem("", "valid", "informational", "information")])
+    )
+
+
+def audit_read(audit_id: str) -> Response:
+    principal = require("AuditEvent", "read", "read")
+    with reading(services().engine) as conn:
+        row = audit_store.read(conn, principal.org.id, audit_id)
+    if row is None:
+        raise not_found(f"AuditEvent/{audit_id}")
+    return fhir_response(audit_view.to_fhir_audit_event(row))
+
+
+def audit_search() -> Response:
+    principal = require("AuditEvent", "search", "search-type")
+    filters: dict[str, Any] = {}
+    count, offset = 50, 0
+    for name, raw in request.args.items(multi=True):
+        if name == "patient":
+            filters.setdefault("patient", []).extend(v.rsplit("/", 1)[-1] for v in raw.split(","))
+        elif name == "action":
+            filters.setdefault("action", []).extend(raw.split(","))
+        elif name == "date":
+            filters.setdefault("date", []).extend(date_filter([raw], name))
+        elif (
+            name in ("_count", "_offset")
+            and raw.isdigit()
+            and int(raw) <= (500 if name == "_count" else 10**9)
+        ):
+            count, offset = (int(raw), offset) if name == "_count" else (count, int(raw))
+        else:
+            raise invalid(f"the search parameter {name}={raw} is not supported on AuditEvent", name, 400)
+    with reading(services().engine) as conn:
+        total, rows = audit_store.search(conn, principal.org.id, filters, count, offset)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": total,
+        "entry": [
+            {
+                "fullUrl": f"{base_url()}/AuditEvent/{r.id}",
+                "resource": audit_view.to_fhir_audit_event(r),
+                "search": {"mode": "match"},
+            }
+            for r in rows
+        ],
+    }
+    if not rows:
+        del bundle["entry"]
+    return fhir_response(bundle)

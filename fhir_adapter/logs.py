@@ -1,0 +1,25 @@
+"""Structured JSON logs. They never carry patient data: no paths with ids, no query strings, no bodies,
+no exception messages — a route template, a status, a duration, who asked and a request id."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+
+def configure(level: str = "INFO") -> None:
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level, force=True)
+    # The development server logs every request line with its path, which may hold identifiers.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,70 @@
+"""An audit record for every request that reads or writes patient data, and its FHIR AuditEvent face.
+
+https://hl7.org/fhir/R4/auditevent.html ; interactions from http://hl7.org/fhir/restful-interaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from fhir_adapter.adapters.audit_store import AuditRow
+
+ACTIONS = {"create": "C", "read": "R", "search": "R", "update": "U", "delete": "D"}
+EVENT_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"}
+INTERACTION = "http://hl7.org/fhir/restful-interaction"
+OUTCOME_TEXT = {"0": "success", "4": "minor failure", "8": "serious failure", "12": "major failure"}
+
+
+def outcome_of(status: int) -> str:
+    """AuditEvent.outcome: 0 success, 4 refused or bad request, 8 the server failed."""
+    if status < 400:
+        return "0"
+    return "4" if status < 500 else "8"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
+    """One audit record as an R4 AuditEvent."""
+    agent: dict[str, Any] = {
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
+                    "code": "humanuser" if row.agent_id is None else "dataprocessor",
+                }
+            ]
+        },
+        "requestor": True,
+    }
+    if row.agent_id or row.agent_name:
+        agent["who"] = {k: v for k, v in (("display", row.agent_name or row.agent_id),) if v}
+        if row.agent_id:
+            agent["who"]["identifier"] = {"system": "urn:fhir-adapter:api-client", "value": row.agent_id}
+    if row.source_address:
+        agent["network"] = {"address": row.source_address, "type": "2"}
+    event: dict[str, Any] = {
+        "resourceType": "AuditEvent",
+        "id": row.id,
+        "type": EVENT_TYPE,
+        "subtype": [{"system": INTERACTION, "code": row.interaction}],
+        "action": row.action,
+        "recorded": row.recorded,
+        "outcome": row.outcome,
+        "outcomeDesc": f"HTTP {row.status_code} ({OUTCOME_TEXT[row.outcome]}): {row.method} {row.route}",
+        "agent": [agent],
+        "source": {
+            "observer": {"display": "fhir-adapter"},
+            "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4"}],
+        },
+    }
+    entities: list[dict[str, Any]] = [{"what": {"reference": ref}} for ref in row.entities]
+    if row.query:
+        entities.append({"query": base64.b64encode(row.query.encode()).decode()})
+    if entities:
+        event["entity"] = entities
+    return event

@@ -1,0 +1,91 @@
+"""Service plan versions and the difference between two of them; referral status changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import record_store
+from fhir_adapter.adapters.record_store import StoredRecord
+from fhir_adapter.api.schemas.dump import to_contract
+from fhir_adapter.domain.errors import DomainError, IllegalTransition
+from fhir_adapter.domain.referrals import transition
+from fhir_adapter.service.context import Principal, stamp
+from fhir_adapter.service.errors import conflict, invalid, not_found
+from fhir_adapter.service.kinds import KINDS
+from fhir_adapter.service.records import Deps, get, load, save_version
+
+PLAN = KINDS["service-plan"]
+REFERRAL = KINDS["referral"]
+
+
+def versions(conn: Connection, principal: Principal, plan_id: str) -> list[dict[str, Any]]:
+    get(conn, principal, PLAN, plan_id)
+    return [
+        {"version": v, "recorded": at, **({"by": who} if who else {})}
+        for v, at, who in record_store.versions(conn, principal.org.id, PLAN.name, plan_id)
+    ]
+
+
+def version(conn: Connection, principal: Principal, plan_id: str, number: int) -> dict[str, Any]:
+    get(conn, principal, PLAN, plan_id)
+    data = record_store.version(conn, principal.org.id, PLAN.name, plan_id, number)
+    if data is None:
+        raise not_found(f"version {number} of service plan {plan_id}")
+    return data
+
+
+def difference(
+    conn: Connection, principal: Principal, plan_id: str, old: int, new: int
+) -> list[dict[str, Any]]:
+    return diff(version(conn, principal, plan_id, old), version(conn, principal, plan_id, new))
+
+
+def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """What changed from `old` to `new`, as JSON-Pointer-like paths; list items with an id are matched by it."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in list(old) + [k for k in new if k not in old]:
+            sub = f"{path}/{key}"
+            if key not in new:
+                changes.append({"op": "remove", "path": sub, "old": old[key]})
+            elif key not in old:
+                changes.append({"op": "add", "path": sub, "new": new[key]})
+            else:
+                changes += diff(old[key], new[key], sub)
+        return changes
+    if isinstance(old, list) and isinstance(new, list) and _keyed(old) and _keyed(new):
+        return diff({i["id"]: i for i in old}, {i["id"]: i for i in new}, path)
+    if old != new:
+        return [{"op": "replace", "path": path or "/", "old": old, "new": new}]
+    return []
+
+
+def _keyed(items: list[Any]) -> bool:
+    ids = [i.get("id") for i in items if isinstance(i, dict)]
+    return len(ids) == len(items) and None not in ids and len(set(ids)) == len(ids)
+
+
+def change_status(
+    conn: Connection, deps: Deps, principal: Principal, referral_id: str, payload: Any
+) -> StoredRecord:
+    """Move a referral along its lifecycle: draft → sent → accepted | declined → in-progress → completed."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("status"), str):
+        raise invalid("a status change needs a status", "status")
+    unknown = sorted(set(payload) - {"status", "reason", "at"})
+    if unknown:
+        raise invalid("unknown field", unknown[0])
+    old = record_store.get(conn, principal.org.id, REFERRAL.name, referral_id, for_update=True)
+    if old is None:
+        raise not_found(f"referral {referral_id}")
+    referral = load(REFERRAL, old.data)
+    at = payload.get("at") or stamp(deps.clock())
+    try:
+        changed = transition(referral, payload["status"], at, payload.get("reason"))
+    except IllegalTransition as err:
+        raise conflict(err.message, "status") from err
+    except DomainError as err:
+        raise invalid(err.message, "reason" if err.path == "status_reason" else err.path) from err
+    checked = load(REFERRAL, to_contract(changed))  # the reason and time stamp obey the contract too
+    return save_version(conn, deps, principal, REFERRAL, old, checked)

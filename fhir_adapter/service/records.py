@@ -1,0 +1,207 @@
+"""Create, update, read and list case-management records; each write also updates their FHIR resources.
+
+Every function takes the open unit of work (`conn`): the caller commits, so a record, its FHIR resources,
+its versions and the idempotency key of the request that made it are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import fhir_store, record_store
+from fhir_adapter.adapters.record_store import StoredRecord
+from fhir_adapter.api.schemas.dump import to_contract
+from fhir_adapter.domain import records as r
+from fhir_adapter.domain.errors import DomainError
+from fhir_adapter.domain.referrals import TRANSITIONS
+from fhir_adapter.errors import flatten_messages
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.mapping.errors import FhirValidationError, MappingError
+from fhir_adapter.mapping.to_fhir_assessment import questionnaire_for
+from fhir_adapter.service.context import Clock, Principal, stamp
+from fhir_adapter.service.errors import Problem, ServiceError, conflict, invalid, not_found
+from fhir_adapter.service.kinds import KINDS, Kind
+from fhir_adapter.service.projection import StoredContext, patient_id, project
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What the record use cases need from outside."""
+
+    catalogue: Catalogue
+    clock: Clock
+
+
+def load(kind: Kind, payload: Any) -> Any:
+    """The payload as a domain record, or a 422 naming every field at fault."""
+    if not isinstance(payload, dict):
+        raise invalid(f"a {kind.label} is a JSON object")
+    try:
+        return kind.schema().load(payload)
+    except ValidationError as err:
+        problems = [Problem(path, message) for path, message in flatten_messages(err.messages)]
+        raise ServiceError(422, problems) from err
+
+
+def _fields(kind: Kind, record: Any) -> dict[str, Any]:
+    return {
+        "client_id": record.id if kind.name == "client" else record.client_id,
+        "status": getattr(record, "status", None),
+        "subtype": getattr(record, kind.subtype) if kind.subtype else None,
+    }
+
+
+def _check_references(conn: Connection, principal: Principal, kind: Kind, record: Any) -> None:
+    """A record refers only to records of its own client that exist: references in FHIR must resolve."""
+    if kind.name == "client":
+        return
+    org = principal.org.id
+    client = record_store.get(conn, org, "client", record.client_id)
+    if client is None:
+        raise invalid(f"no client {record.client_id}", "client_id")
+    episode_id = getattr(record, "episode_id", None)
+    if episode_id:
+        episode = record_store.get(conn, org, "episode", episode_id)
+        if episode is None or episode.client_id != record.client_id:
+            raise invalid(f"no case episode {episode_id} of client {record.client_id}", "episode_id")
+    reason = getattr(record, "reason", None)
+    if reason is not None and reason.plan_id:
+        plan = record_store.get(conn, org, "service-plan", reason.plan_id)
+        if plan is None or plan.client_id != record.client_id:
+            raise invalid(f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id")
+        if reason.goal_id not in {g["id"] for g in plan.data.get("goals", [])}:
+            raise invalid(f"service plan {reason.plan_id} has no goal {reason.goal_id}", "reason.goal_id")
+
+
+def _store_fhir(
+    conn: Connection, deps: Deps, principal: Principal, kind: Kind, record: Any, when: str
+) -> None:
+    identity = principal.org.identity
+    client_id = record.id if kind.name == "client" else record.client_id
+    try:
+        if kind.name == "assessment":
+            questionnaire_for(record, StoredContext(deps.catalogue, identity, client_id), "kind")
+        resources = project(kind.name, record, client_id, deps.catalogue, identity)
+    except MappingError as err:
+        raise invalid(err.message, err.path.lstrip(".")) from err
+    except FhirValidationError as err:
+        problems = [Problem(i.path, f"would not be valid FHIR: {i.message}") for i in err.issues]
+        raise ServiceError(422, problems) from err
+    fhir_store.save(
+        conn,
+        principal.org.id,
+        (kind.name, record.id),
+        patient_id(client_id, identity),
+        [p.resource for p in resources],
+        when,
+    )
+
+
+def create(conn: Connection, deps: Deps, principal: Principal, kind: Kind, payload: Any) -> StoredRecord:
+    record = load(kind, payload)
+    org = principal.org.id
+    if record_store.exists(conn, org, kind.name, record.id):
+        raise conflict(f"{kind.label} {record.id} exists: update it with PUT", "id")
+    _check_references(conn, principal, kind, record)
+    when = stamp(deps.clock())
+    _store_fhir(conn, deps, principal, kind, record, when)
+    data = to_contract(record)
+    version = record.version if isinstance(record, r.ServicePlan) else 1
+    return record_store.add(
+        conn, org, kind.name, data, _fields(kind, record), when, principal.agent_id, version
+    )
+
+
+def update(
+    conn: Connection,
+    deps: Deps,
+    principal: Principal,
+    kind: Kind,
+    record_id: str,
+    payload: Any,
+    if_match: int | None = None,
+) -> StoredRecord:
+    old = record_store.get(conn, principal.org.id, kind.name, record_id, for_update=True)
+    if old is None:
+        raise not_found(f"{kind.label} {record_id}")
+    if if_match is not None and if_match != old.version:
+        raise ServiceError(
+            412,
+            [
+                Problem(
+                    "", f"{kind.label} {record_id} is at version {old.version}, not {if_match}", "conflict"
+                )
+            ],
+        )
+    record = load(kind, payload)
+    if record.id != record_id:
+        raise invalid(f"the body is {kind.label} {record.id}, the URL names {record_id}", "id")
+    if kind.name != "client" and record.client_id != old.client_id:
+        raise invalid(f"a {kind.label} cannot move from client {old.client_id} to another", "client_id")
+    record = _next_version(kind, old, record, payload, deps)
+    _check_references(conn, principal, kind, record)
+    return save_version(conn, deps, principal, kind, old, record)
+
+
+def save_version(
+    conn: Connection, deps: Deps, principal: Principal, kind: Kind, old: StoredRecord, record: Any
+) -> StoredRecord:
+    """Store a new version of a record that was checked, and its FHIR resources."""
+    when = stamp(deps.clock())
+    _store_fhir(conn, deps, principal, kind, record, when)
+    return record_store.replace(
+        conn, principal.org.id, old, to_contract(record), _fields(kind, record), when, principal.agent_id
+    )
+
+
+def _next_version(kind: Kind, old: StoredRecord, record: Any, payload: dict[str, Any], deps: Deps) -> Any:
+    """Plans number their versions; referrals follow their lifecycle."""
+    if isinstance(record, r.ServicePlan):
+        if "version" in payload and record.version != old.version + 1:
+            raise conflict(
+                f"service plan {old.record_id} is at version {old.version}: an update makes version "
+                f"{old.version + 1}",
+                "version",
+            )
+        return replace(record, version=old.version + 1)
+    if isinstance(record, r.Referral) and record.status != old.data["status"]:
+        allowed = TRANSITIONS[old.data["status"]]
+        if record.status not in allowed:
+            choices = ", ".join(sorted(allowed)) or "none: it is final"
+            raise conflict(
+                f"a referral cannot go from {old.data['status']} to {record.status} (allowed: {choices})",
+                "status",
+            )
+        if record.status_changed_at is None:
+            return replace(record, status_changed_at=stamp(deps.clock()))
+    return record
+
+
+def get(conn: Connection, principal: Principal, kind: Kind, record_id: str) -> StoredRecord:
+    found = record_store.get(conn, principal.org.id, kind.name, record_id)
+    if found is None:
+        raise not_found(f"{kind.label} {record_id}")
+    return found
+
+
+def listing(
+    conn: Connection, principal: Principal, kind: Kind, filters: dict[str, str], limit: int, offset: int
+) -> tuple[int, list[StoredRecord]]:
+    columns = {"client_id": "client_id", "status": "status"}
+    if kind.subtype:
+        columns[kind.subtype] = "subtype"
+    return record_store.listing(
+        conn, principal.org.id, kind.name, {columns[k]: v for k, v in filters.items()}, limit, offset
+    )
+
+
+def kind_of(collection: str) -> Kind:
+    return next(k for k in KINDS.values() if k.collection == collection)
+
+
+def domain_error(err: DomainError) -> ServiceError:
+    return invalid(err.message, err.path)
