@@ -50,3 +50,93 @@ def read_json(path: Path) -> dict:  # type: ignore[type-arg]
 
 def load_case(path: Path) -> CaseFile:
     return load_case_file(read_json(path))
+
+
+# --- the service on a real database: SQLite (a file) and PostgreSQL (a fresh database per test run) ---
+
+PG_SERVER = os.environ.get("FHIR_ADAPTER_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _fresh_pg_database() -> str:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    name = f"fa_test_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as err:
+        pytest.skip(
+            f"PostgreSQL is not reachable at {PG_SERVER} ({type(err.orig).__name__}): start it to run these"
+        )
+    finally:
+        admin.dispose()
+    return PG_SERVER.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_pg_database(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'service.db'}"
+        return
+    url = _fresh_pg_database()
+    yield url
+    _drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def service(database_url: str, catalogue: Catalogue):  # type: ignore[no-untyped-def]
+    """The services of one app on a migrated database."""
+    from fhir_adapter.adapters.migrate import upgrade
+    from fhir_adapter.bootstrap import bootstrap
+    from fhir_adapter.config import Settings
+
+    settings = Settings(database_url=database_url, identifier_namespace="https://cms.example.org/ids")
+    services = bootstrap(settings, catalogue=catalogue)
+    upgrade(services.engine)
+    yield services
+    services.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(service):  # type: ignore[no-untyped-def]
+    from fhir_adapter.app import create_app
+
+    return create_app(services=service)
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+ALL_SCOPES = "system/*.read system/*.write system/AuditEvent.read"
+
+
+@pytest.fixture
+def new_org(service):  # type: ignore[no-untyped-def]
+    """Register an organisation of its own for a test; returns a function (scopes) → bearer headers."""
+    import uuid
+
+    from fhir_adapter.service.auth import register_client
+
+    org_id = f"org-{uuid.uuid4().hex[:10]}"
+
+    def token(scopes: str = ALL_SCOPES, org: str = org_id) -> dict[str, str]:
+        _, secret = register_client(service.engine, service.settings, org, f"{org} client", scopes)
+        return {"Authorization": f"Bearer {secret}"}
+
+    token.org_id = org_id  # type: ignore[attr-defined]
+    return token

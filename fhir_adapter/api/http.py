@@ -52,7 +52,7 @@ def json_body() -> Any:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
-        if "recursion" in str(err).lower():
+        if "depth limit" in str(err).lower() or "recursion" in str(err).lower():
             raise invalid("nested too deeply") from err
         raise ServiceError(400, [Problem("", f"not JSON: {err}", "structure")]) from err
     violation = first_violation(data)
@@ -69,6 +69,9 @@ def require(resource_type: str, action: str, interaction: str) -> Principal:
         "interaction": interaction,
         "patients": set(),
     }
+    target = request.view_args or {}
+    if isinstance(target.get("rtype"), str) and isinstance(target.get("rid"), str):
+        g.audit["entities"] = [f"{target['rtype']}/{target['rid']}"]  # also when the access is refused
     principal = services().auth.authenticate(request.headers.get("Authorization"))
     g.principal = principal
     if not scopes.allows(principal.scopes, resource_type, action):

@@ -191,7 +191,11 @@ class StrictPass:
         if cls is None:
             self._issue(path, f"unknown resourceType {resource.get('resourceType')!r}", "structure")
             return
-        contained = {c.get("id"): c.get("resourceType") for c in resource.get("contained", ())}
+        inner = resource.get("contained")
+        # A null or malformed `contained` is reported by the walk; only well-formed entries can be referenced.
+        contained = {
+            c.get("id"): c.get("resourceType") for c in (inner if isinstance(inner, list) else ()) if isinstance(c, dict)
+        }
         self._walk(resource, cls, path, contained)
 
     def _issue(self, path: str, message: str, layer: str) -> None:

@@ -91,7 +91,7 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
         "QuestionnaireResponse": reversed_.assessments,
         "ServiceRequest": reversed_.referrals,
         "CarePlan": reversed_.service_plans,
-        "Task": reversed_.referral_updates,  # type: ignore[dict-item]
+        "Task": reversed_.referral_updates,
     }
     found = by_type[rtype]
     if not found:

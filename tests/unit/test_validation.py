@@ -172,3 +172,9 @@ def test_a_received_bundle_with_a_malformed_full_url_gets_an_issue(catalogue) ->
     assert [(i.path, i.message) for i in validate_bundle(bundle, catalogue, outgoing=False)] == [
         ("Bundle.entry[0].fullUrl", "not a string")
     ]
+
+
+def test_a_null_contained_is_an_issue_not_an_exception(catalogue) -> None:
+    for contained in (None, [None], ["x"]):
+        issues = validate_resource({"resourceType": "Patient", "contained": contained}, catalogue)
+        assert issues and all(i.severity == "error" for i in issues), contained
