@@ -14,12 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Maps the sample discharge case file to a FHIR R4 transaction Bundle and validates it.
+# Migrates the embedded SQLite database (var/fhir-adapter.db) and starts the service on 127.0.0.1:8080.
 run: install
 	@mkdir -p var
-	$(BIN)/fhir-adapter map fixtures/cases/discharge-kim.json > var/discharge-kim.bundle.json
-	$(BIN)/fhir-adapter validate var/discharge-kim.bundle.json
-	@echo "Wrote var/discharge-kim.bundle.json"
+	$(BIN)/fhir-adapter db upgrade
+	$(BIN)/fhir-adapter serve
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -194,7 +194,9 @@ class StrictPass:
         inner = resource.get("contained")
         # A null or malformed `contained` is reported by the walk; only well-formed entries can be referenced.
         contained = {
-            c.get("id"): c.get("resourceType") for c in (inner if isinstance(inner, list) else ()) if isinstance(c, dict)
+            c.get("id"): c.get("resourceType")
+            for c in (inner if isinstance(inner, list) else ())
+            if isinstance(c, dict)
         }
         self._walk(resource, cls, path, contained)
 

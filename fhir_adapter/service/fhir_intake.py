@@ -124,7 +124,16 @@ def receive(
         kind, record_id = KIND_OF[rtype], target[1] if target else record.id
     if target and target[0] != kind:
         raise invalid(f"{rtype}/{target_id} belongs to a {target[0]}, not a {kind}")
-    created = _save(conn, deps, principal, kind, record_id, record)
+    try:
+        created = _save(conn, deps, principal, kind, record_id, record)
+    except ServiceError as err:
+        if err.status != 422:
+            raise
+        label = KINDS[kind].label
+        problems = [
+            Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
+        ]
+        raise ServiceError(422, problems) from err
     main = "referral-task" if rtype == "Task" else kind
     stored = fhir_store.read(conn, org, rtype, principal.org.identity.uuid(main, record_id))
     if stored is None:  # the record's projection always holds its main resource

@@ -148,7 +148,16 @@ def test_a_removed_goal_is_gone(client, kim_org, kim):
         r for r in kim["referrals"] if (r.get("reason") or {}).get("goal_id") == removed["id"]
     ]
     assert referrals_to_goal == []
+    before = client.get(f"/fhir/Goal?patient={pid}", headers=headers).json
     assert client.put(f"/api/v1/service-plans/{plan['id']}", json=plan, headers=headers).status_code == 200
+    gone_ids = {e["resource"]["id"] for e in before["entry"]} - {
+        e["resource"]["id"] for e in client.get(f"/fhir/Goal?patient={pid}", headers=headers).json["entry"]
+    }
+    assert len(gone_ids) == 1
+    gone_id = gone_ids.pop()
+    assert client.get(f"/fhir/Goal/{gone_id}", headers=headers).status_code == 410
+    assert client.get(f"/fhir/Goal/{gone_id}/_history/1", headers=headers).status_code == 200
+    assert client.get(f"/fhir/Goal/{gone_id}/_history/2", headers=headers).status_code == 410
     goals = client.get(f"/fhir/Goal?patient={pid}", headers=headers).json
     assert goals["total"] == len(plan["goals"])
     gone = [

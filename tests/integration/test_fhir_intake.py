@@ -107,3 +107,13 @@ def test_refusals(client, kim_org):
     wrong_type = client.post("/fhir/CarePlan", json=for_patient("qr-hunger-vital-sign", pid), headers=headers)
     assert wrong_type.status_code == 422
     assert client.post("/fhir/Patient", json={"resourceType": "Patient"}, headers=headers).status_code == 405
+    foreign_plan = {
+        "resourceType": "CarePlan",
+        "status": "active",
+        "intent": "plan",
+        "subject": {"reference": f"Patient/{pid}"},
+        "period": {"start": "2025-09-27"},
+    }
+    not_a_plan = client.post("/fhir/CarePlan", json=foreign_plan, headers=headers)
+    assert not_a_plan.status_code == 422
+    assert not_a_plan.json["issue"][0]["diagnostics"].startswith("read as a service plan, plan_type:")
