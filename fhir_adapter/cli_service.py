@@ -45,12 +45,19 @@ def cmd_clients(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         try:
             client, token = register_client(
-                engine, settings, args.org, args.name or args.org, args.scopes, args.namespace
+                engine,
+                settings,
+                args.org,
+                args.name or args.org,
+                args.scopes,
+                args.namespace,
+                args.restricted,
             )
         except ValueError as err:
             print(err, file=sys.stderr)
             return 2
-        print(f"client {client.id} of organisation {client.org_id}, scopes: {client.scopes}")
+        restricted = " (sees restricted records)" if client.restricted_access else ""
+        print(f"client {client.id} of organisation {client.org_id}, scopes: {client.scopes}{restricted}")
         print("token (shown once; only its hash is kept):")
         print(token)
         return 0
@@ -65,6 +72,7 @@ def cmd_clients(args: argparse.Namespace, settings: Settings) -> int:
     with reading(engine) as conn:
         for c in org_store.clients(conn, args.org):
             state = f"revoked {c.revoked_at}" if c.revoked_at else "active"
+            state += ", restricted" if c.restricted_access else ""
             print(f"{c.id}\t{c.org_id}\t{c.name}\t{state}\t{c.scopes}")
     return 0
 
@@ -85,4 +93,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     c.add_argument("--scopes", help="space-separated SMART scopes, e.g. 'system/*.read system/*.write'")
     c.add_argument("--name", help="a name for the client, shown in audit events")
     c.add_argument("--namespace", help="with a new organisation: the URI its identifiers live under")
+    c.add_argument(
+        "--restricted",
+        action="store_true",
+        help="on /fhir, also see records labelled restricted (substance-use treatment, abuse reports)",
+    )
     c.set_defaults(service=cmd_clients)

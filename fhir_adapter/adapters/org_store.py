@@ -24,6 +24,7 @@ class ClientRow:
     scopes: str
     created_at: str
     revoked_at: str | None
+    restricted_access: bool = False
 
 
 def get_org(conn: Connection, org_id: str) -> OrgRow | None:
@@ -48,6 +49,7 @@ def add_client(conn: Connection, client: ClientRow, token_hash: str) -> None:
             scopes=client.scopes,
             token_hash=token_hash,
             created_at=client.created_at,
+            restricted_access=client.restricted_access,
         )
     )
 
@@ -75,4 +77,4 @@ def revoke(conn: Connection, client_id: str, stamp: str) -> bool:
 
 def _client(row: object) -> ClientRow:
     r = row
-    return ClientRow(r.id, r.org_id, r.name, r.scopes, r.created_at, r.revoked_at)  # type: ignore[attr-defined]
+    return ClientRow(r.id, r.org_id, r.name, r.scopes, r.created_at, r.revoked_at, r.restricted_access)  # type: ignore[attr-defined]

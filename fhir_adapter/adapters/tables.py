@@ -40,6 +40,8 @@ api_clients = Table(
     Column("name", String(200), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("scopes", Text, nullable=False),
+    # Sees resources labelled restricted (42 CFR Part 2, abuse reports): granted by name, never by default.
+    Column("restricted_access", Boolean, nullable=False, default=False),
     Column("created_at", STAMP, nullable=False),
     Column("revoked_at", STAMP),
 )
@@ -91,6 +93,7 @@ fhir_resources = Table(
     Column("record_kind", String(32), nullable=False),
     Column("record_id", String(128), nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("restricted", Boolean, nullable=False, default=False),
     Column("data", Text, nullable=False),
     UniqueConstraint("org_id", "resource_type", "id", name="uq_fhir_resources_key"),
     Index("ix_fhir_patient", "org_id", "resource_type", "patient_id"),
@@ -106,6 +109,7 @@ fhir_versions = Table(
     Column("version_id", Integer, primary_key=True),
     Column("last_updated", STAMP, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
+    Column("restricted", Boolean, nullable=False, default=False),
     Column("data", Text, nullable=False),
 )
 

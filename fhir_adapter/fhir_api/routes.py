@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from flask import Blueprint, Response, g, request
 
-from fhir_adapter.adapters import audit_store, fhir_store
+from fhir_adapter.adapters import audit_store, fhir_search, fhir_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.errors import operation_outcome
 from fhir_adapter.api.http import json_body, json_response, require, services, touched
@@ -74,7 +74,7 @@ def read(rtype: str, rid: str) -> Response:
     principal = require(rtype, "read", "read")
     with reading(services().engine) as conn:
         stored = fhir_store.read(conn, principal.org.id, rtype, rid)
-    if stored is None:
+    if stored is None or (stored.restricted and not principal.restricted_access):
         raise not_found(f"{rtype}/{rid}")
     g.audit["entities"] = [f"{rtype}/{rid}"]
     _patient_of(stored)
@@ -91,7 +91,7 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
         raise not_found(f"{rtype}/{rid}/_history/{vid}")
     with reading(services().engine) as conn:
         stored = fhir_store.vread(conn, principal.org.id, rtype, rid, int(vid))
-    if stored is None:
+    if stored is None or (stored.restricted and not principal.restricted_access):
         raise not_found(f"{rtype}/{rid}/_history/{vid}")
     g.audit["entities"] = [f"{rtype}/{rid}/_history/{vid}"]
     _patient_of(stored)
@@ -108,15 +108,16 @@ def search(rtype: str) -> Response:
     principal = require(rtype, "search", "search-type")
     lenient = "handling=lenient" in request.headers.get("Prefer", "")
     s = parse(rtype, list(request.args.items(multi=True)), lenient)
-    org = principal.org.id
+    org, allowed = principal.org.id, principal.restricted_access
     with reading(services().engine) as conn:
-        total, matches = fhir_store.search(conn, org, s.criteria, s.count, s.offset)
+        total, matches = fhir_search.search(conn, org, s.criteria, s.count, s.offset, allowed)
         included = []
         for _, element in s.includes:
             refs = [ref for m in matches for ref in references(m.data, element)]
-            included += fhir_store.read_many(conn, org, refs)
+            included += fhir_search.read_many(conn, org, refs, allowed)
         for source, param in s.revincludes:
-            included += fhir_store.referring(conn, org, source, param, [f"{rtype}/{m.id}" for m in matches])
+            targets = [f"{rtype}/{m.id}" for m in matches]
+            included += fhir_search.referring(conn, org, source, param, targets, allowed)
     for stored in matches + included:
         _patient_of(stored)
     body = searchset(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fhir_adapter.adapters.fhir_store import Criteria
+from fhir_adapter.adapters.fhir_search import Criteria
 from fhir_adapter.service.errors import Problem, ServiceError
 from fhir_adapter.service.search_index import REFERENCE_PARAMS, TOKEN_PARAMS
 

@@ -93,7 +93,8 @@ class Authenticator:
             org = org_store.get_org(conn, client.org_id) if client else None
         if client is None or org is None or client.revoked_at:
             return None
-        return Principal(client.id, client.name, to_org(org, self.settings), frozenset(client.scopes.split()))
+        scopes = frozenset(client.scopes.split())
+        return Principal(client.id, client.name, to_org(org, self.settings), scopes, client.restricted_access)
 
     def _external(self, token: str) -> Principal | None:
         s = self.settings
@@ -134,7 +135,13 @@ def default_namespace(settings: Settings, org_id: str) -> str:
 
 
 def register_client(
-    engine: Engine, settings: Settings, org_id: str, name: str, scope_text: str, namespace: str | None = None
+    engine: Engine,
+    settings: Settings,
+    org_id: str,
+    name: str,
+    scope_text: str,
+    namespace: str | None = None,
+    restricted_access: bool = False,
 ) -> tuple[ClientRow, str]:
     """A new API client of `org_id` (the organisation is made when new) and its token, shown only now."""
     if not ORG_RE.match(org_id):
@@ -144,7 +151,9 @@ def register_client(
         raise ValueError("give at least one scope, e.g. --scopes 'system/*.read system/*.write'")
     now = stamp(utc_now())
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    client = ClientRow("c-" + secrets.token_hex(8), org_id, name, " ".join(sorted(scopes)), now, None)
+    client = ClientRow(
+        "c-" + secrets.token_hex(8), org_id, name, " ".join(sorted(scopes)), now, None, restricted_access
+    )
     with writing(engine) as conn:
         org = org_store.get_org(conn, org_id)
         if org is None:

@@ -38,3 +38,4 @@ class Principal:
     name: str
     org: Org
     scopes: frozenset[str] = field(default_factory=frozenset)
+    restricted_access: bool = False  # may see resources labelled restricted

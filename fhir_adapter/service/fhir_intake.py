@@ -109,7 +109,7 @@ def receive(
     org = principal.org.id
     rtype = resource["resourceType"]
     target = fhir_store.record_of(conn, org, rtype, target_id) if target_id else None
-    if target_id and target is None:
+    if target_id and (target is None or (target[2] and not principal.restricted_access)):
         raise not_found(f"{rtype}/{target_id}")
     resource = orjson.loads(orjson.dumps(resource))
     if not target_id and not resource.get("id"):

@@ -16,7 +16,6 @@ from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain import records as r
-from fhir_adapter.domain.errors import DomainError
 from fhir_adapter.domain.referrals import TRANSITIONS
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -24,7 +23,7 @@ from fhir_adapter.mapping.errors import FhirValidationError, MappingError
 from fhir_adapter.mapping.to_fhir_assessment import questionnaire_for
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, conflict, invalid, not_found
-from fhir_adapter.service.kinds import KINDS, Kind
+from fhir_adapter.service.kinds import Kind
 from fhir_adapter.service.projection import StoredContext, patient_id, project
 
 
@@ -197,11 +196,3 @@ def listing(
     return record_store.listing(
         conn, principal.org.id, kind.name, {columns[k]: v for k, v in filters.items()}, limit, offset
     )
-
-
-def kind_of(collection: str) -> Kind:
-    return next(k for k in KINDS.values() if k.collection == collection)
-
-
-def domain_error(err: DomainError) -> ServiceError:
-    return invalid(err.message, err.path)

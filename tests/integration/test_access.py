@@ -135,3 +135,41 @@ def test_a_revoked_token_stops_working(service, new_org):
     with pytest.raises(Exception) as refused:
         auth.authenticate(headers["Authorization"])
     assert getattr(refused.value, "status", None) == 401
+
+
+def test_restricted_records_need_restricted_access(client, service, new_org):
+    from fhir_adapter.service.auth import register_client
+    from tests.conftest import ROOT, read_json
+
+    headers = new_org()
+    case = read_json(ROOT / "fixtures" / "cases" / "sensitive-substance-use.json")
+    seed(client, headers, case)
+    pid = patient_id(client, headers, case["client"]["id"])
+    _, secret = register_client(
+        service.engine,
+        service.settings,
+        new_org.org_id,
+        "records office",
+        "system/*.read",
+        restricted_access=True,
+    )
+    cleared = {"Authorization": f"Bearer {secret}"}
+    plans = client.get(f"/fhir/CarePlan?patient={pid}", headers=cleared).json
+    assert plans["total"] == 1
+    plan = plans["entry"][0]["resource"]
+    assert plan["meta"]["security"][0]["code"] == "R"
+    assert client.get(f"/fhir/CarePlan?patient={pid}", headers=headers).json["total"] == 0
+    assert client.get(f"/fhir/CarePlan/{plan['id']}", headers=headers).status_code == 404
+    assert client.get(f"/fhir/CarePlan/{plan['id']}/_history/1", headers=headers).status_code == 404
+    assert client.put(f"/fhir/CarePlan/{plan['id']}", json=plan, headers=headers).status_code == 404
+    for rtype in ("EpisodeOfCare", "QuestionnaireResponse", "Observation", "ServiceRequest", "Task", "Goal"):
+        assert client.get(f"/fhir/{rtype}?patient={pid}", headers=headers).json["total"] == 0, rtype
+        assert client.get(f"/fhir/{rtype}?patient={pid}", headers=cleared).json["total"] >= 1, rtype
+    visible = client.get(f"/fhir/ServiceRequest?patient={pid}&_revinclude=Task:focus", headers=cleared).json
+    assert {e["search"]["mode"] for e in visible["entry"]} == {"match", "include"}
+    assert (
+        client.get(f"/fhir/Patient/{pid}", headers=headers).status_code == 200
+    )  # the client is not labelled
+    assert (
+        client.get("/api/v1/service-plans/SP-7500", headers=headers).status_code == 200
+    )  # the CMS's own view

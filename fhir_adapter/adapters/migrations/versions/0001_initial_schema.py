@@ -54,6 +54,7 @@ def upgrade() -> None:
         sa.Column("record_kind", sa.String(length=32), nullable=False),
         sa.Column("record_id", sa.String(length=128), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("restricted", sa.Boolean(), nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("org_id", "resource_type", "id", name="uq_fhir_resources_key"),
@@ -85,6 +86,7 @@ def upgrade() -> None:
         sa.Column("version_id", sa.Integer(), nullable=False),
         sa.Column("last_updated", sa.String(length=32), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("restricted", sa.Boolean(), nullable=False),
         sa.Column("data", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("org_id", "resource_type", "id", "version_id"),
     )
@@ -144,6 +146,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("scopes", sa.Text(), nullable=False),
+        sa.Column("restricted_access", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.String(length=32), nullable=False),
         sa.Column("revoked_at", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
