@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
 from fhir_adapter.adapters.tables import fhir_versions as ver
-from fhir_adapter.service.search_index import tokens
+from fhir_adapter.mapping.search_index import tokens
 
 JSON = dict[str, Any]
 RESTRICTED = ("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")

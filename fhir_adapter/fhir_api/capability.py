@@ -6,7 +6,7 @@ from typing import Any
 
 from fhir_adapter import __version__
 from fhir_adapter.fhir_api.search_params import INCLUDES, PATIENT_ELEMENT, READABLE, REVINCLUDES
-from fhir_adapter.service.search_index import TOKEN_PARAMS
+from fhir_adapter.mapping.search_index import TOKEN_PARAMS
 
 WRITABLE = ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task")
 AUDIT_PARAMS = (
