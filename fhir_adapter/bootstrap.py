@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
+from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.adapters.db import make_engine
 from fhir_adapter.api.http import Services
 from fhir_adapter.config import Settings
@@ -22,4 +23,6 @@ def bootstrap(
 ) -> Services:
     engine = engine or make_engine(settings.database_url)
     catalogue = catalogue or load_catalogue(settings.mappings_dir, settings.mappings_override)
-    return Services(settings, engine, Deps(catalogue, clock), Authenticator(engine, settings))
+    return Services(
+        settings, engine, Deps(catalogue, clock), Authenticator(engine, settings), AuditWriter(engine)
+    )

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select
 
-from fhir_adapter.adapters.db import is_postgres
 from fhir_adapter.adapters.tables import audit_events as audit
 
 
@@ -31,12 +30,11 @@ class AuditRow:
     query: str | None
 
 
-def add(conn: Connection, row: AuditRow, relaxed: bool = False) -> None:
-    """Store one record; `relaxed` lets PostgreSQL flush it with the next commit (reads only)."""
-    if relaxed and is_postgres(conn.engine):
-        conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    values: dict[str, Any] = {**row.__dict__, "entities": orjson.dumps(row.entities).decode()}
-    conn.execute(insert(audit).values(**values))
+def add_many(conn: Connection, rows: list[AuditRow]) -> None:
+    """Store audit records in the open transaction."""
+    conn.execute(
+        insert(audit), [{**row.__dict__, "entities": orjson.dumps(row.entities).decode()} for row in rows]
+    )
 
 
 def search(

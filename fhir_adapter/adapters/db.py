@@ -27,7 +27,9 @@ class StorageUnavailable(Exception):
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        # No pre-ping (a round trip per request): a connection found dead fails its request with 503 and is
+        # dropped with the rest of the pool, so the next request connects afresh.
+        return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
@@ -71,9 +73,19 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction (a consistent snapshot on PostgreSQL; no write lock on SQLite)."""
+    """Reads. On PostgreSQL each statement runs on its own (autocommit: no BEGIN and COMMIT round trips;
+    a search and its _include see the database a moment apart); on SQLite, one deferred transaction that
+    never takes the write lock."""
     try:
-        with engine.connect() as conn, conn.begin():
-            yield conn
+        if is_postgres(engine):
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                yield conn
+        else:
+            with engine.connect() as conn, conn.begin():
+                yield conn
     except OperationalError as err:
         raise StorageUnavailable(type(err.orig).__name__ if err.orig else "database error") from err
+    except DBAPIError as err:
+        if err.connection_invalidated:
+            raise StorageUnavailable("the database connection was lost") from err
+        raise

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
@@ -27,6 +27,7 @@ class Stored:
     deleted: bool
     data: str  # the resource as served, JSON text
     restricted: bool = False
+    patient_id: str | None = None  # the Patient it is about (the Patient's own id for a Patient)
 
 
 def _content(resource: JSON) -> JSON:
@@ -63,126 +64,132 @@ def save(
     kind, record_id = record
     where = (res.c.org_id == org_id, res.c.record_kind == kind, res.c.record_id == record_id)
     current = {(row.resource_type, row.id): row for row in conn.execute(select(res).where(*where))}
-    changed = []
+    batch = _Batch(org_id, record, patient_id, stamp)
     for resource in resources:
         row = current.pop((resource["resourceType"], resource["id"]), None)
         if row is not None and not row.deleted and _content(orjson.loads(row.data)) == _content(resource):
             continue
-        changed.append(_put(conn, org_id, record, patient_id, resource, row, stamp))
+        batch.put(resource, row)
     for row in current.values():
         if not row.deleted:
-            changed.append(_mark_deleted(conn, org_id, row, stamp))
-    return changed
+            batch.delete(row)
+    batch.write(conn)
+    return batch.changed
 
 
-def _put(
-    conn: Connection,
-    org_id: str,
-    record: tuple[str, str],
-    patient_id: str | None,
-    resource: JSON,
-    row: Any,
-    stamp: str,
-) -> Stored:
-    rtype, rid = resource["resourceType"], resource["id"]
-    version = row.version_id + 1 if row is not None else 1
-    data = orjson.dumps(_with_meta(resource, version, stamp)).decode()
-    restricted = is_restricted(resource)
-    status = resource.get("status")
-    values = {
-        "version_id": version,
-        "last_updated": stamp,
-        "patient_id": rid if rtype == "Patient" else patient_id,
-        "status": status if isinstance(status, str) else None,
-        "deleted": False,
-        "restricted": restricted,
-        "data": data,
-    }
-    if row is None:
-        key = {"org_id": org_id, "resource_type": rtype, "id": rid}
-        conn.execute(insert(res).values(**key, record_kind=record[0], record_id=record[1], **values))
-    else:
-        conn.execute(update(res).where(res.c.seq == row.seq).values(**values))
-    _reindex(conn, org_id, (rtype, rid), resource)
-    _version(conn, org_id, rtype, rid, version, stamp, False, restricted, data)
-    return Stored(rtype, rid, version, stamp, False, data, restricted)
+@dataclass
+class _Batch:
+    """The rows one save writes, sent in a few statements: one round trip per table, not per resource."""
 
+    org_id: str
+    record: tuple[str, str]
+    patient_id: str | None
+    stamp: str
+    inserts: list[JSON] = field(default_factory=list)
+    updates: list[tuple[int, JSON]] = field(default_factory=list)
+    versions: list[JSON] = field(default_factory=list)
+    tokens: list[JSON] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)  # resources whose tokens are replaced
+    changed: list[Stored] = field(default_factory=list)
 
-def _version(
-    conn: Connection,
-    org_id: str,
-    rtype: str,
-    rid: str,
-    version: int,
-    stamp: str,
-    deleted: bool,
-    restricted: bool,
-    data: str,
-) -> None:
-    conn.execute(
-        insert(ver).values(
-            org_id=org_id,
-            resource_type=rtype,
-            id=rid,
-            version_id=version,
-            last_updated=stamp,
-            deleted=deleted,
-            restricted=restricted,
-            data=data,
-        )
-    )
-
-
-def _mark_deleted(conn: Connection, org_id: str, row: Any, stamp: str) -> Stored:
-    version = row.version_id + 1
-    conn.execute(
-        update(res).where(res.c.seq == row.seq).values(version_id=version, last_updated=stamp, deleted=True)
-    )
-    conn.execute(
-        delete(tok).where(
-            tok.c.org_id == org_id, tok.c.resource_type == row.resource_type, tok.c.id == row.id
-        )
-    )
-    _version(conn, org_id, row.resource_type, row.id, version, stamp, True, row.restricted, row.data)
-    return Stored(row.resource_type, row.id, version, stamp, True, row.data, row.restricted)
-
-
-def _reindex(conn: Connection, org_id: str, key: tuple[str, str], resource: JSON) -> None:
-    conn.execute(delete(tok).where(tok.c.org_id == org_id, tok.c.resource_type == key[0], tok.c.id == key[1]))
-    rows = [
-        {
-            "org_id": org_id,
-            "resource_type": key[0],
-            "id": key[1],
-            "param": p,
-            "system": s[:400],
-            "value": v[:400],
+    def put(self, resource: JSON, row: Any) -> None:
+        rtype, rid = resource["resourceType"], resource["id"]
+        version = row.version_id + 1 if row is not None else 1
+        data = orjson.dumps(_with_meta(resource, version, self.stamp)).decode()
+        restricted = is_restricted(resource)
+        status = resource.get("status")
+        patient = rid if rtype == "Patient" else self.patient_id
+        values = {
+            "version_id": version,
+            "last_updated": self.stamp,
+            "patient_id": patient,
+            "status": status if isinstance(status, str) else None,
+            "deleted": False,
+            "restricted": restricted,
+            "data": data,
         }
-        for p, s, v in tokens(resource)
-    ]
-    if rows:
-        conn.execute(insert(tok), rows)
+        if row is None:
+            key = {"org_id": self.org_id, "resource_type": rtype, "id": rid}
+            self.inserts.append(key | {"record_kind": self.record[0], "record_id": self.record[1]} | values)
+        else:
+            self.updates.append((row.seq, values))
+            self.stale.append((rtype, rid))
+        head = {"org_id": self.org_id, "resource_type": rtype, "id": rid}
+        self.tokens += [
+            head | {"param": p, "system": s[:400], "value": v[:400]} for p, s, v in tokens(resource)
+        ]
+        self._version(rtype, rid, version, False, restricted, data, patient)
+
+    def delete(self, row: Any) -> None:
+        version = row.version_id + 1
+        self.updates.append((row.seq, {"version_id": version, "last_updated": self.stamp, "deleted": True}))
+        self.stale.append((row.resource_type, row.id))
+        self._version(row.resource_type, row.id, version, True, row.restricted, row.data, row.patient_id)
+
+    def _version(
+        self,
+        rtype: str,
+        rid: str,
+        version: int,
+        deleted: bool,
+        restricted: bool,
+        data: str,
+        patient: str | None,
+    ) -> None:
+        self.versions.append(
+            {
+                "org_id": self.org_id,
+                "resource_type": rtype,
+                "id": rid,
+                "version_id": version,
+                "last_updated": self.stamp,
+                "deleted": deleted,
+                "restricted": restricted,
+                "patient_id": patient,
+                "data": data,
+            }
+        )
+        self.changed.append(Stored(rtype, rid, version, self.stamp, deleted, data, restricted, patient))
+
+    def write(self, conn: Connection) -> None:
+        for seq, values in self.updates:
+            conn.execute(update(res).where(res.c.seq == seq).values(**values))
+        if self.stale:
+            key = tuple_(tok.c.resource_type, tok.c.id)
+            conn.execute(delete(tok).where(tok.c.org_id == self.org_id, key.in_(self.stale)))
+        for table, rows in ((res, self.inserts), (tok, self.tokens), (ver, self.versions)):
+            if rows:
+                conn.execute(insert(table), rows)
 
 
 def read(conn: Connection, org_id: str, rtype: str, rid: str) -> Stored | None:
     row = conn.execute(
-        select(res.c.version_id, res.c.last_updated, res.c.deleted, res.c.restricted, res.c.data).where(
-            res.c.org_id == org_id, res.c.resource_type == rtype, res.c.id == rid
-        )
+        select(
+            res.c.version_id,
+            res.c.last_updated,
+            res.c.deleted,
+            res.c.restricted,
+            res.c.data,
+            res.c.patient_id,
+        ).where(res.c.org_id == org_id, res.c.resource_type == rtype, res.c.id == rid)
     ).first()
     if row is None:
         return None
-    return Stored(rtype, rid, row.version_id, row.last_updated, row.deleted, row.data, row.restricted)
+    return Stored(
+        rtype, rid, row.version_id, row.last_updated, row.deleted, row.data, row.restricted, row.patient_id
+    )
 
 
 def vread(conn: Connection, org_id: str, rtype: str, rid: str, version: int) -> Stored | None:
     row = conn.execute(
-        select(ver.c.last_updated, ver.c.deleted, ver.c.restricted, ver.c.data).where(
+        select(ver.c.last_updated, ver.c.deleted, ver.c.restricted, ver.c.data, ver.c.patient_id).where(
             ver.c.org_id == org_id, ver.c.resource_type == rtype, ver.c.id == rid, ver.c.version_id == version
         )
     ).first()
-    return (
-        Stored(rtype, rid, version, row.last_updated, row.deleted, row.data, row.restricted) if row else None
+    if row is None:
+        return None
+    return Stored(
+        rtype, rid, version, row.last_updated, row.deleted, row.data, row.restricted, row.patient_id
     )
 
 

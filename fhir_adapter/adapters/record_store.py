@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from fhir_adapter.adapters.tables import record_versions as ver
 from fhir_adapter.adapters.tables import records as rec
@@ -138,3 +138,13 @@ def listing(
     total = conn.execute(select(func.count()).select_from(rec).where(*where)).scalar_one()
     rows = conn.execute(select(rec).where(*where).order_by(rec.c.seq).limit(limit).offset(offset))
     return total, [_row(r) for r in rows]
+
+
+def owners(conn: Connection, org_id: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The client of each (kind, record id) that exists, in one query."""
+    if not keys:
+        return {}
+    query = select(rec.c.kind, rec.c.record_id, rec.c.client_id).where(
+        rec.c.org_id == org_id, tuple_(rec.c.kind, rec.c.record_id).in_(keys)
+    )
+    return {(row.kind, row.record_id): row.client_id for row in conn.execute(query)}

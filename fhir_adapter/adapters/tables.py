@@ -110,6 +110,7 @@ fhir_versions = Table(
     Column("last_updated", STAMP, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("restricted", Boolean, nullable=False, default=False),
+    Column("patient_id", String(64)),
     Column("data", Text, nullable=False),
 )
 

@@ -8,10 +8,10 @@ import uuid
 
 import structlog
 from flask import Flask, Response, g, request
+from sqlalchemy import Connection
 
 from fhir_adapter.adapters import audit_store
 from fhir_adapter.adapters.audit_store import AuditRow
-from fhir_adapter.adapters.db import StorageUnavailable, writing
 from fhir_adapter.api.http import services
 from fhir_adapter.service.audit import ACTIONS, new_id, outcome_of
 from fhir_adapter.service.context import stamp
@@ -38,14 +38,15 @@ def route() -> str:
     )
 
 
-def _audit(response: Response) -> None:
+def _row(response: Response) -> AuditRow | None:
+    """The audit record of this request, when it touched patient data and has none yet."""
     audit = g.get("audit")
-    if audit is None:
-        return
+    if audit is None or g.get("audited"):
+        return None
     principal = g.get("principal")
     patients = sorted(audit["patients"])
     entities = [f"Patient/{p}" for p in patients] + sorted(audit.get("entities", ()))
-    row = AuditRow(
+    return AuditRow(
         id=new_id(),
         recorded=stamp(services().deps.clock()),
         org_id=principal.org.id if principal else None,
@@ -62,11 +63,21 @@ def _audit(response: Response) -> None:
         entities=entities,
         query=request.query_string.decode("latin-1") or None,
     )
-    try:
-        with writing(services().engine) as conn:
-            audit_store.add(conn, row, relaxed=request.method == "GET")
-    except StorageUnavailable:
-        log.error("audit record not stored", request_id=g.get("request_id"))
+
+
+def audit_in(conn: Connection, response: Response) -> None:
+    """Store the request's audit record in the caller's transaction: a write and its audit commit together."""
+    row = _row(response)
+    if row is not None:
+        audit_store.add_many(conn, [row])
+        g.audited = True
+
+
+def _audit(response: Response) -> None:
+    row = _row(response)
+    if row is not None:
+        services().audit.add(row)
+        g.audited = True
 
 
 def _finish(response: Response) -> Response:

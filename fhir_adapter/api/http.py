@@ -9,6 +9,7 @@ import orjson
 from flask import Response, current_app, g, request
 from sqlalchemy import Engine
 
+from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.api.limits import first_violation
 from fhir_adapter.config import Settings
 from fhir_adapter.service import scopes
@@ -28,6 +29,7 @@ class Services:
     engine: Engine
     deps: Deps
     auth: Authenticator
+    audit: AuditWriter
 
 
 def services() -> Services:

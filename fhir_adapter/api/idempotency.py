@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters import idempotency_store
 from fhir_adapter.adapters.db import writing
+from fhir_adapter.api.audit_hook import audit_in
 from fhir_adapter.api.http import services
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, conflict
@@ -53,7 +54,9 @@ def run_write(principal: Principal, work: Callable[[Connection], Response]) -> R
         try:
             with writing(engine) as conn:
                 if key is None:
-                    return work(conn)
+                    response = work(conn)
+                    audit_in(conn, response)
+                    return response
                 kept = idempotency_store.get(conn, org, key)
                 if kept is not None:
                     return _replay(kept, fingerprint)
@@ -65,6 +68,7 @@ def run_write(principal: Principal, work: Callable[[Connection], Response]) -> R
                 idempotency_store.keep(
                     conn, org, key, response.status_code, orjson.dumps(headers).decode(), body
                 )
+                audit_in(conn, response)
                 return response
         except IntegrityError as err:
             if key is None:

@@ -51,14 +51,7 @@ def _stored_response(stored: fhir_store.Stored, status: int = 200, location: boo
 
 
 def _patient_of(stored: fhir_store.Stored) -> None:
-    data = orjson.loads(stored.data)
-    if stored.resource_type == "Patient":
-        touched(stored.id)
-        return
-    for element in ("subject", "patient", "for"):
-        ref = data.get(element)
-        if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
-            touched(ref["reference"].split("/")[1])
+    touched(stored.patient_id)
 
 
 @bp.get("/metadata")
@@ -188,6 +181,7 @@ def validate(rtype: str | None = None) -> Response:
 
 def audit_read(audit_id: str) -> Response:
     principal = require("AuditEvent", "read", "read")
+    services().audit.flush()  # what this process has queued is visible to its own next request
     with reading(services().engine) as conn:
         row = audit_store.read(conn, principal.org.id, audit_id)
     if row is None:
@@ -197,6 +191,7 @@ def audit_read(audit_id: str) -> Response:
 
 def audit_search() -> Response:
     principal = require("AuditEvent", "search", "search-type")
+    services().audit.flush()
     filters: dict[str, Any] = {}
     count, offset = 50, 0
     for name, raw in request.args.items(multi=True):

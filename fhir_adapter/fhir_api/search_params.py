@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from fhir_adapter.adapters.fhir_search import Criteria
-from fhir_adapter.service.errors import Problem, ServiceError
 from fhir_adapter.mapping.search_index import REFERENCE_PARAMS, TOKEN_PARAMS
+from fhir_adapter.service.errors import Problem, ServiceError
 
 READABLE = tuple(sorted(TOKEN_PARAMS))
 PATIENT_ELEMENT = {

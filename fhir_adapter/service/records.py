@@ -54,26 +54,40 @@ def _fields(kind: Kind, record: Any) -> dict[str, Any]:
     }
 
 
-def _check_references(conn: Connection, principal: Principal, kind: Kind, record: Any) -> None:
-    """A record refers only to records of its own client that exist: references in FHIR must resolve."""
+def _check_references(
+    conn: Connection, principal: Principal, kind: Kind, record: Any, new: bool = False
+) -> None:
+    """A record refers only to records of its own client that exist: references in FHIR must resolve.
+    A new record must not exist yet. One query answers all of it."""
+    org = principal.org.id
+    client_id = record.id if kind.name == "client" else record.client_id
+    episode_id = getattr(record, "episode_id", None)
+    reason = getattr(record, "reason", None)
+    plan_id = reason.plan_id if reason is not None else None
+    keys = [("client", client_id)]
+    keys += [("episode", episode_id)] if episode_id else []
+    keys += [("service-plan", plan_id)] if plan_id else []
+    keys += [(kind.name, record.id)] if new and kind.name != "client" else []
+    found = record_store.owners(conn, org, keys)
+    if new and (kind.name, record.id) in found:
+        raise conflict(f"{kind.label} {record.id} exists: update it with PUT", "id")
     if kind.name == "client":
         return
-    org = principal.org.id
-    client = record_store.get(conn, org, "client", record.client_id)
-    if client is None:
-        raise invalid(f"no client {record.client_id}", "client_id")
-    episode_id = getattr(record, "episode_id", None)
-    if episode_id:
-        episode = record_store.get(conn, org, "episode", episode_id)
-        if episode is None or episode.client_id != record.client_id:
-            raise invalid(f"no case episode {episode_id} of client {record.client_id}", "episode_id")
-    reason = getattr(record, "reason", None)
-    if reason is not None and reason.plan_id:
-        plan = record_store.get(conn, org, "service-plan", reason.plan_id)
-        if plan is None or plan.client_id != record.client_id:
-            raise invalid(f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id")
-        if reason.goal_id not in {g["id"] for g in plan.data.get("goals", [])}:
-            raise invalid(f"service plan {reason.plan_id} has no goal {reason.goal_id}", "reason.goal_id")
+    if ("client", client_id) not in found:
+        raise invalid(f"no client {client_id}", "client_id")
+    if episode_id and found.get(("episode", episode_id)) != client_id:
+        raise invalid(f"no case episode {episode_id} of client {client_id}", "episode_id")
+    if plan_id:
+        _check_goal(conn, org, found.get(("service-plan", plan_id)) == client_id, record)
+
+
+def _check_goal(conn: Connection, org: str, plan_found: bool, record: Any) -> None:
+    reason = record.reason
+    plan = record_store.get(conn, org, "service-plan", reason.plan_id) if plan_found else None
+    if plan is None:
+        raise invalid(f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id")
+    if reason.goal_id not in {g["id"] for g in plan.data.get("goals", [])}:
+        raise invalid(f"service plan {reason.plan_id} has no goal {reason.goal_id}", "reason.goal_id")
 
 
 def _store_fhir(
@@ -103,9 +117,7 @@ def _store_fhir(
 def create(conn: Connection, deps: Deps, principal: Principal, kind: Kind, payload: Any) -> StoredRecord:
     record = load(kind, payload)
     org = principal.org.id
-    if record_store.exists(conn, org, kind.name, record.id):
-        raise conflict(f"{kind.label} {record.id} exists: update it with PUT", "id")
-    _check_references(conn, principal, kind, record)
+    _check_references(conn, principal, kind, record, new=True)
     when = stamp(deps.clock())
     _store_fhir(conn, deps, principal, kind, record, when)
     data = to_contract(record)

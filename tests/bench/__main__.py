@@ -1,4 +1,5 @@
-"""`make bench`: map + validate throughput of a discharge Bundle against bare R4B validation."""
+"""`make bench`: map + validate throughput of a discharge Bundle against bare R4B validation, then the HTTP
+service under gunicorn against its own ceiling (tests/bench/service.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from fhir_adapter.mapping.validation import ensure_valid_bundle
+from tests.bench import service
 from tests.bench.discharge import discharge_case
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
@@ -87,3 +89,5 @@ if __name__ == "__main__":
         main()
     except FhirValidationError as err:
         raise SystemExit(f"the benchmark Bundle is not valid: {err}") from err
+    print()
+    service.main()

@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("last_updated", sa.String(length=32), nullable=False),
         sa.Column("deleted", sa.Boolean(), nullable=False),
         sa.Column("restricted", sa.Boolean(), nullable=False),
+        sa.Column("patient_id", sa.String(length=64), nullable=True),
         sa.Column("data", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("org_id", "resource_type", "id", "version_id"),
     )
