@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 
-from fhir_adapter.adapters import migrate, org_store
+from fhir_adapter.adapters import idempotency_store, migrate, org_store
 from fhir_adapter.adapters.db import make_engine, reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.service.auth import register_client
@@ -32,6 +33,12 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     if args.action == "upgrade":
         migrate.upgrade(engine)
+    if args.action == "prune":
+        before = stamp(utc_now() - timedelta(hours=args.hours))
+        with writing(engine) as conn:
+            pruned = idempotency_store.prune(conn, before)
+        print(f"removed {pruned} idempotency keys older than {args.hours:g} hours")
+        return 0
     print(f"database at revision {migrate.current(engine)} (latest {migrate.head()})")
     return 0
 
@@ -83,8 +90,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     s.add_argument("--port", type=int)
     s.add_argument("--no-migrate", action="store_true", help="do not upgrade the database first")
     s.set_defaults(service=cmd_serve)
-    d = sub.add_parser("db", help="database migrations")
-    d.add_argument("action", choices=["upgrade", "current"])
+    d = sub.add_parser("db", help="database migrations; prune old idempotency keys")
+    d.add_argument("action", choices=["upgrade", "current", "prune"])
+    d.add_argument(
+        "--hours", type=float, default=24.0, help="with prune: keep idempotency keys this long (default 24)"
+    )
     d.set_defaults(service=cmd_db)
     c = sub.add_parser("clients", help="API clients: add (prints the token once), list, revoke")
     c.add_argument("action", choices=["add", "list", "revoke"])

@@ -107,7 +107,7 @@ def service(database_url: str, catalogue: Catalogue):  # type: ignore[no-untyped
     services = bootstrap(settings, catalogue=catalogue)
     upgrade(services.engine)
     yield services
-    services.engine.dispose()
+    services.close()
 
 
 @pytest.fixture(scope="session")

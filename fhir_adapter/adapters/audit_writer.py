@@ -34,6 +34,7 @@ class AuditWriter:
         self._wake = threading.Event()
         self._pid: int | None = None
         self._dropped = 0
+        self._closed = False
         atexit.register(self.flush)
 
     def add(self, row: AuditRow) -> None:
@@ -42,7 +43,10 @@ class AuditWriter:
                 self._dropped += 1
                 return
             self._rows.append(row)
-            self._start()
+            if not self._closed:
+                self._start()
+        if self._closed:
+            self.flush()
 
     def _start(self) -> None:
         """One thread per process, started where requests are served (after a fork, not before)."""
@@ -51,10 +55,17 @@ class AuditWriter:
             threading.Thread(target=self._run, name="audit-writer", daemon=True).start()
 
     def _run(self) -> None:
-        while True:
+        while not self._closed:
             self._wake.wait(self.flush_seconds)
             self._wake.clear()
             self.flush()
+
+    def close(self) -> None:
+        """Flush what is queued and stop; rows added afterwards are written at once."""
+        self._closed = True
+        self._wake.set()
+        atexit.unregister(self.flush)
+        self.flush()
 
     def flush(self) -> None:
         """Commit every queued row now; kept queued when the database is unavailable."""

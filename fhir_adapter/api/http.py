@@ -31,6 +31,11 @@ class Services:
     auth: Authenticator
     audit: AuditWriter
 
+    def close(self) -> None:
+        """Write what is queued and let go of the database."""
+        self.audit.close()
+        self.engine.dispose()
+
 
 def services() -> Services:
     return current_app.extensions["fhir_adapter"]  # type: ignore[no-any-return]

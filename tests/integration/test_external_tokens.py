@@ -68,15 +68,21 @@ def test_external_tokens(service, new_org, kim, jwks_url):
         jwt_issuer="https://idp.example.org",
         jwt_audience="fhir-adapter",
     )
-    app = create_app(services=bootstrap(settings, engine=service.engine, catalogue=service.deps.catalogue))
-    client = app.test_client()
+    services = bootstrap(settings, engine=service.engine, catalogue=service.deps.catalogue)
+    client = create_app(services=services).test_client()
+    try:
+        check(client, kim, new_org.org_id)
+    finally:
+        services.audit.close()
+
+
+def check(client, kim, org):  # type: ignore[no-untyped-def]
 
     def status(bearer: str, method: str = "GET", body: object = None) -> int:
         url = "/api/v1/clients" if method == "POST" else "/api/v1/clients/CL-20417"
         response = client.open(url, method=method, json=body, headers={"Authorization": f"Bearer {bearer}"})
         return response.status_code
 
-    org = new_org.org_id
     assert status(token(org, "system/Patient.write"), "POST", kim["client"]) == 201
     assert status(token(org, "system/Patient.read", EC_KEY, "ec-1", "ES384")) == 200
     assert status(token(org, "system/Goal.read")) == 403

@@ -59,3 +59,15 @@ def test_twenty_concurrent_repeats_create_one_record(app, service, new_org, kim)
             select(func.count()).select_from(fhir_resources).where(fhir_resources.c.org_id == org)
         ).scalar()
     assert kept == 1 and patients == 1
+
+
+def test_pruned_keys_are_forgotten(client, service, new_org, kim):
+    from fhir_adapter.adapters import idempotency_store
+    from fhir_adapter.adapters.db import writing
+
+    headers = new_org() | {"Idempotency-Key": "old-key"}
+    assert client.post("/api/v1/clients", json=kim["client"], headers=headers).status_code == 201
+    with writing(service.engine) as conn:
+        assert idempotency_store.prune(conn, "2000-01-01T00:00:00.000000Z") == 0
+        assert idempotency_store.prune(conn, "2999-01-01T00:00:00.000000Z") >= 1
+    assert client.post("/api/v1/clients", json=kim["client"], headers=headers).status_code == 409

@@ -50,3 +50,6 @@ def test_bad_input_is_a_message_and_exit_2(tmp_path):
     assert unreachable.returncode == 2 and "database is not available" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
     assert run("db", "current", db=db).stdout.startswith("database at revision")
+    assert (
+        run("db", "prune", "--hours", "1", db=db).stdout == "removed 0 idempotency keys older than 1 hours\n"
+    )
