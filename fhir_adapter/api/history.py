@@ -10,14 +10,15 @@ from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import bp, record_response
 from fhir_adapter.api.registry import API, Operation, path_param, query
 from fhir_adapter.service import history
-from fhir_adapter.service.errors import invalid
+from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.kinds import KINDS
 from fhir_adapter.service.projection import patient_id
 from fhir_adapter.service.records import get
 
 PLAN, REFERRAL = KINDS["service-plan"], KINDS["referral"]
 PLAN_ID = path_param("record_id", "the service plan's id")
-NUMBER = {"type": "integer", "minimum": 1}
+MAX_VERSION = 2**31 - 1
+NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
 
 
 def plan_versions(record_id: str) -> Response:
@@ -30,6 +31,8 @@ def plan_versions(record_id: str) -> Response:
 
 def plan_version(record_id: str, number: int) -> Response:
     principal = require(PLAN.fhir_type, "read", "vread")
+    if not 1 <= number <= MAX_VERSION:
+        raise not_found(f"version {number} of service plan {record_id}")
     with reading(services().engine) as conn:
         stored = get(conn, principal, PLAN, record_id)
         touched(patient_id(stored.client_id, principal.org.identity))
@@ -38,7 +41,7 @@ def plan_version(record_id: str, number: int) -> Response:
 
 def plan_diff(record_id: str) -> Response:
     principal = require(PLAN.fhir_type, "read", "vread")
-    old, new = int_arg("from", 0, 1, 2**31 - 1), int_arg("to", 0, 1, 2**31 - 1)
+    old, new = int_arg("from", 0, 1, MAX_VERSION), int_arg("to", 0, 1, MAX_VERSION)
     if not old or not new:
         raise invalid("give both versions: ?from=1&to=2", "from" if not old else "to", 400)
     with reading(services().engine) as conn:

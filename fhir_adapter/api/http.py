@@ -41,6 +41,12 @@ def services() -> Services:
     return current_app.extensions["fhir_adapter"]  # type: ignore[no-any-return]
 
 
+def refuse_nul() -> None:
+    """A NUL in the path or the query is never meant (and PostgreSQL text cannot hold it): 400."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise ServiceError(400, [Problem("", "a NUL character in the URL", "invalid")])
+
+
 def json_body() -> Any:
     """The request's JSON: 415 for another media type, 400 when it does not parse, 422 beyond the bounds."""
     mimetype = request.mimetype

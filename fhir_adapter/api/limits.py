@@ -27,10 +27,12 @@ def first_violation(data: Any) -> tuple[str, str] | None:
         if isinstance(node, str):
             if len(node) > MAX_STRING:
                 return path or "(top)", f"a string longer than {MAX_STRING} characters"
+            if "\x00" in node:
+                return path or "(top)", "a string with a NUL character"
         elif isinstance(node, dict):
             for key, value in node.items():
-                if len(key) > 200:
-                    return path or "(top)", "a member name longer than 200 characters"
+                if len(key) > 200 or "\x00" in key:
+                    return path or "(top)", "a member name longer than 200 characters or with a NUL"
                 stack.append((value, _join(path, key), depth + 1))
         elif isinstance(node, list):
             if len(node) > MAX_ARRAY:

@@ -5,7 +5,9 @@ Each collection takes POST (create), GET (list, filtered and paged), and per rec
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, request
 
@@ -14,6 +16,8 @@ from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.api.schemas.common import RECORD_ID_RE
+from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.service import records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import invalid
@@ -23,8 +27,45 @@ from fhir_adapter.service.projection import patient_id
 bp = Blueprint("records", __name__)
 PAGE = (
     query("limit", "records per page (1-200, default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-    query("offset", "records to skip (default 0)", {"type": "integer", "minimum": 0}),
+    query("offset", "records to skip (default 0)", {"type": "integer", "minimum": 0, "maximum": 10**9}),
 )
+
+
+def _one_of(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
+
+
+CLIENT_ID = {"type": "string", "pattern": RECORD_ID_RE.pattern}
+FILTERS: dict[str, dict[str, dict[str, Any]]] = {
+    "client": {},
+    "episode": {
+        "client_id": CLIENT_ID,
+        "status": _one_of(v.EPISODE_STATUSES),
+        "case_type": _one_of(v.CASE_TYPES),
+    },
+    "assessment": {
+        "client_id": CLIENT_ID,
+        "status": _one_of(v.ASSESSMENT_STATUSES),
+        "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
+    },
+    "service-plan": {
+        "client_id": CLIENT_ID,
+        "status": _one_of(v.PLAN_STATUSES),
+        "plan_type": _one_of(v.PLAN_TYPES),
+    },
+    "referral": {
+        "client_id": CLIENT_ID,
+        "status": _one_of(v.REFERRAL_STATUSES),
+        "service_type": _one_of(v.SERVICE_TYPES),
+    },
+}
+
+
+def _check_filter(name: str, value: str, schema: dict[str, Any]) -> None:
+    if "enum" in schema and value not in schema["enum"]:
+        raise invalid(f"one of {', '.join(schema['enum'])}", name, 400)
+    if "pattern" in schema and not re.match(schema["pattern"], value):
+        raise invalid(f"does not match {schema['pattern']}", name, 400)
 
 
 def schema_name(kind: Kind) -> str:
@@ -35,7 +76,7 @@ def record_response(principal: Principal, stored: StoredRecord, kind: Kind, stat
     touched(patient_id(stored.client_id, principal.org.identity))
     headers = {"ETag": f'W/"{stored.version}"'}
     if status == 201:
-        headers["Location"] = f"/api/v1/{kind.collection}/{stored.record_id}"
+        headers["Location"] = f"/api/v1/{kind.collection}/{quote(stored.record_id, safe='')}"
     return json_response(stored.data, status, headers)
 
 
@@ -54,11 +95,10 @@ def _register(kind: Kind) -> None:
     doc_one = f"/{kind.collection}/{{record_id}}"
     name, label = schema_name(kind), kind.label
     rid = path_param("record_id", f"the {label}'s id in the case-management system")
-    filters = [query("status", f"only {label}s with this status")]
-    if kind.name != "client":
-        filters.insert(0, query("client_id", f"only the {label}s of this client"))
-    if kind.subtype:
-        filters.append(query(kind.subtype, f"only {label}s of this {kind.subtype.replace('_', ' ')}"))
+    filters = [
+        query(name, f"only {label}s with this {name.replace('_', ' ')}", schema)
+        for name, schema in FILTERS[kind.name].items()
+    ]
     allowed_filters = [f["name"] for f in filters]
 
     def create() -> Response:
@@ -78,6 +118,8 @@ def _register(kind: Kind) -> None:
             raise invalid(f"unknown parameter (filters: {', '.join(allowed_filters)})", unknown[0], 400)
         limit, offset = int_arg("limit", 50, 1, 200), int_arg("offset", 0, 0, 10**9)
         filters_given = {k: v for k, v in request.args.items() if k in allowed_filters}
+        for name, value in filters_given.items():
+            _check_filter(name, value, FILTERS[kind.name][name])
         with reading(services().engine) as conn:
             total, found = records.listing(conn, principal, kind, filters_given, limit, offset)
         touched(*(patient_id(s.client_id, principal.org.identity) for s in found))
@@ -88,10 +130,8 @@ def _register(kind: Kind) -> None:
             "items": [s.data for s in found],
         }
         if offset + limit < total:
-            page["next"] = f"/api/v1/{kind.collection}?" + "&".join(
-                [f"{k}={v}" for k, v in filters_given.items()]
-                + [f"limit={limit}", f"offset={offset + limit}"]
-            )
+            following = {**filters_given, "limit": limit, "offset": offset + limit}
+            page["next"] = f"/api/v1/{kind.collection}?{urlencode(following)}"
         return json_response(page)
 
     def read(record_id: str) -> Response:

@@ -140,3 +140,39 @@ def test_referral_status_follows_the_lifecycle(client, new_org, kim):
     through_put["status"] = "draft"
     refused = client.put(f"/api/v1/referrals/{through_put['id']}", json=through_put, headers=headers)
     assert refused.status_code == 409
+
+
+def test_what_the_fuzzer_found_is_refused_cleanly(client, new_org, kim):
+    headers = new_org()
+    seed(client, headers, kim)
+    plan = kim["service_plans"][0]["id"]
+    for url in (
+        f"/api/v1/service-plans/{plan}/versions/9223372036854775808",
+        f"/api/v1/service-plans/{plan}/versions/140737488355327",
+    ):
+        assert client.get(url, headers=headers).status_code == 404
+    for url in (
+        "/api/v1/clients?status=a%00b",
+        "/api/v1/episodes?client_id=%00",
+        "/api/v1/clients/a%00b",
+        f"/api/v1/service-plans/{plan}%00/diff?from=1&to=1",
+        "/fhir/CarePlan?patient=%00",
+    ):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 400 and response.json["resourceType"] == "OperationOutcome", url
+    for body in (
+        {"id": "x", "case_type": "medical", "client_id": "\u0000"},
+        {"id": "R\r\n1", "client_id": "CL-20417", "case_type": "hospice"},
+        {"id": "CL/1", "client_id": "CL-20417", "case_type": "hospice"},
+        {"id": "E-1", "client_id": "CL-20417", "case_type": "hospice", "case_manager": {"name": "a\u0007"}},
+    ):
+        response = client.post("/api/v1/episodes", json=body, headers=headers)
+        assert response.status_code == 422 and response.json["resourceType"] == "OperationOutcome", body
+    nul_in_fhir = {
+        "resourceType": "Task",
+        "status": "draft",
+        "intent": "order",
+        "note": [{"text": "a\u0000"}],
+    }
+    assert client.post("/fhir/Task", json=nul_in_fhir, headers=headers).status_code == 422
+    assert client.get("/api/v1/clients?offset=2000000000", headers=headers).status_code == 400

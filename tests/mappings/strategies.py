@@ -55,8 +55,9 @@ def optional(d: JSON, draw: st.DrawFn, key: str, strategy: st.SearchStrategy[Any
 # space, tab and newlines of it, a FHIR code none.
 WHITE_SPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 ODD_SPACE = "".join(c for c in WHITE_SPACE if c not in " \t\r\n")
-TEXT_CHARS = st.characters(codec="utf-8", exclude_characters=ODD_SPACE)
-CODE_CHARS = st.characters(codec="utf-8", exclude_characters=WHITE_SPACE)
+CONTROL = "".join(chr(c) for c in [*range(0x20), 0x7F] if chr(c) not in "\t\r\n")
+TEXT_CHARS = st.characters(codec="utf-8", exclude_characters=ODD_SPACE + CONTROL)
+CODE_CHARS = st.characters(codec="utf-8", exclude_characters=WHITE_SPACE + CONTROL)
 
 LATIN = st.characters(min_codepoint=0x41, max_codepoint=0x24F, categories=("Lu", "Ll"))
 HANGUL = st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
@@ -84,10 +85,11 @@ def free_text() -> st.SearchStrategy[str]:
 
 
 def ids() -> st.SearchStrategy[str]:
-    """Record ids: Text(), so anything with a visible character; usually the shape a CMS gives."""
+    """Record ids: RecordId(), a URL-safe alphabet; usually the shape a CMS gives."""
     shaped = st.from_regex(r"[A-Z]{2}-[0-9]{1,6}", fullmatch=True)
     shared = st.sampled_from(["CL-1", "EP-1", "SP-1", "RF-1", "1"])  # the same id in records of other kinds
-    return st.one_of(shaped, shaped, shared, any_text(12))
+    anything = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:@~+-]{0,20}", fullmatch=True)
+    return st.one_of(shaped, shaped, shared, anything)
 
 
 # Goal and activity ids; the shared ones make goals of two plans share an id.

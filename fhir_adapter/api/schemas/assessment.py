@@ -14,6 +14,7 @@ from fhir_adapter.api.schemas.common import (
     OneOf,
     PersonSchema,
     QuantitySchema,
+    RecordId,
     StrictBoolean,
     Text,
 )
@@ -54,15 +55,15 @@ class AssessmentItemSchema(Base):
 class AssessmentSchema(Base):
     record = r.Assessment
 
-    id = Text(required=True)
-    client_id = Text(required=True)
+    id = RecordId(required=True)
+    client_id = RecordId(required=True)
     kind = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$"))
     status = OneOf(list(v.ASSESSMENT_STATUSES), required=True)
     date = DateTime(required=True)
     items = fields.List(
         fields.Nested(AssessmentItemSchema), load_default=list, validate=validate.Length(max=500)
     )
-    episode_id = Text()
+    episode_id = RecordId()
     author = fields.Nested(PersonSchema)
     sensitive = StrictBoolean(load_default=False)
 

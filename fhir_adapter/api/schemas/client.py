@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from fhir_adapter.api.schemas.common import Base, Date, IdentifierSchema, OneOf, Text
+from fhir_adapter.api.schemas.common import Base, Date, IdentifierSchema, OneOf, RecordId, Text
 from fhir_adapter.domain import records as r
 
 NAME_USES = ["usual", "official", "temp", "nickname", "anonymous", "old", "maiden"]
@@ -74,7 +74,7 @@ class ContactSchema(Base):
 class ClientSchema(Base):
     record = r.Client
 
-    id = Text(required=True)
+    id = RecordId(required=True)
     names = fields.List(fields.Nested(NameSchema), required=True, validate=validate.Length(min=1, max=10))
     identifiers = fields.List(fields.Nested(IdentifierSchema))
     birth_date = Date()

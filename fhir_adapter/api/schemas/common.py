@@ -21,9 +21,15 @@ DATETIME_RE = re.compile(
     r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9])(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$",
     re.ASCII,
 )
-CODE_RE = re.compile(r"^[^\s]+( [^\s]+)*$")  # FHIR code: no leading, trailing or doubled white space
-# What the R4B models accept as a FHIR string (Python's \S), with at least one visible character.
-STRING_RE = re.compile(r"^[ \r\n\t\S]*\S[ \r\n\t\S]*$")
+# FHIR code: no leading, trailing or doubled white space, no control character.
+CODE_RE = re.compile(r"^[^\s\x00-\x1f\x7f]+( [^\s\x00-\x1f\x7f]+)*$")
+# What the R4B models accept as a FHIR string (Python's \S), with at least one visible character, and no
+# control character but tab, CR and LF (https://hl7.org/fhir/R4/datatypes.html#string; PostgreSQL text
+# cannot hold NUL).
+_CONTROL = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
+STRING_RE = re.compile(rf"^(?![^{_CONTROL}]*[{_CONTROL}])[ \r\n\t\S]*\S[ \r\n\t\S]*$")
+# Record ids travel in URLs (/api/v1/clients/<id>) and identifiers: a safe alphabet, 128 at most.
+RECORD_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@~+-]{0,127}$")
 MAX_TEXT = 10_000
 
 
@@ -45,6 +51,17 @@ def Text(**kwargs: Any) -> fields.String:
                 STRING_RE, error="needs a visible character, and no white space but space, tab or newline"
             ),
         ],
+        **kwargs,
+    )
+
+
+def RecordId(**kwargs: Any) -> fields.String:
+    """The id a case-management system gave a record."""
+    return fields.String(
+        validate=validate.Regexp(
+            RECORD_ID_RE,
+            error="an id is 1-128 letters, digits or . _ : @ ~ + - and starts with a letter or digit",
+        ),
         **kwargs,
     )
 
@@ -78,7 +95,9 @@ def DateTime(**kwargs: Any) -> fields.String:
     )
 
 
-URI_RE = re.compile(r"^(https?://[^\s|]+|urn:[a-z0-9][a-z0-9-]*:[^\s|]+)$", re.IGNORECASE)
+URI_RE = re.compile(
+    r"^(https?://[^\s|\x00-\x1f\x7f]+|urn:[a-z0-9][a-z0-9-]*:[^\s|\x00-\x1f\x7f]+)$", re.IGNORECASE
+)
 
 
 def _plausible_year(value: str) -> None:

@@ -11,6 +11,7 @@ from fhir_adapter.api.schemas.common import (
     OneOf,
     PeriodSchema,
     PersonSchema,
+    RecordId,
     StrictBoolean,
     Text,
 )
@@ -29,8 +30,8 @@ class CareTeamMemberSchema(Base):
 
 
 class CaseEpisodeSchema(Base):
-    id = Text(required=True)
-    client_id = Text(required=True)
+    id = RecordId(required=True)
+    client_id = RecordId(required=True)
     case_type = OneOf(list(v.CASE_TYPES), required=True)
     status = OneOf(list(v.EPISODE_STATUSES), load_default="active")
     case_manager = fields.Nested(PersonSchema)

@@ -13,6 +13,7 @@ from fhir_adapter.api.schemas.common import (
     OneOf,
     PeriodSchema,
     PersonSchema,
+    RecordId,
     StrictBoolean,
     Text,
 )
@@ -57,15 +58,15 @@ class ActivitySchema(Base):
 
 
 class ServicePlanSchema(Base):
-    id = Text(required=True)
-    client_id = Text(required=True)
+    id = RecordId(required=True)
+    client_id = RecordId(required=True)
     plan_type = OneOf(list(v.PLAN_TYPES), required=True)
     status = OneOf(list(v.PLAN_STATUSES), required=True)
     period = fields.Nested(PeriodSchema, required=True)
     next_review = Date()
     version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=2**31 - 1))
     title = Text()
-    episode_id = Text()
+    episode_id = RecordId()
     author = fields.Nested(PersonSchema)
     goals = fields.List(fields.Nested(GoalSchema), validate=validate.Length(max=100))
     activities = fields.List(fields.Nested(ActivitySchema), validate=validate.Length(max=200))

@@ -14,6 +14,7 @@ from fhir_adapter.api.schemas.common import (
     OneOf,
     PeriodSchema,
     PersonSchema,
+    RecordId,
     StrictBoolean,
     Text,
 )
@@ -34,7 +35,7 @@ class OrganizationSchema(Base):
 class ReferralReasonSchema(Base):
     record = r.ReferralReason
 
-    plan_id = Text()
+    plan_id = RecordId()
     goal_id = Text()
     problem = fields.Nested(CodingSchema)
     text = Text()
@@ -48,8 +49,8 @@ class ReferralReasonSchema(Base):
 
 
 class ReferralSchema(Base):
-    id = Text(required=True)
-    client_id = Text(required=True)
+    id = RecordId(required=True)
+    client_id = RecordId(required=True)
     service_type = OneOf(list(v.SERVICE_TYPES), required=True)
     status = OneOf(list(v.REFERRAL_STATUSES), required=True)
     authored_on = Instant(required=True)
@@ -61,7 +62,7 @@ class ReferralSchema(Base):
     outcome = Text()
     status_changed_at = Instant()
     period = fields.Nested(PeriodSchema)
-    episode_id = Text()
+    episode_id = RecordId()
     requester = fields.Nested(PersonSchema)
     note = Text()
     sensitive = StrictBoolean(load_default=False)
