@@ -9,7 +9,7 @@ one of our patients is refused.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.api.schemas.dump import to_contract
+from fhir_adapter.domain.records import Referral
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding
@@ -77,6 +78,23 @@ def _client_of(conn: Connection, principal: Principal, resource: JSON) -> str:
     raise invalid(f"{ref.get('reference') or 'the subject'} is not a patient of this service", element)
 
 
+def _with_our_goals(conn: Connection, org_id: str, resource: JSON) -> JSON:
+    """A CarePlan names its goals by reference; the reverse mapping needs them whole, or the plan would
+    lose them. Ours are taken from the store and read with the plan, as a collection Bundle."""
+    if resource["resourceType"] != "CarePlan":
+        return resource
+    goals = []
+    for ref in resource.get("goal", []):
+        url = ref.get("reference") if isinstance(ref, dict) else None
+        if isinstance(url, str) and url.startswith("Goal/") and url.count("/") == 1:
+            found = fhir_store.read(conn, org_id, "Goal", url.split("/")[1])
+            if found is not None and not found.deleted:
+                goals.append({"resource": orjson.loads(found.data)})
+    if not goals:
+        return resource
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}, *goals]}
+
+
 def _reverse(deps: Deps, principal: Principal, resource: JSON, client_id: str) -> Reversed:
     try:
         return from_fhir(resource, deps.catalogue, principal.org.identity, client_id)
@@ -116,7 +134,7 @@ def receive(
         resource["id"] = str(uuid.uuid4())  # the server names what it is given to create
     _link_references(conn, org, resource)
     client_id = _client_of(conn, principal, resource)
-    reversed_ = _reverse(deps, principal, resource, client_id)
+    reversed_ = _reverse(deps, principal, _with_our_goals(conn, org, resource), client_id)
     record = _record_of(reversed_, rtype)
     if rtype == "Task":
         kind, record_id = "referral", record.referral_id
@@ -141,6 +159,23 @@ def receive(
     return Received(created, stored, reversed_.findings)
 
 
+def _keep_finer_status(conn: Connection, deps: Deps, org_id: str, referral: Referral) -> Referral:
+    """A ServiceRequest's status is coarser than the referral's (active is sent, accepted or in-progress):
+    one that agrees with the stored referral leaves its finer status, reason and time as they are."""
+    old = record_store.get(conn, org_id, "referral", referral.id)
+    if old is None:
+        return referral
+    table = deps.catalogue.tables["referral_status"]
+    if table.code(old.data["status"], "servicerequest") != table.code(referral.status, "servicerequest"):
+        return referral
+    return replace(
+        referral,
+        status=old.data["status"],
+        status_reason=old.data.get("status_reason"),
+        status_changed_at=old.data.get("status_changed_at"),
+    )
+
+
 def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_id: str, record: Any) -> bool:
     """Store the record; True when it is new."""
     org = principal.org.id
@@ -152,6 +187,8 @@ def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_
             change = {"status": record.status, "reason": record.status_reason, "at": record.changed_at}
             history.change_status(conn, deps, principal, record_id, {k: v for k, v in change.items() if v})
         return False
+    if kind == "referral":
+        record = _keep_finer_status(conn, deps, org, replace(record, id=record_id))
     payload = to_contract(record) | {"id": record_id}
     payload.pop("version", None)
     if record_store.exists(conn, org, kind, record_id):

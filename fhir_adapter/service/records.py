@@ -149,13 +149,33 @@ def update(
             ],
         )
     record = load(kind, payload)
-    if record.id != record_id:
-        raise invalid(f"the body is {kind.label} {record.id}, the URL names {record_id}", "id")
-    if kind.name != "client" and record.client_id != old.client_id:
-        raise invalid(f"a {kind.label} cannot move from client {old.client_id} to another", "client_id")
-    record = _next_version(kind, old, record, payload, deps)
+    _check_update(kind, old, record, "version" in payload)
+    if _unversioned(to_contract(record)) == _unversioned(old.data):
+        return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
+    record = _next_version(kind, old, record, deps)
     _check_references(conn, principal, kind, record)
     return save_version(conn, deps, principal, kind, old, record)
+
+
+def _check_update(kind: Kind, old: StoredRecord, record: Any, says_version: bool) -> None:
+    """The body is the record the URL names, of the same client; a plan's version, if given, is current or next."""
+    if record.id != old.record_id:
+        raise invalid(f"the body is {kind.label} {record.id}, the URL names {old.record_id}", "id")
+    if kind.name != "client" and record.client_id != old.client_id:
+        raise invalid(f"a {kind.label} cannot move from client {old.client_id} to another", "client_id")
+    if (
+        isinstance(record, r.ServicePlan)
+        and says_version
+        and record.version not in (old.version, old.version + 1)
+    ):
+        raise conflict(
+            f"service plan {old.record_id} is at version {old.version}: an update makes version {old.version + 1}",
+            "version",
+        )
+
+
+def _unversioned(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "version"}
 
 
 def save_version(
@@ -169,15 +189,9 @@ def save_version(
     )
 
 
-def _next_version(kind: Kind, old: StoredRecord, record: Any, payload: dict[str, Any], deps: Deps) -> Any:
+def _next_version(kind: Kind, old: StoredRecord, record: Any, deps: Deps) -> Any:
     """Plans number their versions; referrals follow their lifecycle."""
     if isinstance(record, r.ServicePlan):
-        if "version" in payload and record.version != old.version + 1:
-            raise conflict(
-                f"service plan {old.record_id} is at version {old.version}: an update makes version "
-                f"{old.version + 1}",
-                "version",
-            )
         return replace(record, version=old.version + 1)
     if isinstance(record, r.Referral) and record.status != old.data["status"]:
         allowed = TRANSITIONS[old.data["status"]]

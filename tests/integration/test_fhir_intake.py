@@ -59,6 +59,11 @@ def test_an_update_of_our_resource_updates_the_record(client, kim_org):
     assert updated.json["meta"]["versionId"] == "2"
     record = client.get("/api/v1/service-plans/SP-3307", headers=headers).json
     assert record["status"] == "completed" and record["version"] == 4
+    before = client.get("/api/v1/service-plans/SP-3307/versions/3", headers=headers).json
+    # Nothing else changed: the goals the CarePlan names by reference are read from the store with it.
+    assert {k: v for k, v in record.items() if k not in ("status", "version")} == {
+        k: v for k, v in before.items() if k not in ("status", "version")
+    }
     assert (
         client.put("/fhir/CarePlan/unknown", json=changed | {"id": "unknown"}, headers=headers).status_code
         == 404
@@ -117,3 +122,21 @@ def test_refusals(client, kim_org):
     not_a_plan = client.post("/fhir/CarePlan", json=foreign_plan, headers=headers)
     assert not_a_plan.status_code == 422
     assert not_a_plan.json["issue"][0]["diagnostics"].startswith("read as a service plan, plan_type:")
+
+
+def test_our_resources_sent_back_unchanged_change_nothing(client, kim_org):
+    headers, pid = kim_org
+    for rtype in ("QuestionnaireResponse", "ServiceRequest", "Task", "CarePlan"):
+        for entry in client.get(f"/fhir/{rtype}?patient={pid}", headers=headers).json["entry"]:
+            resource = entry["resource"]
+            again = client.put(f"/fhir/{rtype}/{resource['id']}", json=resource, headers=headers)
+            assert again.status_code == 200, (rtype, again.json)
+            assert again.json == resource, rtype  # same version, same content
+    versions = client.get("/api/v1/service-plans/SP-3307/versions", headers=headers).json["versions"]
+    assert [v["version"] for v in versions] == [3]
+    same = client.put(
+        "/api/v1/service-plans/SP-3307",
+        json=client.get("/api/v1/service-plans/SP-3307", headers=headers).json,
+        headers=headers,
+    )
+    assert same.status_code == 200 and same.json["version"] == 3

@@ -234,7 +234,11 @@ URIS = st.one_of(
             st.from_regex(r"[hH][tT][tT][pP][sS]?://", fullmatch=True),
             st.from_regex(r"[uU][rR][nN]:[a-zA-Z0-9][a-zA-Z0-9-]{0,8}:", fullmatch=True),
         ),
-        st.text(st.characters(codec="utf-8", exclude_characters=WHITE_SPACE + "|"), min_size=1, max_size=15),
+        st.text(
+            st.characters(codec="utf-8", exclude_characters=WHITE_SPACE + CONTROL + "|"),
+            min_size=1,
+            max_size=15,
+        ),
     ),
 )
 
