@@ -58,11 +58,10 @@ def is_postgres(engine: Engine) -> bool:
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """One transaction that may write; committed at the end of the block, rolled back on any error."""
+def _unavailable_as_typed() -> Iterator[None]:
+    """A database that cannot be reached, is locked or dropped the connection: StorageUnavailable."""
     try:
-        with engine.connect().execution_options(writing=True) as conn, conn.begin():
-            yield conn
+        yield
     except OperationalError as err:
         raise StorageUnavailable(type(err.orig).__name__ if err.orig else "database error") from err
     except DBAPIError as err:
@@ -72,20 +71,21 @@ def writing(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One transaction that may write; committed at the end of the block, rolled back on any error."""
+    with _unavailable_as_typed(), engine.connect().execution_options(writing=True) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """Reads. On PostgreSQL each statement runs on its own (autocommit: no BEGIN and COMMIT round trips;
     a search and its _include see the database a moment apart); on SQLite, one deferred transaction that
     never takes the write lock."""
-    try:
+    with _unavailable_as_typed():
         if is_postgres(engine):
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 yield conn
         else:
             with engine.connect() as conn, conn.begin():
                 yield conn
-    except OperationalError as err:
-        raise StorageUnavailable(type(err.orig).__name__ if err.orig else "database error") from err
-    except DBAPIError as err:
-        if err.connection_invalidated:
-            raise StorageUnavailable("the database connection was lost") from err
-        raise
