@@ -50,10 +50,6 @@ def _stored_response(stored: fhir_store.Stored, status: int = 200, location: boo
     return fhir_response(stored.data.encode(), status, headers)
 
 
-def _patient_of(stored: fhir_store.Stored) -> None:
-    touched(stored.patient_id)
-
-
 @bp.get("/metadata")
 def metadata() -> Response:
     return fhir_response(capability_statement(base_url(), stamp(services().deps.clock())[:10]))
@@ -70,7 +66,7 @@ def read(rtype: str, rid: str) -> Response:
     if stored is None or (stored.restricted and not principal.restricted_access):
         raise not_found(f"{rtype}/{rid}")
     g.audit["entities"] = [f"{rtype}/{rid}"]
-    _patient_of(stored)
+    touched(stored.patient_id)
     if stored.deleted:
         raise ServiceError(410, [Problem("", f"{rtype}/{rid} was deleted", "deleted")])
     return _stored_response(stored)
@@ -87,7 +83,7 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
     if stored is None or (stored.restricted and not principal.restricted_access):
         raise not_found(f"{rtype}/{rid}/_history/{vid}")
     g.audit["entities"] = [f"{rtype}/{rid}/_history/{vid}"]
-    _patient_of(stored)
+    touched(stored.patient_id)
     if stored.deleted:
         raise ServiceError(410, [Problem("", f"version {vid} of {rtype}/{rid} is a deletion", "deleted")])
     return _stored_response(stored)
@@ -111,8 +107,7 @@ def search(rtype: str) -> Response:
         for source, param in s.revincludes:
             targets = [f"{rtype}/{m.id}" for m in matches]
             included += fhir_search.referring(conn, org, source, param, targets, allowed)
-    for stored in matches + included:
-        _patient_of(stored)
+    touched(*(stored.patient_id for stored in matches + included))
     body = searchset(
         base_url(), rtype, total, matches, included, s.used, s.count, s.offset, stamp(services().deps.clock())
     )
@@ -134,7 +129,7 @@ def _write(rtype: str, rid: str | None) -> Response:
 
     def work(conn: Any) -> Response:
         received = fhir_intake.receive(conn, services().deps, principal, resource, rid)
-        _patient_of(received.stored)
+        touched(received.stored.patient_id)
         if "return=OperationOutcome" in request.headers.get("Prefer", ""):
             problems = [Problem(f.path, f.message, "informational", f.severity) for f in received.findings]
             outcome = operation_outcome(problems or [Problem("", "stored", "informational", "information")])
