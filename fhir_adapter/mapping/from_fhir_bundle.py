@@ -69,14 +69,22 @@ def _entries(data: JSON) -> list[tuple[str, str | None, JSON]]:
     ]
 
 
-def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: str | None = None) -> Reversed:
-    """Map what an EHR sent; input that is not valid FHIR R4 raises InvalidFhirInput with every issue."""
+def from_fhir(
+    data: Any,
+    catalogue: Catalogue,
+    identity: Identity,
+    client_id: str | None = None,
+    lookup: Callable[[str], JSON | None] | None = None,
+) -> Reversed:
+    """Map what an EHR sent; input that is not valid FHIR R4 raises InvalidFhirInput with every issue.
+
+    `lookup` finds, by relative reference, resources the receiver holds that the input only refers to."""
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise MappingError("not a FHIR resource: no resourceType")
     errors = [i for i in validate_fhir(data, catalogue, received=True) if i.severity == "error"]
     if errors:
         raise InvalidFhirInput(errors)
-    ctx = ReverseContext(catalogue, identity, client_id)
+    ctx = ReverseContext(catalogue, identity, client_id, lookup=lookup)
     entries = _entries(data)
     for _, full_url, resource in entries:
         ctx.add_entry(resource, full_url)
@@ -93,10 +101,11 @@ def from_fhir(data: Any, catalogue: Catalogue, identity: Identity, client_id: st
 
 def _tasks_by_focus(entries: list[tuple[str, str | None, JSON]], ctx: ReverseContext) -> dict[int, JSON]:
     """Each Task whose ServiceRequest is in the input, under that ServiceRequest: read with it as one referral."""
+    in_input = {id(r) for _, _, r in entries}
     tasks = {}
     for _, _, r in entries:
         focus = ctx.resolve(r.get("focus")) if r["resourceType"] == "Task" else None
-        if focus is not None and focus.get("resourceType") == "ServiceRequest":
+        if focus is not None and id(focus) in in_input and focus.get("resourceType") == "ServiceRequest":
             tasks[id(focus)] = r
     return tasks
 

@@ -6,6 +6,7 @@ reverse mappings report every one of them instead of dropping data silently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,9 @@ class ReverseContext:
     client_id: str | None = None
     entries: dict[str, JSON] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # Resources the receiver already holds, by relative reference (Type/id): what the input refers to
+    # without carrying it, e.g. the Goals a CarePlan sent back names.
+    lookup: Callable[[str], JSON | None] | None = None
 
     def report(self, path: str, message: str, severity: str = "warning") -> None:
         self.findings.append(Finding(path, message, severity))
@@ -47,14 +51,17 @@ class ReverseContext:
             self.entries[f"{resource['resourceType']}/{resource['id']}"] = resource
 
     def resolve(self, ref: JSON | None) -> JSON | None:
-        """The resource a literal reference names, when the input holds it."""
+        """The resource a literal reference names, when the input holds it or the receiver has it."""
         url = (ref or {}).get("reference")
         if not isinstance(url, str):
             return None
         if url in self.entries:
             return self.entries[url]
         tail = "/".join(url.split("/_history")[0].rstrip("/").split("/")[-2:])
-        return self.entries.get(tail)
+        found = self.entries.get(tail)
+        if found is None and self.lookup is not None and tail.count("/") == 1:
+            return self.lookup(tail)
+        return found
 
     def our_id(self, resource: JSON | None, kind: str) -> str | None:
         """The record id our business identifier of this kind carries, if the resource has one."""

@@ -1,14 +1,15 @@
 """What an EHR creates or updates on /fhir (QuestionnaireResponse, ServiceRequest, Task, CarePlan) becomes
 case-management records through the reverse mapping; the stored resource is then the record's own FHIR face.
 
-References to our resources (`Patient/<id>`) are given their business identifiers first, so the reverse
-mapping knows which client, episode, plan or referral they name. Nothing is guessed: a subject that is not
-one of our patients is refused.
+References to our resources (`Patient/<id>`, `Goal/<id>`) are resolved against the store, so the reverse
+mapping knows which client, episode, plan, goal or referral they name. Nothing is guessed: a subject that is
+not one of our patients is refused.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,11 +17,12 @@ import orjson
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
+from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.schemas.dump import to_contract
-from fhir_adapter.domain.records import Referral
+from fhir_adapter.domain.records import Referral, ReferralUpdate
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
-from fhir_adapter.mapping.from_fhir_common import Finding
+from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
 from fhir_adapter.service import history, records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
@@ -34,6 +36,7 @@ SUBJECT = {
     "CarePlan": "subject",
     "Task": "for",
 }
+Lookup = Callable[[str], JSON | None]
 KIND_OF = {"QuestionnaireResponse": "assessment", "ServiceRequest": "referral", "CarePlan": "service-plan"}
 
 
@@ -46,58 +49,42 @@ class Received:
     findings: list[Finding]
 
 
-def _link_references(conn: Connection, org_id: str, node: Any) -> None:
-    """Give each relative reference to one of our resources the business identifier of what it names."""
-    if isinstance(node, list):
-        for item in node:
-            _link_references(conn, org_id, item)
-        return
-    if not isinstance(node, dict):
-        return
-    url = node.get("reference")
-    if isinstance(url, str) and url.count("/") == 1 and "identifier" not in node:
-        rtype, rid = url.split("/")
-        found = fhir_store.read(conn, org_id, rtype, rid) if rtype in RESOURCE_TYPES.values() else None
-        if found is not None and not found.deleted:
-            identifiers = orjson.loads(found.data).get("identifier")
-            if isinstance(identifiers, list) and identifiers:
-                node["identifier"] = identifiers[0]
-    for key, value in node.items():
-        if key != "contained":
-            _link_references(conn, org_id, value)
+def _holdings(conn: Connection, principal: Principal) -> Lookup:
+    """Our current resources by relative reference (Type/id), each read once: what the reverse mapping
+    resolves the input's references against (the client, the episode, a plan's goals, a task's request)."""
+    cache: dict[str, JSON | None] = {}
+
+    def lookup(ref: str) -> JSON | None:
+        if ref not in cache:
+            rtype, rid = ref.split("/")
+            found = (
+                fhir_store.read(conn, principal.org.id, rtype, rid)
+                if rtype in RESOURCE_TYPES.values()
+                else None
+            )
+            visible = (
+                found is not None
+                and not found.deleted
+                and (principal.restricted_access or not found.restricted)
+            )
+            cache[ref] = orjson.loads(found.data) if found is not None and visible else None
+        return cache[ref]
+
+    return lookup
 
 
-def _client_of(conn: Connection, principal: Principal, resource: JSON) -> str:
+def _client_of(conn: Connection, deps: Deps, principal: Principal, resource: JSON, lookup: Lookup) -> str:
     element = SUBJECT[resource["resourceType"]]
     ref = resource.get(element) or {}
-    ident = ref.get("identifier") or {}
-    if ident.get("system") == principal.org.identity.system("client"):
-        client_id = str(ident.get("value"))
-        if record_store.exists(conn, principal.org.id, "client", client_id):
-            return client_id
-    raise invalid(f"{ref.get('reference') or 'the subject'} is not a patient of this service", element)
+    client_id = ReverseContext(deps.catalogue, principal.org.identity, lookup=lookup).ref_id(ref, "client")
+    if client_id is None or not record_store.exists(conn, principal.org.id, "client", client_id):
+        raise invalid(f"{ref.get('reference') or 'the subject'} is not a patient of this service", element)
+    return client_id
 
 
-def _with_our_goals(conn: Connection, org_id: str, resource: JSON) -> JSON:
-    """A CarePlan names its goals by reference; the reverse mapping needs them whole, or the plan would
-    lose them. Ours are taken from the store and read with the plan, as a collection Bundle."""
-    if resource["resourceType"] != "CarePlan":
-        return resource
-    goals = []
-    for ref in resource.get("goal", []):
-        url = ref.get("reference") if isinstance(ref, dict) else None
-        if isinstance(url, str) and url.startswith("Goal/") and url.count("/") == 1:
-            found = fhir_store.read(conn, org_id, "Goal", url.split("/")[1])
-            if found is not None and not found.deleted:
-                goals.append({"resource": orjson.loads(found.data)})
-    if not goals:
-        return resource
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}, *goals]}
-
-
-def _reverse(deps: Deps, principal: Principal, resource: JSON, client_id: str) -> Reversed:
+def _reverse(deps: Deps, principal: Principal, resource: JSON, client_id: str, lookup: Lookup) -> Reversed:
     try:
-        return from_fhir(resource, deps.catalogue, principal.org.identity, client_id)
+        return from_fhir(resource, deps.catalogue, principal.org.identity, client_id, lookup)
     except InvalidFhirInput as err:
         raise ServiceError(422, [Problem(i.path, i.message) for i in err.issues]) from err
     except MappingError as err:
@@ -129,12 +116,11 @@ def receive(
     target = fhir_store.record_of(conn, org, rtype, target_id) if target_id else None
     if target_id and (target is None or (target[2] and not principal.restricted_access)):
         raise not_found(f"{rtype}/{target_id}")
-    resource = orjson.loads(orjson.dumps(resource))
     if not target_id and not resource.get("id"):
-        resource["id"] = str(uuid.uuid4())  # the server names what it is given to create
-    _link_references(conn, org, resource)
-    client_id = _client_of(conn, principal, resource)
-    reversed_ = _reverse(deps, principal, _with_our_goals(conn, org, resource), client_id)
+        resource = {**resource, "id": str(uuid.uuid4())}  # the server names what it is given to create
+    lookup = _holdings(conn, principal)
+    client_id = _client_of(conn, deps, principal, resource, lookup)
+    reversed_ = _reverse(deps, principal, resource, client_id, lookup)
     record = _record_of(reversed_, rtype)
     if rtype == "Task":
         kind, record_id = "referral", record.referral_id
@@ -159,12 +145,9 @@ def receive(
     return Received(created, stored, reversed_.findings)
 
 
-def _keep_finer_status(conn: Connection, deps: Deps, org_id: str, referral: Referral) -> Referral:
+def _keep_finer_status(deps: Deps, old: StoredRecord, referral: Referral) -> Referral:
     """A ServiceRequest's status is coarser than the referral's (active is sent, accepted or in-progress):
     one that agrees with the stored referral leaves its finer status, reason and time as they are."""
-    old = record_store.get(conn, org_id, "referral", referral.id)
-    if old is None:
-        return referral
     table = deps.catalogue.tables["referral_status"]
     if table.code(old.data["status"], "servicerequest") != table.code(referral.status, "servicerequest"):
         return referral
@@ -178,20 +161,20 @@ def _keep_finer_status(conn: Connection, deps: Deps, org_id: str, referral: Refe
 
 def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_id: str, record: Any) -> bool:
     """Store the record; True when it is new."""
-    org = principal.org.id
-    if kind == "referral" and not hasattr(record, "service_type"):  # a Task: a status change
-        old = record_store.get(conn, org, "referral", record_id)
+    old = record_store.get(conn, principal.org.id, kind, record_id, for_update=True)
+    if isinstance(record, ReferralUpdate):  # a Task: a status change of a referral we have
         if old is None:
             raise invalid(f"no referral {record_id} to update", "focus")
         if old.data["status"] != record.status:
-            change = {"status": record.status, "reason": record.status_reason, "at": record.changed_at}
-            history.change_status(conn, deps, principal, record_id, {k: v for k, v in change.items() if v})
+            history.apply_status(
+                conn, deps, principal, old, record.status, record.status_reason, record.changed_at
+            )
         return False
-    if kind == "referral":
-        record = _keep_finer_status(conn, deps, org, replace(record, id=record_id))
+    if isinstance(record, Referral) and old is not None:
+        record = _keep_finer_status(deps, old, replace(record, id=record_id))
     payload = to_contract(record) | {"id": record_id}
     payload.pop("version", None)
-    if record_store.exists(conn, org, kind, record_id):
+    if old is not None:
         records.update(conn, deps, principal, KINDS[kind], record_id, payload)
         return False
     records.create(conn, deps, principal, KINDS[kind], payload)

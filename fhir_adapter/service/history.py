@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 
@@ -10,6 +10,7 @@ from fhir_adapter.adapters import record_store
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain.errors import DomainError, IllegalTransition
+from fhir_adapter.domain.records import ReferralStatus
 from fhir_adapter.domain.referrals import transition
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import conflict, invalid, not_found
@@ -79,10 +80,24 @@ def change_status(
     old = record_store.get(conn, principal.org.id, REFERRAL.name, referral_id, for_update=True)
     if old is None:
         raise not_found(f"referral {referral_id}")
+    return apply_status(
+        conn, deps, principal, old, payload["status"], payload.get("reason"), payload.get("at")
+    )
+
+
+def apply_status(
+    conn: Connection,
+    deps: Deps,
+    principal: Principal,
+    old: StoredRecord,
+    status: str,
+    reason: str | None = None,
+    at: str | None = None,
+) -> StoredRecord:
+    """The stored referral `old`, moved to `status` (at `at`, or now) if its lifecycle allows it."""
     referral = load(REFERRAL, old.data)
-    at = payload.get("at") or stamp(deps.clock())
     try:
-        changed = transition(referral, payload["status"], at, payload.get("reason"))
+        changed = transition(referral, cast(ReferralStatus, status), at or stamp(deps.clock()), reason)
     except IllegalTransition as err:
         raise conflict(err.message, "status") from err
     except DomainError as err:

@@ -82,3 +82,17 @@ def test_a_resource_we_do_not_map_is_reported_not_dropped(catalogue, identity) -
     encounter = {"resourceType": "Encounter", "status": "finished", "class": {"code": "IMP"}}
     result = from_fhir(encounter, catalogue, identity)
     assert [f.message for f in result.findings] == ["Encounter resources are not carried into case records"]
+
+
+def test_references_resolve_against_what_the_receiver_holds(catalogue, identity) -> None:
+    held = {
+        f"Goal/{g['id']}": g
+        for g in (read_json(EHR / "goal-housing.json"), read_json(EHR / "goal-employment.json"))
+    }
+    held["ServiceRequest/eSr4Hs9Lq2Wc7Ng1Xv5Rbd3"] = read_json(EHR / "servicerequest-housing-referral.json")
+    without = _reverse("careplan-discharge.json", catalogue, identity, client_id="CL-1").service_plans[0]
+    plan = _reverse("careplan-discharge.json", catalogue, identity, client_id="CL-1", lookup=held.get)
+    assert without.goals == () and len(plan.service_plans[0].goals) == 2
+    task = _reverse("task-referral-accepted.json", catalogue, identity, lookup=held.get)
+    # A Task whose ServiceRequest is only held, not sent, is still read on its own: a status update.
+    assert [u.status for u in task.referral_updates] == ["accepted"] and task.referrals == []
