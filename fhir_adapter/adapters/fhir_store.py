@@ -58,9 +58,9 @@ def save(
     patient_id: str | None,
     resources: Sequence[JSON],
     stamp: str,
-) -> list[Stored]:
+) -> None:
     """Store the resources of one record: a new version where the content changed; resources the record
-    no longer has are marked deleted. Returns what changed."""
+    no longer has are marked deleted."""
     kind, record_id = record
     where = (res.c.org_id == org_id, res.c.record_kind == kind, res.c.record_id == record_id)
     current = {(row.resource_type, row.id): row for row in conn.execute(select(res).where(*where))}
@@ -74,7 +74,6 @@ def save(
         if not row.deleted:
             batch.delete(row)
     batch.write(conn)
-    return batch.changed
 
 
 @dataclass
@@ -90,7 +89,6 @@ class _Batch:
     versions: list[JSON] = field(default_factory=list)
     tokens: list[JSON] = field(default_factory=list)
     stale: list[tuple[str, str]] = field(default_factory=list)  # resources whose tokens are replaced
-    changed: list[Stored] = field(default_factory=list)
 
     def put(self, resource: JSON, row: Any) -> None:
         rtype, rid = resource["resourceType"], resource["id"]
@@ -149,7 +147,6 @@ class _Batch:
                 "data": data,
             }
         )
-        self.changed.append(Stored(rtype, rid, version, self.stamp, deleted, data, restricted, patient))
 
     def write(self, conn: Connection) -> None:
         for seq, values in self.updates:

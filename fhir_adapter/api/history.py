@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from flask import Response
+from sqlalchemy import Connection
 
 from fhir_adapter.adapters.db import reading
+from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import bp, record_response
 from fhir_adapter.api.registry import API, Operation, path_param, query
 from fhir_adapter.service import history
+from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.kinds import KINDS
 from fhir_adapter.service.projection import patient_id
-from fhir_adapter.service.records import get
 
 PLAN, REFERRAL = KINDS["service-plan"], KINDS["referral"]
 PLAN_ID = path_param("record_id", "the service plan's id")
@@ -21,12 +23,17 @@ MAX_VERSION = 2**31 - 1
 NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
 
 
+def _plan(conn: Connection, principal: Principal, record_id: str) -> StoredRecord:
+    current = history.plan(conn, principal, record_id)
+    touched(patient_id(current.client_id, principal.org.identity))
+    return current
+
+
 def plan_versions(record_id: str) -> Response:
     principal = require(PLAN.fhir_type, "read", "history-instance")
     with reading(services().engine) as conn:
-        stored = get(conn, principal, PLAN, record_id)
-        touched(patient_id(stored.client_id, principal.org.identity))
-        return json_response({"id": record_id, "versions": history.versions(conn, principal, record_id)})
+        found = history.versions(conn, principal, _plan(conn, principal, record_id))
+    return json_response({"id": record_id, "versions": found})
 
 
 def plan_version(record_id: str, number: int) -> Response:
@@ -34,9 +41,7 @@ def plan_version(record_id: str, number: int) -> Response:
     if not 1 <= number <= MAX_VERSION:
         raise not_found(f"version {number} of service plan {record_id}")
     with reading(services().engine) as conn:
-        stored = get(conn, principal, PLAN, record_id)
-        touched(patient_id(stored.client_id, principal.org.identity))
-        return json_response(history.version(conn, principal, record_id, number))
+        return json_response(history.version(conn, principal, _plan(conn, principal, record_id), number))
 
 
 def plan_diff(record_id: str) -> Response:
@@ -45,9 +50,7 @@ def plan_diff(record_id: str) -> Response:
     if not old or not new:
         raise invalid("give both versions: ?from=1&to=2", "from" if not old else "to", 400)
     with reading(services().engine) as conn:
-        stored = get(conn, principal, PLAN, record_id)
-        touched(patient_id(stored.client_id, principal.org.identity))
-        changes = history.difference(conn, principal, record_id, old, new)
+        changes = history.difference(conn, principal, _plan(conn, principal, record_id), old, new)
     return json_response({"id": record_id, "from": old, "to": new, "changes": changes})
 
 

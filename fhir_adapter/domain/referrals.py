@@ -19,16 +19,21 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 NEEDS_REASON = frozenset({"declined", "cancelled"})
 
 
+def check_move(old_status: str, new_status: str) -> None:
+    """Raise IllegalTransition, naming both states and the allowed ones, unless the lifecycle allows it."""
+    allowed = TRANSITIONS[old_status]
+    if new_status not in allowed:
+        choices = ", ".join(sorted(allowed)) or "none: it is final"
+        raise IllegalTransition(
+            f"a referral cannot go from {old_status} to {new_status} (allowed: {choices})", "status"
+        )
+
+
 def transition(
     referral: Referral, new_status: ReferralStatus, at: str, reason: str | None = None
 ) -> Referral:
     """Move a referral to `new_status`, or raise IllegalTransition naming both states."""
-    allowed = TRANSITIONS[referral.status]
-    if new_status not in allowed:
-        choices = ", ".join(sorted(allowed)) or "none: it is final"
-        raise IllegalTransition(
-            f"a referral cannot go from {referral.status} to {new_status} (allowed: {choices})", "status"
-        )
+    check_move(referral.status, new_status)
     if new_status in NEEDS_REASON and not reason:
         raise DomainError(f"a referral that is {new_status} needs a reason", "status_reason")
     return replace(referral, status=new_status, status_reason=reason, status_changed_at=at)

@@ -21,26 +21,29 @@ PLAN = KINDS["service-plan"]
 REFERRAL = KINDS["referral"]
 
 
-def versions(conn: Connection, principal: Principal, plan_id: str) -> list[dict[str, Any]]:
-    get(conn, principal, PLAN, plan_id)
+def plan(conn: Connection, principal: Principal, plan_id: str) -> StoredRecord:
+    """The current service plan, whose versions the functions below read; 404 when there is none."""
+    return get(conn, principal, PLAN, plan_id)
+
+
+def versions(conn: Connection, principal: Principal, current: StoredRecord) -> list[dict[str, Any]]:
     return [
         {"version": v, "recorded": at, **({"by": who} if who else {})}
-        for v, at, who in record_store.versions(conn, principal.org.id, PLAN.name, plan_id)
+        for v, at, who in record_store.versions(conn, principal.org.id, PLAN.name, current.record_id)
     ]
 
 
-def version(conn: Connection, principal: Principal, plan_id: str, number: int) -> dict[str, Any]:
-    get(conn, principal, PLAN, plan_id)
-    data = record_store.version(conn, principal.org.id, PLAN.name, plan_id, number)
+def version(conn: Connection, principal: Principal, current: StoredRecord, number: int) -> dict[str, Any]:
+    data = record_store.version(conn, principal.org.id, PLAN.name, current.record_id, number)
     if data is None:
-        raise not_found(f"version {number} of service plan {plan_id}")
+        raise not_found(f"version {number} of service plan {current.record_id}")
     return data
 
 
 def difference(
-    conn: Connection, principal: Principal, plan_id: str, old: int, new: int
+    conn: Connection, principal: Principal, current: StoredRecord, old: int, new: int
 ) -> list[dict[str, Any]]:
-    return diff(version(conn, principal, plan_id, old), version(conn, principal, plan_id, new))
+    return diff(version(conn, principal, current, old), version(conn, principal, current, new))
 
 
 def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ refers to is checked to exist before it is stored, and ids are derived from busi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from fhir_adapter.domain import records as r
@@ -14,22 +13,17 @@ from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.engine import JSON, MapContext
 from fhir_adapter.mapping.errors import FhirValidationError
 from fhir_adapter.mapping.identity import Identity
-from fhir_adapter.mapping.to_fhir_assessment import to_fhir_observations, to_fhir_questionnaire_response
+from fhir_adapter.mapping.to_fhir_assessment import (
+    questionnaire_for,
+    to_fhir_observations,
+    to_fhir_questionnaire_response,
+)
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id, to_fhir_care_plan, to_fhir_goal
 from fhir_adapter.mapping.to_fhir_episode import to_fhir_care_team, to_fhir_episode_of_care
 from fhir_adapter.mapping.to_fhir_patient import to_fhir_patient
 from fhir_adapter.mapping.to_fhir_referral import to_fhir_service_request, to_fhir_task
 from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service.kinds import RESOURCE_TYPES
-
-
-@dataclass(frozen=True)
-class Projected:
-    """One resource with its deterministic id and what search needs of it."""
-
-    resource_type: str
-    id: str
-    resource: JSON
 
 
 class StoredContext(MapContext):
@@ -51,8 +45,9 @@ def _parts(kind: str, record: Any, ctx: MapContext) -> list[tuple[str, str, JSON
         parts = [("episode", record.id, to_fhir_episode_of_care(record, ctx))]
         return parts + ([("care-team", record.id, team)] if team else [])
     if kind == "assessment":
-        parts = [("assessment", record.id, to_fhir_questionnaire_response(record, ctx, "assessment"))]
-        obs = to_fhir_observations(record, ctx, "assessment")
+        questionnaire_for(record, ctx, "kind")  # an unknown kind is the `kind` field's fault
+        parts = [("assessment", record.id, to_fhir_questionnaire_response(record, ctx, ""))]
+        obs = to_fhir_observations(record, ctx, "")
         return parts + [("observation", o["identifier"][0]["value"], o) for o in obs]
     if kind == "service-plan":
         goals = [
@@ -67,18 +62,22 @@ def _parts(kind: str, record: Any, ctx: MapContext) -> list[tuple[str, str, JSON
     raise ValueError(f"no projection for {kind}")
 
 
-def project(
-    kind: str, record: Any, client_id: str, catalogue: Catalogue, identity: Identity
-) -> list[Projected]:
-    """The resources of one record, each validated in every layer; FhirValidationError if one fails."""
-    ctx = StoredContext(catalogue, identity, client_id)
+def project(kind: str, record: Any, catalogue: Catalogue, identity: Identity) -> list[JSON]:
+    """The resources of one record, with their deterministic ids, each validated in every layer.
+
+    Raises MappingError naming the record's field at fault (paths relative to the record: `.items[2]`),
+    FhirValidationError when a resource would not be valid."""
+    ctx = StoredContext(catalogue, identity, client_of(record))
     out = []
     issues = []
     for part_kind, record_id, resource in _parts(kind, record, ctx):
-        uuid = identity.uuid(part_kind, record_id)
-        resource = {"resourceType": resource["resourceType"], "id": uuid, **resource}
+        resource = {
+            "resourceType": resource["resourceType"],
+            "id": identity.uuid(part_kind, record_id),
+            **resource,
+        }
         issues += [i for i in validate_resource(resource, catalogue) if i.severity == "error"]
-        out.append(Projected(resource["resourceType"], uuid, resource))
+        out.append(resource)
     if issues:
         raise FhirValidationError(issues)
     return out
@@ -89,4 +88,5 @@ def patient_id(client_id: str, identity: Identity) -> str:
 
 
 def client_of(record: Any) -> str:
+    """The client a record belongs to: a client record is its own."""
     return record.id if isinstance(record, r.Client) else str(record.client_id)

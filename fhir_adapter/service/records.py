@@ -16,15 +16,15 @@ from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain import records as r
-from fhir_adapter.domain.referrals import TRANSITIONS
+from fhir_adapter.domain.errors import IllegalTransition
+from fhir_adapter.domain.referrals import check_move
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import FhirValidationError, MappingError
-from fhir_adapter.mapping.to_fhir_assessment import questionnaire_for
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, conflict, invalid, not_found
 from fhir_adapter.service.kinds import Kind
-from fhir_adapter.service.projection import StoredContext, patient_id, project
+from fhir_adapter.service.projection import client_of, patient_id, project
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def load(kind: Kind, payload: Any) -> Any:
 
 def _fields(kind: Kind, record: Any) -> dict[str, Any]:
     return {
-        "client_id": record.id if kind.name == "client" else record.client_id,
+        "client_id": client_of(record),
         "status": getattr(record, "status", None),
         "subtype": getattr(record, kind.subtype) if kind.subtype else None,
     }
@@ -60,7 +60,7 @@ def _check_references(
     """A record refers only to records of its own client that exist: references in FHIR must resolve.
     A new record must not exist yet. One query answers all of it."""
     org = principal.org.id
-    client_id = record.id if kind.name == "client" else record.client_id
+    client_id = client_of(record)
     episode_id = getattr(record, "episode_id", None)
     reason = getattr(record, "reason", None)
     plan_id = reason.plan_id if reason is not None else None
@@ -94,11 +94,8 @@ def _store_fhir(
     conn: Connection, deps: Deps, principal: Principal, kind: Kind, record: Any, when: str
 ) -> None:
     identity = principal.org.identity
-    client_id = record.id if kind.name == "client" else record.client_id
     try:
-        if kind.name == "assessment":
-            questionnaire_for(record, StoredContext(deps.catalogue, identity, client_id), "kind")
-        resources = project(kind.name, record, client_id, deps.catalogue, identity)
+        resources = project(kind.name, record, deps.catalogue, identity)
     except MappingError as err:
         raise invalid(err.message, err.path.lstrip(".")) from err
     except FhirValidationError as err:
@@ -108,8 +105,8 @@ def _store_fhir(
         conn,
         principal.org.id,
         (kind.name, record.id),
-        patient_id(client_id, identity),
-        [p.resource for p in resources],
+        patient_id(client_of(record), identity),
+        resources,
         when,
     )
 
@@ -194,13 +191,10 @@ def _next_version(kind: Kind, old: StoredRecord, record: Any, deps: Deps) -> Any
     if isinstance(record, r.ServicePlan):
         return replace(record, version=old.version + 1)
     if isinstance(record, r.Referral) and record.status != old.data["status"]:
-        allowed = TRANSITIONS[old.data["status"]]
-        if record.status not in allowed:
-            choices = ", ".join(sorted(allowed)) or "none: it is final"
-            raise conflict(
-                f"a referral cannot go from {old.data['status']} to {record.status} (allowed: {choices})",
-                "status",
-            )
+        try:
+            check_move(old.data["status"], record.status)
+        except IllegalTransition as err:
+            raise conflict(err.message, err.path) from err
         if record.status_changed_at is None:
             return replace(record, status_changed_at=stamp(deps.clock()))
     return record

@@ -41,6 +41,7 @@ def test_refusals_name_the_field(client, new_org, kim):
     response = client.post("/api/v1/assessments", json=wrong_item, headers=headers)
     assert response.status_code == 422 and response.json["resourceType"] == "OperationOutcome"
     assert "no-such-item" in response.json["issue"][0]["diagnostics"]
+    assert response.json["issue"][0]["expression"] == ["items[0].link_id"]
     gender = copy.deepcopy(kim["client"]) | {"id": "CL-x", "gender": "robot"}
     response = client.post("/api/v1/clients", json=gender, headers=headers)
     assert response.status_code == 422 and response.json["issue"][0]["expression"] == ["gender"]
