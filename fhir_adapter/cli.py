@@ -134,11 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "service"):
         try:
             code: int = args.service(args, settings)
-        except StorageUnavailable as err:
-            print(f"the database is not available: {err}", file=sys.stderr)
-            return 2
-        except OperationalError as err:
-            print(f"the database is not available: {type(err.orig).__name__}", file=sys.stderr)
+        except (StorageUnavailable, OperationalError) as err:  # migrations run on the engine directly
+            reason = type(err.orig).__name__ if isinstance(err, OperationalError) else err
+            print(f"the database is not available: {reason}", file=sys.stderr)
             return 2
         return code
     try:

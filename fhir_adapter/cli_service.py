@@ -15,11 +15,12 @@ from fhir_adapter.service.context import stamp, utc_now
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from fhir_adapter.app import create_app
+    from fhir_adapter.bootstrap import bootstrap
 
     engine = make_engine(settings.database_url)
     if not args.no_migrate:
         migrate.upgrade(engine)
-    app = create_app(settings)
+    app = create_app(services=bootstrap(settings, engine=engine))
     host, port = args.host or settings.host, args.port or settings.port
     print(
         f"fhir-adapter listening on http://{host}:{port} (API /api/v1, FHIR /fhir, docs /api/v1/docs)",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -19,18 +20,19 @@ def _config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     with engine.begin() as conn:
         config = _config()
         config.attributes["connection"] = conn
-        command.upgrade(config, revision)
+        step(config, revision)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    with engine.begin() as conn:
-        config = _config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+    _run(engine, command.downgrade, revision)
 
 
 def current(engine: Engine) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -75,6 +76,7 @@ def revoke(conn: Connection, client_id: str, stamp: str) -> bool:
     return result.rowcount == 1
 
 
-def _client(row: object) -> ClientRow:
-    r = row
-    return ClientRow(r.id, r.org_id, r.name, r.scopes, r.created_at, r.revoked_at, r.restricted_access)  # type: ignore[attr-defined]
+def _client(row: Any) -> ClientRow:
+    return ClientRow(
+        row.id, row.org_id, row.name, row.scopes, row.created_at, row.revoked_at, row.restricted_access
+    )

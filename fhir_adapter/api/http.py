@@ -76,18 +76,15 @@ def json_body() -> Any:
 
 def require(resource_type: str, action: str, interaction: str) -> Principal:
     """The caller, who must hold a scope for `action` on `resource_type`; the request is audited either way."""
-    g.audit = {
-        "resource_type": resource_type,
-        "action": action,
-        "interaction": interaction,
-        "patients": set(),
-    }
+    g.audit = {"action": action, "interaction": interaction, "patients": set()}
     target = request.view_args or {}
     if isinstance(target.get("rtype"), str) and isinstance(target.get("rid"), str):
-        g.audit["entities"] = [f"{target['rtype']}/{target['rid']}"]  # also when the access is refused
+        # The resource asked for, also when the access is refused: Type/id or Type/id/_history/n.
+        version = f"/_history/{target['vid']}" if "vid" in target else ""
+        g.audit["entities"] = [f"{target['rtype']}/{target['rid']}{version}"]
     principal = services().auth.authenticate(request.headers.get("Authorization"))
     g.principal = principal
-    if not scopes.allows(principal.scopes, resource_type, action):
+    if not scopes.allows(principal.grants, resource_type, action):
         needed = scopes.needed(resource_type, action)
         raise ServiceError(403, [Problem("", f"this needs the scope {needed}", "forbidden")])
     return principal

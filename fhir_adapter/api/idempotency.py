@@ -42,6 +42,13 @@ def _replay(kept: idempotency_store.Kept, fingerprint: str) -> Response:
     return Response(kept.body, status=kept.status_code, headers=headers)
 
 
+def _keep(conn: Connection, org: str, key: str, response: Response) -> None:
+    headers = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}
+    headers["Content-Type"] = response.content_type or "application/json"
+    body = response.get_data(as_text=True)
+    idempotency_store.keep(conn, org, key, response.status_code, orjson.dumps(headers).decode(), body)
+
+
 def run_write(principal: Principal, work: Callable[[Connection], Response]) -> Response:
     """Run `work` in one transaction, honouring the request's Idempotency-Key."""
     engine = services().engine
@@ -53,21 +60,14 @@ def run_write(principal: Principal, work: Callable[[Connection], Response]) -> R
     for _ in range(3):
         try:
             with writing(engine) as conn:
-                if key is None:
-                    response = work(conn)
-                    audit_in(conn, response)
-                    return response
-                kept = idempotency_store.get(conn, org, key)
-                if kept is not None:
-                    return _replay(kept, fingerprint)
-                idempotency_store.claim(conn, org, key, fingerprint, stamp(services().deps.clock()))
+                if key is not None:
+                    kept = idempotency_store.get(conn, org, key)
+                    if kept is not None:
+                        return _replay(kept, fingerprint)
+                    idempotency_store.claim(conn, org, key, fingerprint, stamp(services().deps.clock()))
                 response = work(conn)
-                headers = {h: response.headers[h] for h in KEPT_HEADERS if h in response.headers}
-                headers["Content-Type"] = response.content_type or "application/json"
-                body = response.get_data(as_text=True)
-                idempotency_store.keep(
-                    conn, org, key, response.status_code, orjson.dumps(headers).decode(), body
-                )
+                if key is not None:
+                    _keep(conn, org, key, response)
                 audit_in(conn, response)
                 return response
         except IntegrityError as err:

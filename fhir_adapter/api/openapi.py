@@ -3,6 +3,7 @@ operations the routes declared; and a page that shows it to people, without any 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from apispec import APISpec
@@ -171,7 +172,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     return out
 
 
+@cache
 def api_document() -> dict[str, Any]:
+    """The document: the same for the life of the process, built on first request."""
     spec = APISpec(
         title="fhir-adapter case-management API",
         version=__version__,

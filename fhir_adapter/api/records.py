@@ -25,9 +25,10 @@ from fhir_adapter.service.kinds import KINDS, Kind
 from fhir_adapter.service.projection import patient_id
 
 bp = Blueprint("records", __name__)
+MAX_LIMIT, MAX_OFFSET = 200, 10**9
 PAGE = (
-    query("limit", "records per page (1-200, default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-    query("offset", "records to skip (default 0)", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+    query("limit", "records per page (default 50)", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
+    query("offset", "records to skip (default 0)", {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}),
 )
 
 
@@ -90,16 +91,67 @@ def _if_match() -> int | None:
     return int(value)
 
 
-def _register(kind: Kind) -> None:
-    base, one = f"/{kind.collection}", f"/{kind.collection}/<record_id>"
-    doc_one = f"/{kind.collection}/{{record_id}}"
+def _operations(kind: Kind) -> dict[str, tuple[str, Operation]]:
+    """The four operations of a collection: endpoint suffix → (Flask rule, OpenAPI operation)."""
+    base, one, doc_one = (
+        f"/{kind.collection}",
+        f"/{kind.collection}/<record_id>",
+        f"/{kind.collection}/{{record_id}}",
+    )
     name, label = schema_name(kind), kind.label
     rid = path_param("record_id", f"the {label}'s id in the case-management system")
-    filters = [
-        query(name, f"only {label}s with this {name.replace('_', ' ')}", schema)
-        for name, schema in FILTERS[kind.name].items()
-    ]
-    allowed_filters = [f["name"] for f in filters]
+    filters = tuple(
+        query(field, f"only {label}s with this {field.replace('_', ' ')}", schema)
+        for field, schema in FILTERS[kind.name].items()
+    )
+    write, read = f"system/{kind.fhir_type}.write", f"system/{kind.fhir_type}.read"
+    refusals = (400, 401, 403, 409, 413, 415, 422)
+    return {
+        "create": (
+            base,
+            Operation(
+                base,
+                "post",
+                f"Create a {label}",
+                label,
+                write,
+                name,
+                name,
+                201,
+                errors=refusals,
+                idempotent=True,
+            ),
+        ),
+        "list": (
+            base,
+            Operation(
+                base, "get", f"List {label}s", label, read, None, f"{name}Page", parameters=(*filters, *PAGE)
+            ),
+        ),
+        "read": (
+            one,
+            Operation(doc_one, "get", f"Read a {label}", label, read, None, name, parameters=(rid,)),
+        ),
+        "update": (
+            one,
+            Operation(
+                doc_one,
+                "put",
+                f"Update a {label}",
+                label,
+                write,
+                name,
+                name,
+                parameters=(rid,),
+                errors=(*refusals, 404, 412),
+            ),
+        ),
+    }
+
+
+def _register(kind: Kind) -> None:
+    operations = _operations(kind)
+    allowed_filters = list(FILTERS[kind.name])
 
     def create() -> Response:
         principal = require(kind.fhir_type, "create", "create")
@@ -116,7 +168,7 @@ def _register(kind: Kind) -> None:
         unknown = sorted(set(request.args) - set(allowed_filters) - {"limit", "offset"})
         if unknown:
             raise invalid(f"unknown parameter (filters: {', '.join(allowed_filters)})", unknown[0], 400)
-        limit, offset = int_arg("limit", 50, 1, 200), int_arg("offset", 0, 0, 10**9)
+        limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, MAX_OFFSET)
         filters_given = {k: v for k, v in request.args.items() if k in allowed_filters}
         for name, value in filters_given.items():
             _check_filter(name, value, FILTERS[kind.name][name])
@@ -151,54 +203,9 @@ def _register(kind: Kind) -> None:
             ),
         )
 
-    scope_w, scope_r = f"system/{kind.fhir_type}.write", f"system/{kind.fhir_type}.read"
-    API.route(
-        bp,
-        base,
-        Operation(
-            base,
-            "post",
-            f"Create a {label}",
-            label,
-            scope_w,
-            name,
-            name,
-            201,
-            errors=(400, 401, 403, 409, 413, 415, 422),
-            idempotent=True,
-        ),
-        f"{kind.name}_create",
-    )(create)
-    API.route(
-        bp,
-        base,
-        Operation(
-            base, "get", f"List {label}s", label, scope_r, None, f"{name}Page", parameters=(*filters, *PAGE)
-        ),
-        f"{kind.name}_list",
-    )(listing)
-    API.route(
-        bp,
-        one,
-        Operation(doc_one, "get", f"Read a {label}", label, scope_r, None, name, parameters=(rid,)),
-        f"{kind.name}_read",
-    )(read)
-    API.route(
-        bp,
-        one,
-        Operation(
-            doc_one,
-            "put",
-            f"Update a {label}",
-            label,
-            scope_w,
-            name,
-            name,
-            parameters=(rid,),
-            errors=(400, 401, 403, 404, 409, 412, 413, 415, 422),
-        ),
-        f"{kind.name}_update",
-    )(update)
+    views = {"create": create, "list": listing, "read": read, "update": update}
+    for suffix, (rule, op) in operations.items():
+        API.route(bp, rule, op, f"{kind.name}_{suffix}")(views[suffix])
 
 
 for _kind in KINDS.values():

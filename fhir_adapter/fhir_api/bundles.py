@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 
-from fhir_adapter.adapters.fhir_store import Stored
+# (resource type, id, the resource as JSON text): stored resources go in as they are.
+Hit = tuple[str, str, str | bytes]
 
 
 def searchset(
     base: str,
     rtype: str,
     total: int,
-    matches: list[Stored],
-    included: list[Stored],
+    matches: Sequence[Hit],
+    included: Sequence[Hit],
     used: tuple[tuple[str, str], ...],
     count: int,
     offset: int,
@@ -30,12 +32,12 @@ def searchset(
         links.append(link("next", offset + count))
     if offset > 0 and count:
         links.append(link("previous", max(0, offset - count)))
-    entries: list[dict[str, Any]] = [_entry(base, s, "match") for s in matches]
-    seen = {(s.resource_type, s.id) for s in matches}
-    for s in included:
-        if (s.resource_type, s.id) not in seen:
-            seen.add((s.resource_type, s.id))
-            entries.append(_entry(base, s, "include"))
+    entries: list[dict[str, Any]] = [_entry(base, hit, "match") for hit in matches]
+    seen = {hit[:2] for hit in matches}
+    for hit in included:
+        if hit[:2] not in seen:
+            seen.add(hit[:2])
+            entries.append(_entry(base, hit, "include"))
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "meta": {"lastUpdated": stamp},
@@ -48,12 +50,9 @@ def searchset(
     return orjson.dumps(bundle)
 
 
-def _entry(base: str, stored: Stored, mode: str) -> dict[str, Any]:
-    return {
-        "fullUrl": f"{base}/{stored.resource_type}/{stored.id}",
-        "resource": orjson.Fragment(stored.data),
-        "search": {"mode": mode},
-    }
+def _entry(base: str, hit: Hit, mode: str) -> dict[str, Any]:
+    rtype, rid, data = hit
+    return {"fullUrl": f"{base}/{rtype}/{rid}", "resource": orjson.Fragment(data), "search": {"mode": mode}}
 
 
 def references(data: str, element: str) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, g, request
+from flask import Blueprint, Response, request
 
 from fhir_adapter.adapters import audit_store, fhir_search, fhir_store
 from fhir_adapter.adapters.db import reading
@@ -17,11 +17,11 @@ from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
 from fhir_adapter.fhir_api.bundles import references, searchset
 from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
-from fhir_adapter.fhir_api.search_params import READABLE, date_filter, parse
+from fhir_adapter.fhir_api.search_params import MAX_COUNT, MAX_OFFSET, READABLE, date_filter, number, parse
 from fhir_adapter.mapping.validation import validate_fhir
 from fhir_adapter.service import audit as audit_view
 from fhir_adapter.service import fhir_intake
-from fhir_adapter.service.context import stamp
+from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
 
 bp = Blueprint("fhir", __name__)
@@ -63,13 +63,7 @@ def read(rtype: str, rid: str) -> Response:
     principal = require(rtype, "read", "read")
     with reading(services().engine) as conn:
         stored = fhir_store.read(conn, principal.org.id, rtype, rid)
-    if stored is None or (stored.restricted and not principal.restricted_access):
-        raise not_found(f"{rtype}/{rid}")
-    g.audit["entities"] = [f"{rtype}/{rid}"]
-    touched(stored.patient_id)
-    if stored.deleted:
-        raise ServiceError(410, [Problem("", f"{rtype}/{rid} was deleted", "deleted")])
-    return _stored_response(stored)
+    return _serve(principal, stored, f"{rtype}/{rid}")
 
 
 @bp.get("/<rtype>/<rid>/_history/<vid>")
@@ -80,12 +74,16 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
         raise not_found(f"{rtype}/{rid}/_history/{vid}")
     with reading(services().engine) as conn:
         stored = fhir_store.vread(conn, principal.org.id, rtype, rid, int(vid))
+    return _serve(principal, stored, f"{rtype}/{rid}/_history/{vid}")
+
+
+def _serve(principal: Principal, stored: fhir_store.Stored | None, what: str) -> Response:
+    """A read or vread: 404 for what is not there or not to be seen, 410 for a deletion."""
     if stored is None or (stored.restricted and not principal.restricted_access):
-        raise not_found(f"{rtype}/{rid}/_history/{vid}")
-    g.audit["entities"] = [f"{rtype}/{rid}/_history/{vid}"]
+        raise not_found(what)
     touched(stored.patient_id)
     if stored.deleted:
-        raise ServiceError(410, [Problem("", f"version {vid} of {rtype}/{rid} is a deletion", "deleted")])
+        raise ServiceError(410, [Problem("", f"{what} is deleted", "deleted")])
     return _stored_response(stored)
 
 
@@ -108,10 +106,10 @@ def search(rtype: str) -> Response:
             targets = [f"{rtype}/{m.id}" for m in matches]
             included += fhir_search.referring(conn, org, source, param, targets, allowed)
     touched(*(stored.patient_id for stored in matches + included))
-    body = searchset(
-        base_url(), rtype, total, matches, included, s.used, s.count, s.offset, stamp(services().deps.clock())
-    )
-    return fhir_response(body)
+    hits = [(m.resource_type, m.id, m.data) for m in matches]
+    more = [(m.resource_type, m.id, m.data) for m in included]
+    now = stamp(services().deps.clock())
+    return fhir_response(searchset(base_url(), rtype, total, hits, more, s.used, s.count, s.offset, now))
 
 
 def _write(rtype: str, rid: str | None) -> Response:
@@ -155,8 +153,14 @@ def validate(rtype: str | None = None) -> Response:
     services().auth.authenticate(request.headers.get("Authorization"))
     data = json_body()
     if isinstance(data, dict) and data.get("resourceType") == "Parameters":
+        parameters = data.get("parameter")
         data = next(
-            (p.get("resource") for p in data.get("parameter", []) if p.get("name") == "resource"), None
+            (
+                p.get("resource")
+                for p in (parameters if isinstance(parameters, list) else [])
+                if isinstance(p, dict) and p.get("name") == "resource"
+            ),
+            None,
         )
     if not isinstance(data, dict):
         raise invalid("give a resource, or Parameters with a parameter named resource", "resource")
@@ -188,37 +192,27 @@ def audit_search() -> Response:
     principal = require("AuditEvent", "search", "search-type")
     services().audit.flush()
     filters: dict[str, Any] = {}
-    count, offset = 50, 0
+    count, offset, used = 50, 0, []
     for name, raw in request.args.items(multi=True):
+        if name == "_count":
+            count = number(raw, name, MAX_COUNT)
+            continue
+        if name == "_offset":
+            offset = number(raw, name, MAX_OFFSET)
+            continue
         if name == "patient":
             filters.setdefault("patient", []).extend(v.rsplit("/", 1)[-1] for v in raw.split(","))
         elif name == "action":
             filters.setdefault("action", []).extend(raw.split(","))
         elif name == "date":
-            filters.setdefault("date", []).extend(date_filter([raw], name))
-        elif (
-            name in ("_count", "_offset")
-            and raw.isdigit()
-            and int(raw) <= (500 if name == "_count" else 10**9)
-        ):
-            count, offset = (int(raw), offset) if name == "_count" else (count, int(raw))
+            filters.setdefault("date", []).extend(date_filter(raw, name))
         else:
             raise invalid(f"the search parameter {name}={raw} is not supported on AuditEvent", name, 400)
+        used.append((name, raw))
     with reading(services().engine) as conn:
         total, rows = audit_store.search(conn, principal.org.id, filters, count, offset)
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": total,
-        "entry": [
-            {
-                "fullUrl": f"{base_url()}/AuditEvent/{r.id}",
-                "resource": audit_view.to_fhir_audit_event(r),
-                "search": {"mode": "match"},
-            }
-            for r in rows
-        ],
-    }
-    if not rows:
-        del bundle["entry"]
-    return fhir_response(bundle)
+    hits = [("AuditEvent", r.id, orjson.dumps(audit_view.to_fhir_audit_event(r))) for r in rows]
+    now = stamp(services().deps.clock())
+    return fhir_response(
+        searchset(base_url(), "AuditEvent", total, hits, [], tuple(used), count, offset, now)
+    )

@@ -37,7 +37,7 @@ INCLUDES |= {("Task", "patient"): "for"}
 # _revinclude=<SourceType>:<param> on a search of the referenced type.
 REVINCLUDES = {("Task", p): "ServiceRequest" for p in REFERENCE_PARAMS["Task"]}
 MAX_COUNT = 500
-CONTROL = {"_count", "_offset", "_include", "_revinclude", "_format"}
+MAX_OFFSET = 10**9
 
 
 @dataclass(frozen=True)
@@ -101,21 +101,13 @@ def instant_range(raw: str, name: str) -> tuple[str, str]:
     return start.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt)
 
 
-def date_filter(values: list[str], name: str) -> list[tuple[str, str]]:
-    """(ge | lt, stamp) conditions for date parameters with FHIR prefixes."""
-    out: list[tuple[str, str]] = []
-    for raw in values:
-        prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
-        start, end = instant_range(value, name)
-        if prefix in ("eq", "ge"):
-            out.append(("ge", start))
-        if prefix == "gt":
-            out.append(("ge", end))
-        if prefix in ("eq", "le"):
-            out.append(("lt", end))
-        if prefix == "lt":
-            out.append(("lt", start))
-    return out
+def date_filter(raw: str, name: str) -> list[tuple[str, str]]:
+    """(ge | lt, stamp) conditions for a date parameter with a FHIR prefix (eq, ge, gt, le, lt)."""
+    prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
+    start, end = instant_range(value, name)
+    lower = {"eq": start, "ge": start, "gt": end}.get(prefix)
+    upper = {"eq": end, "le": end, "lt": start}.get(prefix)
+    return ([("ge", lower)] if lower else []) + ([("lt", upper)] if upper else [])
 
 
 def _pair(raw: str) -> tuple[str, str]:
@@ -123,7 +115,7 @@ def _pair(raw: str) -> tuple[str, str]:
     return source, param.split(":")[0]
 
 
-def _number(raw: str, name: str, high: int) -> int:
+def number(raw: str, name: str, high: int) -> int:
     if not raw.isdigit() or int(raw) > high:
         raise bad(f"{name} is a whole number from 0 to {high}", name)
     return int(raw)
@@ -144,9 +136,9 @@ def parse(rtype: str, args: list[tuple[str, str]], lenient: bool) -> Search:
                 continue
             raise bad(f"search modifiers are not supported: {name}", name)
         if base == "_count":
-            count = _number(raw, name, MAX_COUNT)
+            count = number(raw, name, MAX_COUNT)
         elif base == "_offset":
-            offset = _number(raw, name, 10**9)
+            offset = number(raw, name, MAX_OFFSET)
         elif base == "_format":
             if raw not in ("json", "application/json", "application/fhir+json"):
                 raise bad("only JSON is served", name)
@@ -167,7 +159,7 @@ def parse(rtype: str, args: list[tuple[str, str]], lenient: bool) -> Search:
         elif base == "_id":
             ids += _values(raw)
         elif base == "_lastUpdated":
-            updated += date_filter([raw], name)
+            updated += date_filter(raw, name)
         elif base in ("patient", "subject") and rtype in PATIENT_ELEMENT:
             patients += [_patient_id(v) for v in _values(raw)]
         elif base == "status" and rtype != "Patient":

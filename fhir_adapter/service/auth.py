@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import jwt
 from sqlalchemy import Engine
@@ -24,6 +24,7 @@ from fhir_adapter.service import scopes as smart
 from fhir_adapter.service.context import Org, Principal, stamp, utc_now
 from fhir_adapter.service.errors import Problem, ServiceError
 
+T = TypeVar("T")
 TOKEN_PREFIX = "fa_"  # noqa: S105 - how our tokens start, not a secret
 JWT_ALGORITHMS = ["RS256", "RS384", "ES256", "ES384"]
 ORG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -53,7 +54,7 @@ class Authenticator:
     engine: Engine
     settings: Settings
     clock: Callable[[], float] = time.monotonic
-    _cache: dict[str, tuple[float, Principal | None]] = field(default_factory=dict)
+    _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _jwks: Any = None
 
@@ -74,18 +75,19 @@ class Authenticator:
             raise unauthorized("the token is not valid")
         return principal
 
-    def _cached(self, key: str, load: Callable[[], Principal | None]) -> Principal | None:
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        """What `load` gives, remembered for token_cache_seconds (a miss is remembered too)."""
         now = self.clock()
         with self._lock:
             hit = self._cache.get(key)
         if hit and hit[0] > now:
-            return hit[1]
-        principal = load()
+            return cast(T, hit[1])
+        value = load()
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[key] = (now + self.settings.token_cache_seconds, principal)
-        return principal
+            self._cache[key] = (now + self.settings.token_cache_seconds, value)
+        return value
 
     def _registered(self, token: str) -> Principal | None:
         with reading(self.engine) as conn:
@@ -93,8 +95,10 @@ class Authenticator:
             org = org_store.get_org(conn, client.org_id) if client else None
         if client is None or org is None or client.revoked_at:
             return None
-        scopes = frozenset(client.scopes.split())
-        return Principal(client.id, client.name, to_org(org, self.settings), scopes, client.restricted_access)
+        granted = smart.grants(client.scopes.split())
+        return Principal(
+            client.id, client.name, to_org(org, self.settings), granted, client.restricted_access
+        )
 
     def _external(self, token: str) -> Principal | None:
         s = self.settings
@@ -115,19 +119,18 @@ class Authenticator:
         org_id = claims.get(s.jwt_org_claim)
         if not isinstance(org_id, str):
             return None
-        org = self._cached(f"org:{org_id}", lambda: self._org_principal(org_id))
+        org = self._cached(f"org:{org_id}", lambda: self._org(org_id))
         if org is None:
             return None
         raw = claims.get("scope", claims.get("scp", ""))
         scope_text = " ".join(raw) if isinstance(raw, list) else str(raw)
         agent = str(claims.get("client_id") or claims.get("sub") or "unknown")
-        granted = frozenset(s for s in scope_text.split() if smart.SCOPE_RE.match(s))
-        return Principal(f"jwt:{agent}", agent, org.org, granted)
+        return Principal(f"jwt:{agent}", agent, org, smart.grants(scope_text.split()))
 
-    def _org_principal(self, org_id: str) -> Principal | None:
+    def _org(self, org_id: str) -> Org | None:
         with reading(self.engine) as conn:
             row = org_store.get_org(conn, org_id)
-        return Principal("", "", to_org(row, self.settings)) if row else None
+        return to_org(row, self.settings) if row else None
 
 
 def default_namespace(settings: Settings, org_id: str) -> str:

@@ -37,5 +37,7 @@ class Principal:
     agent_id: str
     name: str
     org: Org
-    scopes: frozenset[str] = field(default_factory=frozenset)
+    grants: frozenset[tuple[str, str]] = field(
+        default_factory=frozenset
+    )  # (type or *, action): scopes.grants
     restricted_access: bool = False  # may see resources labelled restricted

@@ -7,6 +7,7 @@ https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html . AuditEven
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 SCOPE_RE = re.compile(r"^system/(\*|[A-Z][A-Za-z]{1,63})\.(read|write|\*|c?r?u?d?s?)$")
 V1 = {"read": frozenset({"read", "search"}), "write": frozenset({"create", "update", "delete"})}
@@ -25,21 +26,26 @@ def parse(text: str) -> frozenset[str]:
     return scopes
 
 
-def allows(scopes: frozenset[str], resource_type: str, action: str) -> bool:
-    """Whether the scopes grant `action` (read, search, create, update, delete) on `resource_type`."""
+Grants = frozenset[tuple[str, str]]
+
+
+def grants(scopes: Iterable[str]) -> Grants:
+    """The (resource type or *, action) pairs the scopes grant, worked out once per token; text that is not
+    a system scope grants nothing."""
+    out = set()
     for scope in scopes:
         match = SCOPE_RE.match(scope)
-        if not match:
-            continue
-        target, permission = match.groups()
-        if target == "*" and resource_type in NAMED_ONLY:
-            continue
-        if target not in ("*", resource_type):
-            continue
-        actions = V1.get(permission) or frozenset(LETTERS[c] for c in permission)
-        if action in actions:
-            return True
-    return False
+        if match and match.group(2):
+            target, permission = match.groups()
+            out |= {(target, a) for a in V1.get(permission) or frozenset(LETTERS[c] for c in permission)}
+    return frozenset(out)
+
+
+def allows(granted: Grants, resource_type: str, action: str) -> bool:
+    """Whether `action` (read, search, create, update, delete) on `resource_type` is granted."""
+    if (resource_type, action) in granted:
+        return True
+    return resource_type not in NAMED_ONLY and ("*", action) in granted
 
 
 def needed(resource_type: str, action: str) -> str:

@@ -37,6 +37,9 @@ def test_reads_writes_and_refusals_are_audited(client, new_org, kim, catalogue):
     one = client.get(f"/fhir/AuditEvent/{read['id']}", headers=headers)
     assert one.status_code == 200 and one.json == read
     assert client.get("/fhir/AuditEvent?date=ge2999-01-01", headers=headers).json["total"] == 0
+    first_page = client.get(f"/fhir/AuditEvent?patient={pid}&_count=2", headers=headers).json
+    following = next(link["url"] for link in first_page["link"] if link["relation"] == "next")
+    assert f"patient={pid}" in following and "_offset=2" in following
     assert client.get("/fhir/AuditEvent", headers=new_org("system/*.read", new_org.org_id)).status_code == 403
 
 

@@ -182,3 +182,8 @@ def test_validate_operation(client, kim_org, catalogue):
     too_many = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": good}] * 501}
     assert client.post("/fhir/$validate", json=too_many, headers=headers).status_code == 422
     assert client.post("/fhir/$validate", json=good).status_code == 401
+    for malformed in (
+        {"resourceType": "Parameters", "parameter": "x"},
+        {"resourceType": "Parameters", "parameter": [1]},
+    ):
+        assert client.post("/fhir/$validate", json=malformed, headers=headers).status_code == 422
