@@ -20,10 +20,17 @@ run: install
 	$(BIN)/fhir-adapter db upgrade
 	$(BIN)/fhir-adapter serve
 
-test: install
+EHR_STAMP := tests/ehr/node_modules/.installed
+
+# The stand-in EHR the delivery tests write to: @medplum/fhir-router, from npm.
+$(EHR_STAMP): tests/ehr/package.json tests/ehr/package-lock.json
+	npm ci --prefix tests/ehr --no-audit --no-fund --loglevel=error
+	@touch $(EHR_STAMP)
+
+test: install $(EHR_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: install $(EHR_STAMP)
 	$(BIN)/python -m tests.bench
 
 lint: install

@@ -27,12 +27,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["fhir_adapter"] = services or bootstrap(settings)
 
-    from fhir_adapter.api import history, openapi, records  # noqa: F401 - history adds to records.bp
+    from fhir_adapter.api import delivery, history, openapi, ops, records  # noqa: F401 - add to records.bp
     from fhir_adapter.fhir_api import routes as fhir_routes
 
     app.register_blueprint(records.bp, url_prefix="/api/v1")
     app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     app.register_blueprint(fhir_routes.bp, url_prefix="/fhir")
+    app.register_blueprint(ops.bp)
 
     @app.get("/health/live")
     def alive() -> Response:

@@ -15,11 +15,11 @@ import orjson
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from fhir_adapter import cli_delivery, cli_service
 from fhir_adapter.adapters.db import StorageUnavailable
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.openapi import contract_document
-from fhir_adapter.cli_service import add_parsers
 from fhir_adapter.config import Settings, SettingsError
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -120,7 +120,8 @@ def parser() -> argparse.ArgumentParser:
     v.set_defaults(run=cmd_validate)
     c = sub.add_parser("contract", help="print the case-management JSON contract as OpenAPI 3.1 components")
     c.set_defaults(run=cmd_contract)
-    add_parsers(sub)
+    cli_service.add_parsers(sub)
+    cli_delivery.add_parsers(sub)
     return p
 
 

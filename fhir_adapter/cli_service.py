@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 
 from fhir_adapter.adapters import idempotency_store, migrate, org_store
-from fhir_adapter.adapters.db import make_engine, reading, writing
+from fhir_adapter.adapters.db import is_postgres, make_engine, reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import stamp, utc_now
@@ -22,6 +22,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         migrate.upgrade(engine)
     app = create_app(services=bootstrap(settings, engine=engine))
     host, port = args.host or settings.host, args.port or settings.port
+    embedded = settings.worker_embedded
+    if embedded or (embedded is None and not is_postgres(engine)):
+        from fhir_adapter.cli_delivery import start_embedded
+
+        start_embedded(engine, settings)
+        print("delivery worker running in this process", file=sys.stderr)
     print(
         f"fhir-adapter listening on http://{host}:{port} (API /api/v1, FHIR /fhir, docs /api/v1/docs)",
         file=sys.stderr,

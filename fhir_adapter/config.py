@@ -41,6 +41,16 @@ class Settings:
     jwt_audience: str | None = None
     jwt_org_claim: str = "org"
     log_level: str = "INFO"
+    # delivery to EHRs
+    signing_keys: tuple[Path, ...] = (Path("var/keys/client-assertion.pem"),)
+    worker_embedded: bool | None = None  # None: an in-process worker when the database is SQLite
+    lease_seconds: float = 300.0
+    ehr_timeout_seconds: float = 30.0
+    retry_base_seconds: float = 2.0
+    retry_cap_seconds: float = 300.0
+    max_attempts: int = 2000  # about a week at the cap; then the job is a dead letter, still replayable
+    reconcile_limit: int = 3
+    poll_seconds: float = 0.2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,7 +87,27 @@ class Settings:
             jwt_audience=get("JWT_AUDIENCE"),
             jwt_org_claim=get("JWT_ORG_CLAIM") or cls.jwt_org_claim,
             log_level=(get("LOG_LEVEL") or cls.log_level).upper(),
+            signing_keys=tuple(Path(p) for p in (get("SIGNING_KEYS") or "").split(",") if p.strip())
+            or cls.signing_keys,
+            worker_embedded=_flag(get("WORKER_EMBEDDED")),
+            lease_seconds=number("LEASE_SECONDS", cls.lease_seconds),
+            ehr_timeout_seconds=number("EHR_TIMEOUT_SECONDS", cls.ehr_timeout_seconds),
+            retry_base_seconds=number("RETRY_BASE_SECONDS", cls.retry_base_seconds),
+            retry_cap_seconds=number("RETRY_CAP_SECONDS", cls.retry_cap_seconds),
+            max_attempts=int(number("MAX_ATTEMPTS", cls.max_attempts)),
+            reconcile_limit=int(number("RECONCILE_LIMIT", cls.reconcile_limit)),
+            poll_seconds=number("POLL_SECONDS", cls.poll_seconds),
         )
 
     def identity(self) -> Identity:
         return Identity(self.tenant, self.source_system, self.identifier_namespace)
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"FHIR_ADAPTER_WORKER_EMBEDDED: say true or false, not {value!r}")

@@ -58,9 +58,9 @@ def save(
     patient_id: str | None,
     resources: Sequence[JSON],
     stamp: str,
-) -> None:
+) -> list[tuple[str, str]]:
     """Store the resources of one record: a new version where the content changed; resources the record
-    no longer has are marked deleted."""
+    no longer has are marked deleted. Returns the (type, id) of every resource that changed."""
     kind, record_id = record
     where = (res.c.org_id == org_id, res.c.record_kind == kind, res.c.record_id == record_id)
     current = {(row.resource_type, row.id): row for row in conn.execute(select(res).where(*where))}
@@ -74,6 +74,7 @@ def save(
         if not row.deleted:
             batch.delete(row)
     batch.write(conn)
+    return batch.changed
 
 
 @dataclass
@@ -89,9 +90,11 @@ class _Batch:
     versions: list[JSON] = field(default_factory=list)
     tokens: list[JSON] = field(default_factory=list)
     stale: list[tuple[str, str]] = field(default_factory=list)  # resources whose tokens are replaced
+    changed: list[tuple[str, str]] = field(default_factory=list)
 
     def put(self, resource: JSON, row: Any) -> None:
         rtype, rid = resource["resourceType"], resource["id"]
+        self.changed.append((rtype, rid))
         version = row.version_id + 1 if row is not None else 1
         data = orjson.dumps(_with_meta(resource, version, self.stamp)).decode()
         restricted = is_restricted(resource)
@@ -119,6 +122,7 @@ class _Batch:
         self._version(rtype, rid, version, False, restricted, data, patient)
 
     def delete(self, row: Any) -> None:
+        self.changed.append((row.resource_type, row.id))
         version = row.version_id + 1
         self.updates.append((row.seq, {"version_id": version, "last_updated": self.stamp, "deleted": True}))
         self.stale.append((row.resource_type, row.id))
@@ -198,3 +202,18 @@ def record_of(conn: Connection, org_id: str, rtype: str, rid: str) -> tuple[str,
         )
     ).first()
     return (row.record_kind, row.record_id, row.restricted) if row else None
+
+
+def of_patient(conn: Connection, org_id: str, patient_id: str) -> list[tuple[str, str]]:
+    """The (type, id) of every current resource about one patient, the Patient excluded."""
+    rows = conn.execute(
+        select(res.c.resource_type, res.c.id)
+        .where(
+            res.c.org_id == org_id,
+            res.c.patient_id == patient_id,
+            res.c.deleted.is_(False),
+            res.c.resource_type != "Patient",
+        )
+        .order_by(res.c.seq)
+    )
+    return [(row.resource_type, row.id) for row in rows]

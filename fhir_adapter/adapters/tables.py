@@ -162,3 +162,99 @@ audit_events = Table(
     Index("ix_audit_org_recorded", "org_id", "recorded"),
     Index("ix_audit_patient", "org_id", "patient_id"),
 )
+
+# --- delivery to EHRs ---
+
+# The EHRs an organisation delivers to. Credentials for SMART Backend Services or a static bearer.
+ehrs = Table(
+    "ehrs",
+    metadata,
+    Column("org_id", ID, primary_key=True),
+    Column("id", ID, primary_key=True),
+    Column("base_url", String(400), nullable=False),
+    Column("auth", String(16), nullable=False),  # smart | bearer | none
+    Column("client_id", String(200)),
+    Column("scope", String(400)),
+    Column("token_url", String(400)),  # when empty: discovered from .well-known/smart-configuration
+    Column("bearer_token", Text),
+    # Resources labelled restricted (42 CFR Part 2, abuse reports) go to this EHR only when true.
+    Column("send_restricted", Boolean, nullable=False, default=False),
+    Column("created_at", STAMP, nullable=False),
+)
+
+# A client of ours is this patient in that EHR.
+patient_links = Table(
+    "patient_links",
+    metadata,
+    Column("org_id", ID, primary_key=True),
+    Column("client_id", String(128), primary_key=True),
+    Column("ehr_id", ID, primary_key=True),
+    Column("patient_id", String(64), nullable=False),
+    Column("mrn", String(128)),
+    Column("assigner", String(400)),
+    Column("created_at", STAMP, nullable=False),
+)
+
+# Work for the delivery workers, written in the transaction of the change that caused it. One lane per
+# patient per EHR: a lane's jobs are delivered one at a time, in id order.
+outbox_jobs = Table(
+    "outbox_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", ID, nullable=False),
+    Column("ehr_id", ID, nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("lane", String(300), nullable=False),
+    Column("cause", String(200), nullable=False),  # what made it: "service-plan SP-1", "link", "replay of 12"
+    Column(
+        "resources", Text, nullable=False
+    ),  # JSON [[type, id], ...]: our resources to send as they are then
+    Column("state", String(12), nullable=False),  # pending | leased | delivered | dead | withheld | replayed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("reconciles", Integer, nullable=False, default=0),
+    Column("not_before", STAMP, nullable=False),
+    Column("claimed_at", STAMP),  # the last claim
+    Column("lease_until", STAMP),
+    Column("lease_token", String(36)),
+    Column("last_reason", String(40)),
+    Column("last_error", Text),  # the EHR's OperationOutcome or what went wrong, JSON
+    Column("replayed_by", Integer),
+    Column("created_at", STAMP, nullable=False),
+    Column("finished_at", STAMP),
+    Index("ix_outbox_lane", "lane", "state", "id"),
+    Index("ix_outbox_ready", "state", "not_before"),
+    Index("ix_outbox_org_state", "org_id", "state", "id"),
+)
+
+# Every failed attempt, with its reason: the failures metric and the explanation of a dead letter.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, nullable=False),
+    Column("ehr_id", ID, nullable=False),
+    Column("at", STAMP, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("status_code", Integer),
+    Column("detail", Text),
+    Index("ix_attempts_job", "job_id"),
+)
+
+# What was sent where: one row per resource per delivery, with the EHR's id and version for it.
+delivery_ledger = Table(
+    "delivery_ledger",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", ID, nullable=False),
+    Column("ehr_id", ID, nullable=False),
+    Column("job_id", Integer, nullable=False),
+    Column("resource_type", String(40), nullable=False),
+    Column("id", String(64), nullable=False),
+    Column("version_id", Integer, nullable=False),
+    Column("action", String(8), nullable=False),  # PUT | DELETE | WITHHELD
+    Column("ehr_resource_id", String(64)),
+    Column("ehr_version_id", String(64)),
+    Column("sent_at", STAMP, nullable=False),
+    Index("ix_ledger_resource", "org_id", "ehr_id", "resource_type", "id"),
+    Index("ix_ledger_job", "job_id"),
+)

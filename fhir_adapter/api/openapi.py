@@ -11,6 +11,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, render_template
 
 from fhir_adapter import __version__
+from fhir_adapter.api import delivery_schemas
+from fhir_adapter.api.delivery import LinkSchema
 from fhir_adapter.api.http import json_response
 from fhir_adapter.api.records import schema_name
 from fhir_adapter.api.registry import API, Operation
@@ -52,6 +54,7 @@ OUTCOME = {
 
 def _extra_schemas(spec: APISpec) -> None:
     spec.components.schema("OperationOutcome", OUTCOME)
+    delivery_schemas.register(spec, LinkSchema)
     for kind in KINDS.values():
         name = schema_name(kind)
         spec.components.schema(name, schema=kind.schema)

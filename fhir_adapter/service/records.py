@@ -21,6 +21,7 @@ from fhir_adapter.domain.referrals import check_move
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import FhirValidationError, MappingError
+from fhir_adapter.service import outbox
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, conflict, invalid, not_found
 from fhir_adapter.service.kinds import Kind
@@ -101,7 +102,7 @@ def _store_fhir(
     except FhirValidationError as err:
         problems = [Problem(i.path, f"would not be valid FHIR: {i.message}") for i in err.issues]
         raise ServiceError(422, problems) from err
-    fhir_store.save(
+    changed = fhir_store.save(
         conn,
         principal.org.id,
         (kind.name, record.id),
@@ -109,6 +110,7 @@ def _store_fhir(
         resources,
         when,
     )
+    outbox.changed(conn, principal.org.id, client_of(record), f"{kind.name} {record.id}", changed, when)
 
 
 def create(conn: Connection, deps: Deps, principal: Principal, kind: Kind, payload: Any) -> StoredRecord:

@@ -1,0 +1,152 @@
+"""The EHRs an organisation delivers to, the links from its clients to their patients there, and the
+ledger of what was sent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_
+
+from fhir_adapter.adapters.tables import delivery_ledger as ledger
+from fhir_adapter.adapters.tables import ehrs, patient_links
+
+
+@dataclass(frozen=True)
+class Ehr:
+    org_id: str
+    id: str
+    base_url: str
+    auth: str  # smart | bearer | none
+    client_id: str | None = None
+    scope: str | None = None
+    token_url: str | None = None
+    bearer_token: str | None = None
+    send_restricted: bool = False
+
+
+@dataclass(frozen=True)
+class Link:
+    org_id: str
+    client_id: str
+    ehr_id: str
+    patient_id: str
+    mrn: str | None
+    assigner: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The last thing the ledger knows about one of our resources in one EHR."""
+
+    ehr_resource_id: str | None
+    ehr_version_id: str | None
+    action: str
+
+
+def _ehr(row: Any) -> Ehr:
+    return Ehr(
+        row.org_id,
+        row.id,
+        row.base_url,
+        row.auth,
+        row.client_id,
+        row.scope,
+        row.token_url,
+        row.bearer_token,
+        bool(row.send_restricted),
+    )
+
+
+def add_ehr(conn: Connection, ehr: Ehr, now: str) -> None:
+    conn.execute(insert(ehrs).values(**ehr.__dict__, created_at=now))
+
+
+def remove_ehr(conn: Connection, org_id: str, ehr_id: str) -> bool:
+    return conn.execute(delete(ehrs).where(ehrs.c.org_id == org_id, ehrs.c.id == ehr_id)).rowcount == 1
+
+
+def get_ehr(conn: Connection, org_id: str, ehr_id: str) -> Ehr | None:
+    row = conn.execute(select(ehrs).where(ehrs.c.org_id == org_id, ehrs.c.id == ehr_id)).first()
+    return _ehr(row) if row else None
+
+
+def list_ehrs(conn: Connection, org_id: str | None = None) -> list[Ehr]:
+    query = select(ehrs).order_by(ehrs.c.org_id, ehrs.c.id)
+    if org_id is not None:
+        query = query.where(ehrs.c.org_id == org_id)
+    return [_ehr(row) for row in conn.execute(query)]
+
+
+def _link(row: Any) -> Link:
+    return Link(row.org_id, row.client_id, row.ehr_id, row.patient_id, row.mrn, row.assigner, row.created_at)
+
+
+def add_link(conn: Connection, link: Link) -> None:
+    conn.execute(insert(patient_links).values(**link.__dict__))
+
+
+def get_link(conn: Connection, org_id: str, client_id: str, ehr_id: str) -> Link | None:
+    row = conn.execute(
+        select(patient_links).where(
+            patient_links.c.org_id == org_id,
+            patient_links.c.client_id == client_id,
+            patient_links.c.ehr_id == ehr_id,
+        )
+    ).first()
+    return _link(row) if row else None
+
+
+def links_of(conn: Connection, org_id: str, client_id: str) -> list[Link]:
+    rows = conn.execute(
+        select(patient_links)
+        .where(patient_links.c.org_id == org_id, patient_links.c.client_id == client_id)
+        .order_by(patient_links.c.ehr_id)
+    )
+    return [_link(row) for row in rows]
+
+
+def record_sent(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
+    rows = list(rows)
+    if rows:
+        conn.execute(insert(ledger), rows)
+
+
+def last_sent(
+    conn: Connection, org_id: str, ehr_id: str, keys: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Sent]:
+    """For each of our (type, id), the EHR's id and version from the latest ledger row."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    where = and_(
+        ledger.c.org_id == org_id,
+        ledger.c.ehr_id == ehr_id,
+        tuple_(ledger.c.resource_type, ledger.c.id).in_(keys),
+    )
+    latest = (
+        select(func.max(ledger.c.seq).label("seq"))
+        .where(where, ledger.c.action != "WITHHELD")
+        .group_by(ledger.c.resource_type, ledger.c.id)
+    )
+    rows = conn.execute(select(ledger).where(ledger.c.seq.in_(latest)))
+    return {
+        (row.resource_type, row.id): Sent(row.ehr_resource_id, row.ehr_version_id, row.action) for row in rows
+    }
+
+
+def sent_by_job(conn: Connection, job_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(ledger).where(ledger.c.job_id == job_id).order_by(ledger.c.seq))
+    return [
+        {
+            "resource": f"{row.resource_type}/{row.id}",
+            "version": row.version_id,
+            "action": row.action,
+            "ehr_resource": f"{row.resource_type}/{row.ehr_resource_id}" if row.ehr_resource_id else None,
+            "ehr_version": row.ehr_version_id,
+            "sent_at": row.sent_at,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,300 @@
+"""Delivery to EHRs over the API: the registered EHRs, links from clients to EHR patients, the delivery
+jobs with their dead letters, and replay."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, request
+from marshmallow import Schema, ValidationError, fields, validate
+
+from fhir_adapter.adapters import ehr_store, outbox_store
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.adapters.outbox_store import STATES, Job
+from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.idempotency import run_write
+from fhir_adapter.api.records import CLIENT_ID, bp
+from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.errors import flatten_messages
+from fhir_adapter.service import outbox
+from fhir_adapter.service.context import stamp
+from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.projection import patient_id
+
+FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
+JOB_ID = path_param(
+    "job_id", "the delivery job's id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+)
+DELIVERIES = "Delivery to EHRs"
+
+
+class LinkSchema(Schema):
+    ehr = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{0,63}$"))
+    patient_id = fields.String(required=True, validate=validate.Regexp(FHIR_ID))
+    mrn = fields.String(validate=validate.Length(min=1, max=128))
+    assigner = fields.String(validate=validate.Length(min=1, max=400))
+
+
+def _link_json(link: ehr_store.Link) -> dict[str, Any]:
+    out = {"client_id": link.client_id, "ehr": link.ehr_id, "patient_id": link.patient_id}
+    out |= {k: v for k, v in (("mrn", link.mrn), ("assigner", link.assigner)) if v}
+    return out | {"created_at": link.created_at}
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": job.id,
+        "ehr": job.ehr_id,
+        "client_id": job.client_id,
+        "cause": job.cause,
+        "state": job.state,
+        "attempts": job.attempts,
+        "resources": [f"{t}/{i}" for t, i in job.resources],
+        "created_at": job.created_at,
+    }
+    if job.state == "pending" and job.attempts:
+        out["next_attempt_at"] = job.not_before
+    optional = (
+        ("finished_at", job.finished_at),
+        ("reason", job.last_reason),
+        ("error", job.last_error),
+        ("replayed_by", job.replayed_by),
+    )
+    return out | {k: v for k, v in optional if v is not None}
+
+
+def list_ehrs() -> Response:
+    principal = require("Endpoint", "read", "search")
+    with reading(services().engine) as conn:
+        found = ehr_store.list_ehrs(conn, principal.org.id)
+    items = [
+        {"id": e.id, "base_url": e.base_url, "auth": e.auth, "send_restricted": e.send_restricted}
+        for e in found
+    ]
+    return json_response({"items": items})
+
+
+def list_links(record_id: str) -> Response:
+    principal = require("Patient", "read", "search")
+    touched(patient_id(record_id, principal.org.identity))
+    with reading(services().engine) as conn:
+        links = ehr_store.links_of(conn, principal.org.id, record_id)
+    return json_response({"items": [_link_json(link) for link in links]})
+
+
+def add_link(record_id: str) -> Response:
+    principal = require("Patient", "update", "update")
+    payload = json_body()
+    if not isinstance(payload, dict):
+        raise invalid("a link is a JSON object")
+    try:
+        data = LinkSchema().load(payload)
+    except ValidationError as err:
+        problems = [Problem(path, message) for path, message in flatten_messages(err.messages)]
+        raise ServiceError(422, problems) from err
+    touched(patient_id(record_id, principal.org.identity))
+    now = stamp(services().deps.clock())
+    link = ehr_store.Link(
+        principal.org.id,
+        record_id,
+        data["ehr"],
+        data["patient_id"],
+        data.get("mrn"),
+        data.get("assigner"),
+        now,
+    )
+
+    def work(conn: Any) -> Response:
+        job = outbox.link(conn, principal, link)
+        return json_response(_link_json(link) | {"job": job}, 201)
+
+    return run_write(principal, work)
+
+
+def list_jobs() -> Response:
+    principal = require("Endpoint", "read", "search")
+    state = request.args.get("state")
+    if state is not None and state not in STATES:
+        raise invalid(f"state is one of {', '.join(STATES)}", "state", 400)
+    client_id = request.args.get("client_id")
+    after, limit = int_arg("after", 0, 0, 2**31 - 1), int_arg("limit", 50, 1, 200)
+    with reading(services().engine) as conn:
+        jobs = outbox_store.listing(conn, principal.org.id, state, client_id, after, limit + 1)
+    page: dict[str, Any] = {"items": [job_json(job) for job in jobs[:limit]]}
+    if len(jobs) > limit:
+        args = {k: v for k, v in request.args.items() if k != "after"}
+        page["next"] = f"{request.base_url}?{urlencode({**args, 'after': jobs[limit - 1].id})}"
+    return json_response(page)
+
+
+def read_job(job_id: int) -> Response:
+    principal = require("Endpoint", "read", "read")
+    with reading(services().engine) as conn:
+        job = outbox_store.get(conn, principal.org.id, job_id)
+        if job is None:
+            raise not_found(f"delivery job {job_id}")
+        attempts = outbox_store.attempts_of(conn, job.id)
+        sent = ehr_store.sent_by_job(conn, job.id)
+    touched(patient_id(job.client_id, principal.org.identity))
+    return json_response(job_json(job) | {"failures": attempts, "sent": sent})
+
+
+def replay_job(job_id: int) -> Response:
+    principal = require("Endpoint", "update", "update")
+    now = stamp(services().deps.clock())
+    return run_write(
+        principal,
+        lambda conn: json_response(
+            {"replayed": [{"job": job_id, "as": outbox.replay(conn, principal.org.id, job_id, now)}]}, 202
+        ),
+    )
+
+
+def replay_dead() -> Response:
+    principal = require("Endpoint", "update", "update")
+    now = stamp(services().deps.clock())
+
+    def work(conn: Any) -> Response:
+        before = outbox_store.dead_ids(conn, principal.org.id)
+        again = outbox.replay_dead(conn, principal.org.id, now)
+        return json_response(
+            {"replayed": [{"job": a, "as": b} for a, b in zip(before, again, strict=True)]}, 202
+        )
+
+    return run_write(principal, work)
+
+
+def _route(rule: str, op: Operation, endpoint: str, view: Any) -> None:
+    API.route(bp, rule, op, endpoint)(view)
+
+
+_route(
+    "/ehrs",
+    Operation(
+        "/ehrs",
+        "get",
+        "List the EHRs records are delivered to",
+        DELIVERIES,
+        "system/Endpoint.read",
+        None,
+        "EhrList",
+        errors=(401, 403),
+    ),
+    "list_ehrs",
+    list_ehrs,
+)
+_route(
+    "/clients/<record_id>/ehr-links",
+    Operation(
+        "/clients/{record_id}/ehr-links",
+        "get",
+        "List the EHR patients a client is linked to",
+        DELIVERIES,
+        "system/Patient.read",
+        None,
+        "PatientLinkList",
+        parameters=(path_param("record_id", "the client's id", CLIENT_ID),),
+        errors=(401, 403),
+    ),
+    "list_links",
+    list_links,
+)
+_route(
+    "/clients/<record_id>/ehr-links",
+    Operation(
+        "/clients/{record_id}/ehr-links",
+        "post",
+        "Link a client to its patient in an EHR",
+        DELIVERIES,
+        "system/Patient.write",
+        "PatientLinkRequest",
+        "PatientLink",
+        status=201,
+        parameters=(path_param("record_id", "the client's id", CLIENT_ID),),
+        errors=(400, 401, 403, 404, 409, 413, 415, 422),
+        idempotent=True,
+        description="From then on every change to the client's records is delivered to that EHR; "
+        "what the client has now is queued at once (the answer's `job`).",
+    ),
+    "add_link",
+    add_link,
+)
+_route(
+    "/deliveries",
+    Operation(
+        "/deliveries",
+        "get",
+        "List delivery jobs: pending, delivered, dead letters",
+        DELIVERIES,
+        "system/Endpoint.read",
+        None,
+        "DeliveryJobList",
+        parameters=(
+            query("state", "only jobs in this state", {"type": "string", "enum": list(STATES)}),
+            query("client_id", "only jobs for this client", CLIENT_ID),
+            query(
+                "after",
+                "jobs after this id (paging)",
+                {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+            ),
+            query("limit", "jobs per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+        ),
+        errors=(400, 401, 403),
+    ),
+    "list_jobs",
+    list_jobs,
+)
+_route(
+    "/deliveries/<int:job_id>",
+    Operation(
+        "/deliveries/{job_id}",
+        "get",
+        "One delivery job: its failures and what was sent",
+        DELIVERIES,
+        "system/Endpoint.read",
+        None,
+        "DeliveryJobDetail",
+        parameters=(JOB_ID,),
+        errors=(401, 403, 404),
+    ),
+    "read_job",
+    read_job,
+)
+_route(
+    "/deliveries/<int:job_id>/replay",
+    Operation(
+        "/deliveries/{job_id}/replay",
+        "post",
+        "Send a dead or withheld job again",
+        DELIVERIES,
+        "system/Endpoint.write",
+        None,
+        "Replayed",
+        status=202,
+        parameters=(JOB_ID,),
+        errors=(401, 403, 404, 409),
+        idempotent=True,
+        description="A new job carries the same resources as they are now, behind the client's newer "
+        "jobs; the old one stays, marked replayed.",
+    ),
+    "replay_job",
+    replay_job,
+)
+_route(
+    "/deliveries/replay",
+    Operation(
+        "/deliveries/replay",
+        "post",
+        "Send every dead letter again",
+        DELIVERIES,
+        "system/Endpoint.write",
+        None,
+        "Replayed",
+        status=202,
+        errors=(401, 403),
+        idempotent=True,
+    ),
+    "replay_dead",
+    replay_dead,
+)

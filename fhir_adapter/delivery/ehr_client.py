@@ -1,0 +1,180 @@
+"""One EHR's FHIR server over HTTP: authentication, timeouts, and what each answer means for delivery.
+
+Connection errors, timeouts, 408, 429 and 5xx are worth retrying (429 and 503 with their Retry-After);
+409 and 412 mean the EHR's copy moved on: re-read and reconcile; any other 4xx will not get better by
+waiting: the job is a dead letter, with the server's OperationOutcome.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from fhir_adapter.adapters.ehr_store import Ehr
+from fhir_adapter.delivery.keys import SigningKey, client_assertion
+
+FHIR_JSON = "application/fhir+json"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@dataclass
+class Failure(Exception):
+    """A delivery attempt that did not get through, and what to do about it: retry | reconcile | dead."""
+
+    action: str
+    reason: str
+    status: int | None = None
+    detail: Any = None  # the server's OperationOutcome, or a message
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.action})"
+
+
+def failure_for(status: int, body: Any, retry_after: str | None = None) -> Failure:
+    wait = parse_retry_after(retry_after)
+    if status in (408, 429) or status >= 500:
+        return Failure("retry", f"http_{status}", status, body, wait)
+    if status == 401:
+        return Failure("retry", "unauthorized", status, body, wait)
+    if status in (409, 412):
+        return Failure("reconcile", f"conflict_{status}", status, body)
+    return Failure("dead", f"http_{status}", status, body)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    transaction: bool
+    update_create: bool
+    conditional_update: bool
+
+    @property
+    def mode(self) -> str:
+        """transaction: one transaction Bundle of PUTs to our ids; conditional: ordered conditional PUTs."""
+        return "transaction" if self.transaction and self.update_create else "conditional"
+
+
+def capabilities_of(statement: dict[str, Any]) -> Capabilities:
+    rest: dict[str, Any] = next((r for r in statement.get("rest", []) if r.get("mode") == "server"), {})
+    system = {i.get("code") for i in rest.get("interaction", [])}
+    resources = rest.get("resource", [])
+    every = bool(resources) and all(r.get("updateCreate") for r in resources)
+    conditional = bool(resources) and all(r.get("conditionalUpdate") for r in resources)
+    return Capabilities("transaction" in system, every, conditional)
+
+
+class EhrClient:
+    """One Session per EHR; the access token is cached until shortly before it expires."""
+
+    def __init__(self, ehr: Ehr, keys: list[SigningKey], timeout: float) -> None:
+        self.ehr = ehr
+        self.base = ehr.base_url.rstrip("/")
+        self.keys = keys
+        self.timeout = timeout
+        self.session = requests.Session()
+        self._token: tuple[str, float] | None = None
+        self._lock = threading.Lock()
+        self._capabilities: tuple[Capabilities, float] | None = None
+
+    def capabilities(self) -> Capabilities:
+        """From the EHR's CapabilityStatement, read again every hour."""
+        if self._capabilities is None or self._capabilities[1] < time.monotonic():
+            statement = self.request("GET", "metadata")
+            self._capabilities = (capabilities_of(statement), time.monotonic() + 3600)
+        return self._capabilities[0]
+
+    def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """The answer's JSON body, or Failure."""
+        response = self.raw(method, path, body, headers)
+        if response.status_code >= 400:
+            if response.status_code == 401:
+                self._token = None
+            raise failure_for(response.status_code, _json(response), response.headers.get("Retry-After"))
+        return _json(response)
+
+    def raw(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> requests.Response:
+        url = f"{self.base}/{path}" if path else self.base
+        sent = {"Accept": FHIR_JSON, **(headers or {}), **self._auth()}
+        if body is not None:
+            sent["Content-Type"] = FHIR_JSON
+        try:
+            return self.session.request(method, url, json=body, headers=sent, timeout=self.timeout)
+        except requests.Timeout as err:
+            raise Failure("retry", "timeout", None, f"no answer within {self.timeout:g} s") from err
+        except requests.ConnectionError as err:
+            raise Failure("retry", "connection", None, _first_line(err)) from err
+
+    def _auth(self) -> dict[str, str]:
+        if self.ehr.auth == "bearer" and self.ehr.bearer_token:
+            return {"Authorization": f"Bearer {self.ehr.bearer_token}"}
+        if self.ehr.auth == "smart":
+            return {"Authorization": f"Bearer {self._access_token()}"}
+        return {}
+
+    def _access_token(self) -> str:
+        with self._lock:
+            if self._token is None or self._token[1] <= time.monotonic():
+                self._token = self._fetch_token()
+            return self._token[0]
+
+    def _fetch_token(self) -> tuple[str, float]:
+        if not self.keys:
+            raise Failure("retry", "no_signing_key", None, "no signing key is configured")
+        token_url = self.ehr.token_url or self._discover_token_url()
+        form = {
+            "grant_type": "client_credentials",
+            "scope": self.ehr.scope or "system/*.write",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": client_assertion(self.keys[0], self.ehr.client_id or "", token_url),
+        }
+        try:
+            response = self.session.post(token_url, data=form, timeout=self.timeout)
+        except requests.RequestException as err:
+            raise Failure("retry", "token_endpoint", None, _first_line(err)) from err
+        if response.status_code != 200:
+            raise Failure("retry", "token_refused", response.status_code, _json(response))
+        body = response.json()
+        lifetime = float(body.get("expires_in", 300))
+        return str(body["access_token"]), time.monotonic() + max(lifetime - 60, lifetime * 0.5)
+
+    def _discover_token_url(self) -> str:
+        try:
+            response = self.session.get(f"{self.base}/.well-known/smart-configuration", timeout=self.timeout)
+        except requests.RequestException as err:
+            raise Failure("retry", "token_endpoint", None, _first_line(err)) from err
+        url = _json(response).get("token_endpoint") if response.status_code == 200 else None
+        if not isinstance(url, str):
+            raise Failure("retry", "token_endpoint", response.status_code, "no token_endpoint")
+        return url
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return {"text": response.text[:500]}
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).splitlines()[0][:300] if str(err) else type(err).__name__

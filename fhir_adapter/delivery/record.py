@@ -1,0 +1,64 @@
+"""What a finished delivery leaves behind: ledger rows and the AuditEvent of the disclosure."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import audit_store, ehr_store
+from fhir_adapter.adapters.audit_store import AuditRow
+from fhir_adapter.adapters.outbox_store import Job
+from fhir_adapter.delivery.writes import Outgoing, Written
+from fhir_adapter.service.audit import new_id
+
+
+def record_delivery(
+    conn: Connection,
+    job: Job,
+    ehr: ehr_store.Ehr,
+    patient_id: str | None,
+    written: list[Written],
+    withheld: list[Outgoing],
+    now: str,
+) -> None:
+    def row(item: Outgoing, action: str, ehr_id: str | None, version: str | None) -> dict[str, object]:
+        return {
+            "org_id": job.org_id,
+            "ehr_id": job.ehr_id,
+            "job_id": job.id,
+            "resource_type": item.resource_type,
+            "id": item.id,
+            "version_id": item.version_id,
+            "action": action,
+            "ehr_resource_id": ehr_id,
+            "ehr_version_id": version,
+            "sent_at": now,
+        }
+
+    rows = [row(w.item, "DELETE" if w.item.deleted else "PUT", w.ehr_id, w.ehr_version) for w in written]
+    rows += [row(item, "WITHHELD", None, None) for item in withheld]
+    ehr_store.record_sent(conn, rows)
+    if written:
+        audit_store.add_many(conn, [disclosure(job, ehr, patient_id, written, now)])
+
+
+def disclosure(
+    job: Job, ehr: ehr_store.Ehr, patient_id: str | None, written: list[Written], now: str
+) -> AuditRow:
+    """Records of a patient disclosed to an EHR: who (the delivery worker), what, where."""
+    return AuditRow(
+        id=new_id(),
+        recorded=now,
+        org_id=job.org_id,
+        agent_id=f"delivery:{job.ehr_id}",
+        agent_name=f"fhir-adapter delivery to {job.ehr_id}",
+        source_address=None,
+        action="C",
+        interaction="transaction",
+        method="POST",
+        route=ehr.base_url,
+        status_code=200,
+        outcome="0",
+        patient_id=patient_id,
+        entities=[w.item.ref for w in written],
+        query=None,
+    )

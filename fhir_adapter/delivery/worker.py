@@ -1,0 +1,264 @@
+"""The delivery worker: claim a job, send it, record what happened.
+
+A crash anywhere leaves the job leased; when the lease runs out another worker sends it again, and the
+writes are idempotent (same ids, or conditional on the business identifier), so the EHR ends with one
+resource per identifier. The database being away is waited out, never taken for a failed delivery.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import structlog
+from sqlalchemy import Engine
+
+from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store
+from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
+from fhir_adapter.adapters.outbox_store import Job
+from fhir_adapter.config import Settings
+from fhir_adapter.delivery import writes
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.delivery.keys import SigningKey, SigningKeyError, load_keys
+from fhir_adapter.delivery.record import record_delivery
+from fhir_adapter.delivery.writes import Outgoing, Written
+from fhir_adapter.service.context import Clock, stamp, utc_now
+
+log = structlog.get_logger("fhir_adapter.delivery")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What one job sends: the resources that go, those held back by the EHR's policy, the references."""
+
+    ehr: ehr_store.Ehr
+    send: list[Outgoing]
+    withheld: list[Outgoing]
+    refs: dict[str, str]
+    known: dict[tuple[str, str], ehr_store.Sent]
+    patient_id: str | None  # ours
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now: this one records nothing."""
+
+
+def backoff(attempts: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Exponential with full jitter on the upper half; a server's Retry-After wins when it asks for longer."""
+    ceiling = min(cap, base * 2 ** max(0, attempts - 1))
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+    return max(delay, min(retry_after, 3600.0)) if retry_after is not None else delay
+
+
+class Worker:
+    def __init__(
+        self, engine: Engine, settings: Settings, clock: Clock = utc_now, org_id: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.org_id = org_id
+        self.settings = settings
+        self.clock = clock
+        self.skip_locked = is_postgres(engine)
+        self._clients: dict[tuple[str, str], EhrClient] = {}
+        self._keys: list[SigningKey] | None = None
+
+    # --- the loop ---
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set: at once while there are jobs, otherwise every poll interval."""
+        pause = self.settings.poll_seconds
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+                pause = self.settings.poll_seconds
+            except StorageUnavailable as err:
+                log.warning("delivery.database_unavailable", error=str(err))
+                busy, pause = False, min(pause * 2, 5.0)
+            if not busy:
+                stop.wait(pause)
+
+    def run_once(self) -> bool:
+        """Deliver one job if one is due; False when there was none."""
+        now = self.clock()
+        with writing(self.engine) as conn:
+            job = outbox_store.claim(
+                conn,
+                stamp(now),
+                stamp(now + timedelta(seconds=self.settings.lease_seconds)),
+                self.skip_locked,
+                self.org_id,
+            )
+        if job is None:
+            return False
+        try:
+            self.deliver(job)
+        except LeaseLost:
+            log.warning("delivery.lease_lost", job=job.id)
+        return True
+
+    # --- one job ---
+
+    def deliver(self, job: Job) -> None:
+        prepared = self._prepare(job)
+        if prepared is None:
+            return
+        if not prepared.send:
+            self._finish(job, prepared, [], "withheld" if prepared.withheld else "delivered")
+            return
+        try:
+            written = self._send(job, prepared)
+        except Failure as failure:
+            self._failed(job, failure)
+            return
+        self._finish(job, prepared, written, "delivered")
+
+    def _prepare(self, job: Job) -> Prepared | None:
+        with reading(self.engine) as conn:
+            ehr = ehr_store.get_ehr(conn, job.org_id, job.ehr_id)
+            link = ehr_store.get_link(conn, job.org_id, job.client_id, job.ehr_id)
+            stored = [fhir_store.read(conn, job.org_id, t, i) for t, i in job.resources]
+            known = ehr_store.last_sent(conn, job.org_id, job.ehr_id, job.resources)
+        if ehr is None or link is None:
+            missing = "the EHR" if ehr is None else "the link to the EHR's patient"
+            self._dead(job, Failure("dead", "not_configured", None, f"{missing} no longer exists"))
+            return None
+        send: list[Outgoing] = []
+        withheld: list[Outgoing] = []
+        refs: dict[str, str] = {}
+        patient_id = None
+        for item in stored:
+            if item is None or item.resource_type == "Patient":
+                continue  # the EHR keeps its own Patient: ours only names who the records are about
+            if item.patient_id:
+                patient_id = item.patient_id
+                refs[f"Patient/{item.patient_id}"] = f"Patient/{link.patient_id}"
+            outgoing = Outgoing(
+                item.resource_type, item.id, item.version_id, item.deleted, writes_body(item.data)
+            )
+            if item.deleted and (item.resource_type, item.id) not in known:
+                continue  # never sent there: nothing to remove
+            (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
+        return Prepared(ehr, send, withheld, refs, known, patient_id)
+
+    def _send(self, job: Job, prepared: Prepared) -> list[Written]:
+        client = self._client(prepared.ehr)
+        known = dict(prepared.known)
+        for round_ in range(self.settings.reconcile_limit + 1):
+            try:
+                return self._write(job, client, prepared, known)
+            except Failure as failure:
+                if failure.action != "reconcile" or round_ == self.settings.reconcile_limit:
+                    raise
+                log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=round_ + 1)
+                known = self._reread(client, prepared, known)
+        raise AssertionError("unreachable")
+
+    def _write(
+        self, job: Job, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], ehr_store.Sent]
+    ) -> list[Written]:
+        recorded = stamp(self.clock())
+        prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id)
+        if client.capabilities().mode == "transaction":
+            targets = [o.ref for o in prepared.send if not o.deleted]
+            prov = writes.provenance(prov_id, targets, recorded, job.org_id)
+            return writes.send_transaction(client, prepared.send, prepared.refs, known, prov)
+        return writes.send_conditional(
+            client,
+            prepared.send,
+            prepared.refs,
+            known,
+            lambda targets: writes.provenance(prov_id, targets, recorded, job.org_id),
+        )
+
+    def _reread(
+        self, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], ehr_store.Sent]
+    ) -> dict[tuple[str, str], ehr_store.Sent]:
+        """The EHR's current version of each resource we write: the next attempt's If-Match."""
+        fresh = {}
+        for item in prepared.send:
+            sent = known.get((item.resource_type, item.id))
+            ehr_id = sent.ehr_resource_id if sent and sent.ehr_resource_id else item.id
+            response = client.raw("GET", f"{item.resource_type}/{ehr_id}")
+            if response.status_code == 200:
+                version = response.json().get("meta", {}).get("versionId")
+                fresh[(item.resource_type, item.id)] = ehr_store.Sent(ehr_id, version, "PUT")
+        return fresh
+
+    # --- recording ---
+
+    def _finish(self, job: Job, prepared: Prepared, written: list[Written], state: str) -> None:
+        now = stamp(self.clock())
+        with writing(self.engine) as conn:
+            reason = "restricted" if state == "withheld" else None
+            detail = "labelled restricted; this EHR's policy does not allow it" if reason else None
+            if not outbox_store.finish(conn, job, state, now, reason, detail):
+                raise LeaseLost()
+            record_delivery(conn, job, prepared.ehr, prepared.patient_id, written, prepared.withheld, now)
+        log.info("delivery.done", job=job.id, state=state, resources=len(written), ehr=job.ehr_id)
+
+    def _failed(self, job: Job, failure: Failure) -> None:
+        if failure.action == "retry" and job.attempts < self.settings.max_attempts:
+            wait = backoff(
+                job.attempts,
+                self.settings.retry_base_seconds,
+                self.settings.retry_cap_seconds,
+                failure.retry_after,
+            )
+            now = self.clock()
+            with writing(self.engine) as conn:
+                outbox_store.record_attempt(
+                    conn, job, stamp(now), failure.reason, failure.status, failure.detail
+                )
+                when = stamp(now + timedelta(seconds=wait))
+                if not outbox_store.retry_later(conn, job, when, failure.reason, failure.detail):
+                    raise LeaseLost()
+            log.info("delivery.retry", job=job.id, reason=failure.reason, wait=round(wait, 2))
+            return
+        if failure.action == "retry":
+            failure = Failure(
+                "dead", "gave_up", failure.status, f"{job.attempts} attempts; last: {failure.reason}"
+            )
+        elif failure.action == "reconcile":
+            failure = Failure("dead", failure.reason, failure.status, failure.detail)
+        self._dead(job, failure)
+
+    def _dead(self, job: Job, failure: Failure) -> None:
+        now = stamp(self.clock())
+        with writing(self.engine) as conn:
+            outbox_store.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
+            if not outbox_store.finish(conn, job, "dead", now, failure.reason, failure.detail):
+                raise LeaseLost()
+        log.warning("delivery.dead_letter", job=job.id, reason=failure.reason, status=failure.status)
+
+    # --- EHR clients ---
+
+    def _client(self, ehr: ehr_store.Ehr) -> EhrClient:
+        key = (ehr.org_id, ehr.id)
+        client = self._clients.get(key)
+        if client is None or client.ehr != ehr:
+            keys = self._signing_keys() if ehr.auth == "smart" else []
+            client = EhrClient(ehr, keys, self.settings.ehr_timeout_seconds)
+            self._clients[key] = client
+        return client
+
+    def _signing_keys(self) -> list[SigningKey]:
+        if self._keys is None:
+            try:
+                self._keys = load_keys(self.settings.signing_keys)
+            except SigningKeyError as err:
+                raise Failure("retry", "no_signing_key", None, str(err)) from err
+        return self._keys
+
+
+def writes_body(data: str) -> dict[str, Any]:
+    """The stored resource without our server's version and time stamp: the EHR keeps its own."""
+    resource: dict[str, Any] = orjson.loads(data)
+    meta = {k: v for k, v in resource.get("meta", {}).items() if k not in ("versionId", "lastUpdated")}
+    resource.pop("meta", None)
+    if meta:
+        resource["meta"] = meta
+    return resource

@@ -1,0 +1,65 @@
+"""What reaches the EHRs: a change to a client's records becomes one job per EHR the client is linked to,
+in the same transaction; a new link sends what the client has; a dead letter can be sent again."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store, record_store
+from fhir_adapter.adapters.ehr_store import Link
+from fhir_adapter.adapters.outbox_store import Job
+from fhir_adapter.service.context import Principal
+from fhir_adapter.service.errors import conflict, invalid, not_found
+from fhir_adapter.service.projection import patient_id
+
+
+def changed(
+    conn: Connection, org_id: str, client_id: str, cause: str, keys: Sequence[tuple[str, str]], now: str
+) -> None:
+    keys = [k for k in keys if k[0] != "Patient"]  # the EHR keeps its own Patient
+    if not keys:
+        return
+    for link in ehr_store.links_of(conn, org_id, client_id):
+        outbox_store.enqueue(conn, org_id, link.ehr_id, client_id, cause, keys, now)
+
+
+def link(conn: Connection, principal: Principal, link: Link) -> int | None:
+    """Link a client to its patient in an EHR and queue what the client has; the job id, or None."""
+    org = principal.org
+    if ehr_store.get_ehr(conn, org.id, link.ehr_id) is None:
+        raise invalid(f"no EHR {link.ehr_id} is registered", "ehr")
+    if record_store.get(conn, org.id, "client", link.client_id) is None:
+        raise not_found(f"client {link.client_id}")
+    if ehr_store.get_link(conn, org.id, link.client_id, link.ehr_id) is not None:
+        raise conflict(f"client {link.client_id} is linked to a patient in {link.ehr_id} already", "ehr")
+    ehr_store.add_link(conn, link)
+    keys = fhir_store.of_patient(conn, org.id, patient_id(link.client_id, org.identity))
+    if not keys:
+        return None
+    return outbox_store.enqueue(conn, org.id, link.ehr_id, link.client_id, "link", keys, link.created_at)
+
+
+def replay(conn: Connection, org_id: str, job_id: int, now: str) -> int:
+    """Queue a dead or withheld job again, behind its lane's newer jobs, as the resources are now."""
+    job = outbox_store.get(conn, org_id, job_id)
+    if job is None:
+        raise not_found(f"delivery job {job_id}")
+    if job.state not in ("dead", "withheld"):
+        raise conflict(
+            f"delivery job {job_id} is {job.state}: only dead or withheld jobs are replayed", "state"
+        )
+    new_id = _again(conn, job, now)
+    outbox_store.mark_replayed(conn, job, new_id, now)
+    return new_id
+
+
+def _again(conn: Connection, job: Job, now: str) -> int:
+    return outbox_store.enqueue(
+        conn, job.org_id, job.ehr_id, job.client_id, f"replay of {job.id}", job.resources, now
+    )
+
+
+def replay_dead(conn: Connection, org_id: str, now: str) -> list[int]:
+    return [replay(conn, org_id, job_id, now) for job_id in outbox_store.dead_ids(conn, org_id)]

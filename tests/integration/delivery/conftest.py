@@ -1,0 +1,38 @@
+"""The stand-in EHR (a real FHIR server: @medplum/fhir-router), the fault proxy before it, and a delivery
+harness per test on each database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.delivery import Harness
+from tests.support.ehr_server import EhrServer, node_available, start_ehr
+from tests.support.fault_proxy import FaultProxy
+
+
+@pytest.fixture(scope="session")
+def ehr() -> Iterator[EhrServer]:
+    missing = node_available()
+    if missing:
+        pytest.skip(f"the stand-in EHR cannot start: {missing} (make test installs it with npm)")
+    server = start_ehr()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def proxy(ehr: EhrServer) -> Iterator[FaultProxy]:
+    ehr.reset()
+    proxy = FaultProxy(ehr.url).start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def harness(service: Any, client: Any, new_org: Any, ehr: EhrServer, proxy: FaultProxy) -> Harness:
+    h = Harness(service, client, new_org(), new_org.org_id, ehr, proxy)
+    h.register_ehr()
+    return h

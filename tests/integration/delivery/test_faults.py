@@ -1,0 +1,180 @@
+"""The delivery rules against a real FHIR server behind a fault-injecting proxy: whatever goes wrong, each
+resource ends in the EHR exactly once, as we have it, and nothing is lost."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import update
+
+from fhir_adapter.adapters.db import writing
+from fhir_adapter.adapters.tables import ehrs
+from tests.conftest import ROOT, read_json
+from tests.support.delivery import Harness
+from tests.support.fault_proxy import Fault
+
+POST = {"method": "POST"}
+
+
+def reasons(h: Harness, job_id: int) -> list[str]:
+    detail = h.client.get(f"/api/v1/deliveries/{job_id}", headers=h.headers).json
+    return [f["reason"] for f in detail["failures"]]
+
+
+def test_a_change_reaches_the_ehr_once_in_a_transaction_with_a_provenance(harness: Harness) -> None:
+    h = harness
+    client_id = h.new_client("pt-1")
+    h.drain()
+    plan = next(r for r in h.assert_exactly_once(client_id) if r["resourceType"] == "CarePlan")
+    assert plan["subject"]["reference"] == "Patient/pt-1"  # the EHR's patient, not ours
+    h.change_plan(client_id, "Plan after the first home visit")
+    h.drain()
+    plan = next(r for r in h.assert_exactly_once(client_id) if r["resourceType"] == "CarePlan")
+    assert plan["title"] == "Plan after the first home visit"
+    assert [j.state for j in h.jobs()] == ["delivered", "delivered"]
+    provenances = h.ehr.search("Provenance")
+    assert len(provenances) == 2
+    assert f"CarePlan/{plan['id']}" in {t["reference"] for t in provenances[-1]["target"]}
+    assert {(m, path) for m, path, _ in h.proxy.log} == {("GET", "/metadata"), ("POST", "/")}
+
+
+def test_a_503_burst_is_retried_until_it_gets_through(harness: Harness) -> None:
+    h = harness
+    h.proxy.inject(*[Fault("status", 503, **POST)] * 3)
+    client_id = h.new_client()
+    h.drain()
+    (job,) = h.jobs()
+    assert job.state == "delivered" and job.attempts == 4
+    assert reasons(h, job.id) == ["http_503"] * 3
+    h.assert_exactly_once(client_id)
+
+
+def test_429_waits_as_long_as_retry_after_says(harness: Harness) -> None:
+    h = harness
+    h.proxy.inject(Fault("status", 429, retry_after="1", **POST))
+    client_id = h.new_client()
+    worker = h.worker()
+    assert worker.run_once()
+    (job,) = h.jobs()
+    assert job.state == "pending" and job.last_reason == "http_429"
+    started = time.monotonic()
+    h.drain(worker)
+    assert time.monotonic() - started >= 0.9
+    h.assert_exactly_once(client_id)
+
+
+def test_a_hang_past_the_timeout_is_retried(harness: Harness) -> None:
+    h = harness
+    h.proxy.inject(Fault("hang", seconds=2.5, **POST))
+    client_id = h.new_client()
+    h.drain(h.worker(ehr_timeout_seconds=0.5))
+    assert reasons(h, h.jobs()[0].id) == ["timeout"]
+    h.assert_exactly_once(client_id)
+
+
+def test_a_connection_reset_after_the_ehr_committed_makes_no_duplicate(harness: Harness) -> None:
+    h = harness
+    h.proxy.inject(Fault("reset_after_commit", **POST))
+    client_id = h.new_client()
+    h.drain()
+    assert reasons(h, h.jobs()[0].id) == ["connection"]
+    resources = h.assert_exactly_once(client_id)
+    assert len(resources) == len(h.ours(client_id)) == 3  # the plan and its two goals
+
+
+def test_an_edit_made_in_the_ehr_is_a_412_then_reconciled(harness: Harness) -> None:
+    h = harness
+    client_id = h.new_client("pt-2")
+    h.drain()
+    plan = next(r for r in h.assert_exactly_once(client_id) if r["resourceType"] == "CarePlan")
+    plan["description"] = "edited by a nurse in the EHR"
+    h.ehr.put(plan)  # a new version in the EHR: our If-Match is stale now
+    h.change_plan(client_id, "Revised at discharge")
+    h.drain()
+    plan = next(r for r in h.assert_exactly_once(client_id) if r["resourceType"] == "CarePlan")
+    assert plan["title"] == "Revised at discharge"
+    assert [j.state for j in h.jobs()] == ["delivered", "delivered"]
+    # the transaction's CarePlan entry answered 412; the worker read the EHR's version and sent it again
+    assert ("GET", f"/CarePlan/{plan['id']}") in {(m, path) for m, path, _ in h.proxy.log}
+    assert sum(1 for m, path, _ in h.proxy.log if (m, path) == ("POST", "/")) == 3
+
+
+def test_injected_409_and_412_are_reconciled_a_bounded_number_of_times(harness: Harness) -> None:
+    h = harness
+    h.proxy.inject(Fault("status", 409, **POST), Fault("status", 412, **POST))
+    client_id = h.new_client()
+    h.drain()
+    assert h.jobs()[0].state == "delivered"
+    h.assert_exactly_once(client_id)
+    h.proxy.inject(*[Fault("status", 412, **POST)] * 10)
+    h.change_plan(client_id, "never lands")
+    h.drain(h.worker(reconcile_limit=2))
+    job = h.jobs()[-1]
+    assert job.state == "dead" and job.last_reason == "conflict_412"
+    assert job.attempts == 1  # reconciled within one attempt: 3 tries in all
+
+
+def test_a_422_is_a_dead_letter_with_the_servers_outcome_then_replayed(harness: Harness) -> None:
+    h = harness
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "invalid", "diagnostics": "CarePlan.category is required"}],
+    }
+    h.proxy.inject(Fault("status", 422, body=outcome, **POST))
+    client_id = h.new_client()
+    h.drain()
+    (job,) = h.jobs()
+    assert job.state == "dead" and job.attempts == 1
+    listed = h.client.get("/api/v1/deliveries?state=dead", headers=h.headers).json["items"]
+    assert [j["id"] for j in listed] == [job.id]
+    assert listed[0]["reason"] == "http_422" and listed[0]["error"] == outcome
+    assert h.ehr.search("CarePlan", identifier=f"x|{client_id}") == []
+    replayed = h.client.post(f"/api/v1/deliveries/{job.id}/replay", headers=h.headers)
+    assert replayed.status_code == 202, replayed.json
+    h.drain()
+    states = {j.id: j.state for j in h.jobs()}
+    assert states == {job.id: "replayed", replayed.json["replayed"][0]["as"]: "delivered"}
+    h.assert_exactly_once(client_id)
+
+
+def test_an_unreachable_ehr_keeps_every_job_until_it_is_back(harness: Harness) -> None:
+    h = harness
+    h.proxy.down = True
+    first = h.new_client()
+    second = h.new_client()
+    for n in range(3):
+        h.change_plan(first, f"revision {n}")
+    worker = h.worker()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        worker.run_once() or time.sleep(0.02)
+    assert {j.state for j in h.jobs()} == {"pending"}
+    assert {j.last_reason for j in h.jobs() if j.attempts} == {"connection"}
+    h.proxy.down = False
+    h.drain(worker)
+    assert {j.state for j in h.jobs()} == {"delivered"}
+    h.assert_exactly_once(first)
+    h.assert_exactly_once(second)
+    plan = next(r for r in h.assert_exactly_once(first) if r["resourceType"] == "CarePlan")
+    assert plan["title"] == "revision 2"
+
+
+def test_restricted_records_are_withheld_unless_the_ehr_allows_them(harness: Harness) -> None:
+    h = harness
+    client_id = h.new_client("pt-3")
+    sensitive = read_json(ROOT / "fixtures" / "cases" / "sensitive-substance-use.json")
+    assessment = sensitive["assessments"][0] | {"client_id": client_id, "id": f"AS-{client_id}"}
+    assessment.pop("episode_id", None)
+    h.post("/api/v1/assessments", assessment)
+    h.drain()
+    plan_job, assessment_job = h.jobs()
+    assert plan_job.state == "delivered"
+    assert assessment_job.state == "withheld" and assessment_job.last_reason == "restricted"
+    assert h.ehr.search("QuestionnaireResponse", subject="Patient/pt-3") == []
+    assert {row.action for row in h.ledger() if row.job_id == assessment_job.id} == {"WITHHELD"}
+    with writing(h.service.engine) as conn:
+        conn.execute(update(ehrs).where(ehrs.c.org_id == h.org_id).values(send_restricted=True))
+    replayed = h.client.post(f"/api/v1/deliveries/{assessment_job.id}/replay", headers=h.headers)
+    assert replayed.status_code == 202
+    h.drain()
+    assert len(h.ehr.search("QuestionnaireResponse", subject="Patient/pt-3")) == 1

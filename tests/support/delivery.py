@@ -1,0 +1,148 @@
+"""A delivery set-up for one test: an organisation with a client linked to a patient in the stand-in EHR,
+reached through the fault proxy, and workers with short timings."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+
+from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store
+from fhir_adapter.adapters.db import reading, writing
+from fhir_adapter.adapters.org_store import get_org
+from fhir_adapter.adapters.tables import delivery_ledger, outbox_jobs
+from fhir_adapter.config import Settings
+from fhir_adapter.delivery.worker import Worker
+from fhir_adapter.delivery.writes import business_identifier
+from fhir_adapter.service.auth import to_org
+from fhir_adapter.service.context import stamp, utc_now
+from fhir_adapter.service.projection import patient_id
+from tests.conftest import ROOT, read_json
+from tests.support.ehr_server import EhrServer
+from tests.support.fault_proxy import FaultProxy
+
+FAST = {
+    "retry_base_seconds": 0.05,
+    "retry_cap_seconds": 0.3,
+    "lease_seconds": 2.0,
+    "ehr_timeout_seconds": 1.0,
+    "poll_seconds": 0.05,
+}
+
+
+@dataclass
+class Harness:
+    service: Any
+    client: Any  # the Flask test client
+    headers: dict[str, str]
+    org_id: str
+    ehr: EhrServer
+    proxy: FaultProxy
+    ehr_id: str = "hospital"
+
+    @property
+    def settings(self) -> Settings:
+        return dataclasses.replace(self.service.settings, **FAST)
+
+    def register_ehr(self, **fields: Any) -> None:
+        ehr = ehr_store.Ehr(self.org_id, self.ehr_id, self.proxy.url, fields.pop("auth", "none"), **fields)
+        with writing(self.service.engine) as conn:
+            ehr_store.add_ehr(conn, ehr, stamp(utc_now()))
+
+    def worker(self, **overrides: Any) -> Worker:
+        settings = dataclasses.replace(self.settings, **overrides)
+        return Worker(self.service.engine, settings, org_id=self.org_id)
+
+    # --- records ---
+
+    def new_client(self, patient_id: str | None = None) -> str:
+        """A client with a service plan, linked to a patient in the EHR; its id."""
+        case = copy.deepcopy(read_json(ROOT / "fixtures" / "cases" / "discharge-kim.json"))
+        client_id = f"CL-{uuid.uuid4().hex[:8]}"
+        case["client"]["id"] = client_id
+        self.post("/api/v1/clients", case["client"])
+        link = {"ehr": self.ehr_id, "patient_id": patient_id or f"pt-{client_id.lower()}", "mrn": client_id}
+        self.post(f"/api/v1/clients/{client_id}/ehr-links", link)
+        plan = case["service_plans"][0] | {"client_id": client_id, "id": f"SP-{client_id}"}
+        plan.pop("episode_id", None)
+        self.post("/api/v1/service-plans", plan)
+        return client_id
+
+    def post(self, path: str, body: Any, status: int = 201) -> Any:
+        response = self.client.post(path, json=body, headers=self.headers)
+        assert response.status_code == status, response.json
+        return response.json
+
+    def change_plan(self, client_id: str, title: str) -> None:
+        path = f"/api/v1/service-plans/SP-{client_id}"
+        plan = self.client.get(path, headers=self.headers).json
+        plan["title"] = title
+        plan.pop("version", None)
+        response = self.client.put(path, json=plan, headers=self.headers)
+        assert response.status_code == 200, response.json
+
+    # --- the queue ---
+
+    def jobs(self, state: str | None = None) -> list[outbox_store.Job]:
+        with reading(self.service.engine) as conn:
+            return outbox_store.listing(conn, self.org_id, state, None, 0, 10_000)
+
+    def drain(self, worker: Worker | None = None, timeout: float = 30.0) -> None:
+        """Run a worker until no job is pending or leased."""
+        worker = worker or self.worker()
+        deadline = time.monotonic() + timeout
+        while any(j.state in outbox_store.OPEN for j in self.jobs()):
+            assert time.monotonic() < deadline, [(j.id, j.state, j.last_reason) for j in self.jobs()]
+            if not worker.run_once():
+                time.sleep(0.02)
+
+    def ledger(self) -> list[Any]:
+        query = select(delivery_ledger).where(delivery_ledger.c.org_id == self.org_id)
+        with reading(self.service.engine) as conn:
+            return list(conn.execute(query.order_by(delivery_ledger.c.seq)))
+
+    def job_rows(self) -> list[Any]:
+        query = select(outbox_jobs).where(outbox_jobs.c.org_id == self.org_id).order_by(outbox_jobs.c.id)
+        with reading(self.service.engine) as conn:
+            return list(conn.execute(query))
+
+    # --- the EHR ---
+
+    def ours(self, client_id: str) -> list[dict[str, Any]]:
+        """Our current resources for a client, the Patient excluded."""
+        with reading(self.service.engine) as conn:
+            org = get_org(conn, self.org_id)
+            assert org is not None
+            identity = to_org(org, self.service.settings).identity
+            keys = fhir_store.of_patient(conn, self.org_id, patient_id(client_id, identity))
+            return [orjson.loads(fhir_store.read(conn, self.org_id, t, i).data) for t, i in keys]  # type: ignore[union-attr]
+
+    def assert_exactly_once(self, client_id: str) -> list[dict[str, Any]]:
+        """Each of the client's resources is in the EHR exactly once, as we have it now; returns them."""
+        found = []
+        for resource in self.ours(client_id):
+            ident = business_identifier(resource)
+            hits = self.ehr.search(resource["resourceType"], identifier=f"{ident['system']}|{ident['value']}")
+            assert len(hits) == 1, (resource["resourceType"], ident, len(hits))
+            theirs = hits[0]
+            assert theirs.get("status") == resource.get("status"), resource["resourceType"]
+            found.append(theirs)
+        return found
+
+
+def worker_process(database_url: str, org_id: str, **settings: Any) -> subprocess.Popen[bytes]:
+    """`fhir-adapter worker --org` in a process of its own, with short timings."""
+    env = os.environ | {"FHIR_ADAPTER_DATABASE_URL": database_url}
+    env |= {f"FHIR_ADAPTER_{name.upper()}": str(value) for name, value in (FAST | settings).items()}
+    command = [str(Path(sys.executable).with_name("fhir-adapter")), "worker", "--org", org_id]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

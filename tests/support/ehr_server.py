@@ -1,0 +1,125 @@
+"""The stand-in EHR (tests/ehr/server.js, medplum's FHIR router over memory) run as a child process."""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+EHR_DIR = ROOT / "tests" / "ehr"
+SERVER_JS = EHR_DIR / "server.js"
+START_TIMEOUT = 20.0
+
+
+def node_available() -> str | None:
+    """Why the EHR cannot run here (a reason for pytest.skip), or None when it can."""
+    if shutil.which("node") is None:
+        return "node is not on PATH: install Node.js (>= 20) to run the stand-in EHR"
+    if not (EHR_DIR / "node_modules").is_dir():
+        return "tests/ehr/node_modules is missing: run `npm ci --prefix tests/ehr`"
+    return None
+
+
+@dataclass
+class EhrServer:
+    """A running EHR: its base URL and the means to clear, search and stop it."""
+
+    process: subprocess.Popen[str]
+    url: str
+    stderr: IO[bytes]
+    reader: threading.Thread
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def reset(self) -> None:
+        """Forget every resource (POST /$reset)."""
+        self.session.post(f"{self.url}/$reset", timeout=10).raise_for_status()
+
+    def search(self, resource_type: str, **params: Any) -> list[dict[str, Any]]:
+        """The resources of one search page (asks for 1000; does not follow paging)."""
+        response = self.session.get(
+            f"{self.url}/{resource_type}", params={**params, "_count": 1000}, timeout=10
+        )
+        response.raise_for_status()
+        return [entry["resource"] for entry in response.json().get("entry", []) if "resource" in entry]
+
+    def put(self, resource: dict[str, Any]) -> dict[str, Any]:
+        """Write a resource as someone in the hospital would."""
+        url = f"{self.url}/{resource['resourceType']}/{resource['id']}"
+        response = self.session.put(url, json=resource, timeout=10)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Stop the process and release its pipes; safe to call twice."""
+        self.session.close()
+        _terminate(self.process)
+        self.reader.join(timeout=5)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        self.stderr.close()
+
+
+def _terminate(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
+    """Hand the first line on, then drain stdout so the child never blocks on a full pipe."""
+    first = stream.readline()
+    lines.put(first)
+    for _ in stream:
+        pass
+
+
+def _failure(process: subprocess.Popen[str], stderr: IO[bytes], why: str) -> RuntimeError:
+    _terminate(process)
+    stderr.seek(0)
+    detail = stderr.read().decode("utf-8", "replace").strip()
+    return RuntimeError(f"the stand-in EHR did not start ({why}); stderr:\n{detail or '(empty)'}")
+
+
+def start_ehr(env: dict[str, str] | None = None) -> EhrServer:
+    """Run `node tests/ehr/server.js 0` and wait (20 s at most) for it to print its port."""
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by EhrServer.stop or on failure
+    process = subprocess.Popen(
+        ["node", str(SERVER_JS), "0"],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True, name="ehr-stdout")
+    reader.start()
+    try:
+        first = lines.get(timeout=START_TIMEOUT)
+    except queue.Empty:
+        first = None
+    words = (first or "").split()
+    if len(words) != 2 or words[0] != "listening" or not words[1].isdigit():
+        error = _failure(
+            process, stderr, f"no port after {START_TIMEOUT:.0f} s" if first is None else repr(first)
+        )
+        reader.join(timeout=5)
+        process.stdout.close()
+        stderr.close()
+        raise error
+    return EhrServer(process=process, url=f"http://127.0.0.1:{words[1]}", stderr=stderr, reader=reader)
