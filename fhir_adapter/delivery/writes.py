@@ -3,7 +3,8 @@
 transaction mode: one transaction Bundle that PUTs every resource to its deterministic id (and DELETEs the
 removed ones), with a Provenance. Sending it again writes the same resources again: never a duplicate.
 conditional mode: one conditional update per resource, on its business identifier (`PUT Goal?identifier=`),
-in reference order, rewriting our references to the ids the EHR gave; then the Provenance.
+in reference order, rewriting our references to the ids the EHR gave; then the Provenance, created by POST
+(Provenance has no business identifier to make that conditional).
 
 In both, the EHR's own Patient stands in for ours. Where the ledger knows the version last written, a PUT
 carries If-Match: a 412 means someone changed the resource in the EHR since, and the caller reconciles.
@@ -185,6 +186,7 @@ def send_conditional(
         refs[item.ref] = f"{item.resource_type}/{ehr_id}"
         written.append(Written(item, ehr_id, answer.get("meta", {}).get("versionId")))
     targets = [refs[w.item.ref] for w in written if not w.item.deleted]
-    if targets:
-        client.request("POST", "Provenance", make_provenance(targets))
+    if targets:  # the server names it; a resend after a lost answer may leave a second Provenance
+        prov = {k: v for k, v in make_provenance(targets).items() if k != "id"}
+        client.request("POST", "Provenance", prov)
     return written

@@ -145,4 +145,4 @@ def worker_process(database_url: str, org_id: str, **settings: Any) -> subproces
     env = os.environ | {"FHIR_ADAPTER_DATABASE_URL": database_url}
     env |= {f"FHIR_ADAPTER_{name.upper()}": str(value) for name, value in (FAST | settings).items()}
     command = [str(Path(sys.executable).with_name("fhir-adapter")), "worker", "--org", org_id]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

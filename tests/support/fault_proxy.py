@@ -32,13 +32,13 @@ MAX_ASSERTION_LIFETIME = 300
 CLOCK_LEEWAY = 5
 DECODE_OPTIONS: Any = {"require": ["iss", "sub", "aud", "exp", "jti"], "strict_aud": True}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-KINDS = frozenset({"status", "hang", "reset_after_commit", "reset_before_forward"})
+KINDS = frozenset({"status", "hang", "reset_after_commit", "reset_before_forward", "hold_after_commit"})
 ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 429: "throttled", 503: "transient"}
 
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "hang" | "reset_after_commit" | "reset_before_forward"
+    kind: str  # "status" | "hang" | "reset_after_commit" | "reset_before_forward" | "hold_after_commit"
     status: int = 503
     retry_after: str | None = None
     body: dict[str, Any] | None = None
@@ -102,6 +102,7 @@ class FaultProxy:
         self.down = False
         self.url = ""
         self.log: list[tuple[str, str, int]] = []
+        self.received: list[tuple[str, str]] = []  # every request as it arrives, before it is answered
         self.token_requests = 0
         self.token_failures: list[str] = []
         self.seen_jti: set[str] = set()
@@ -370,6 +371,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif urlsplit(self.path).path in (SMART_CONFIGURATION, GRANT_PATH):
             self._answer(proxy.smart_reply(self.command, self.path, self._read_body()))
         else:
+            proxy.received.append((self.command, self.path))
             self._apply(proxy.take_fault(self.command, self.path), self._read_body())
 
     def _apply(self, fault: Fault | None, body: bytes) -> None:
@@ -383,6 +385,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "reset_after_commit":
             self._pass(body)  # the EHR commits and answers; the client never hears it
             self._drop(reset=True)
+        elif fault.kind == "hold_after_commit":
+            reply = self._pass(body)  # the EHR commits; its answer reaches the client `seconds` later
+            self.server.proxy.pause(fault.seconds)
+            self._answer(reply)
         else:
             self._drop(reset=True)
 

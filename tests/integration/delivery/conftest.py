@@ -13,6 +13,20 @@ from tests.support.ehr_server import EhrServer, node_available, start_ehr
 from tests.support.fault_proxy import FaultProxy
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Cases marked postgresql_only (several worker processes, a server restart) run on PostgreSQL alone."""
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("postgresql_only")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") == "sqlite"  # type: ignore[attr-defined]
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 @pytest.fixture(scope="session")
 def ehr() -> Iterator[EhrServer]:
     missing = node_available()
