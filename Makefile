@@ -14,10 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-# Migrates the embedded SQLite database (var/fhir-adapter.db) and starts the service on 127.0.0.1:8080.
+# Migrates the embedded SQLite database (var/fhir-adapter.db), makes the key for SMART client assertions
+# when there is none, and starts the service on 127.0.0.1:8080 with one delivery worker inside.
 run: install
 	@mkdir -p var
 	$(BIN)/fhir-adapter db upgrade
+	@test -f var/keys/client-assertion.pem || $(BIN)/fhir-adapter keys generate
 	$(BIN)/fhir-adapter serve
 
 EHR_STAMP := tests/ehr/node_modules/.installed

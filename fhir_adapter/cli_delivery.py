@@ -53,7 +53,10 @@ def cmd_ehrs(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "remove":
         with writing(engine) as conn:
             done = ehr_store.remove_ehr(conn, args.org, args.ehr_id or "")
-        print(f"EHR {args.ehr_id} removed" if done else f"no EHR {args.ehr_id} in {args.org}")
+        print(
+            f"EHR {args.ehr_id} removed" if done else f"no EHR {args.ehr_id} in {args.org}",
+            file=sys.stdout if done else sys.stderr,
+        )
         return 0 if done else 2
     with reading(engine) as conn:
         for e in ehr_store.list_ehrs(conn, args.org):

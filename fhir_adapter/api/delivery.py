@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Response, request
 from marshmallow import Schema, ValidationError, fields, validate
 
-from fhir_adapter.adapters import ehr_store, outbox_store
+from fhir_adapter.adapters import ehr_store, outbox_store, record_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.outbox_store import STATES, Job
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
@@ -23,8 +23,9 @@ from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_foun
 from fhir_adapter.service.projection import patient_id
 
 FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
+MAX_JOB_ID = 2**31 - 1
 JOB_ID = path_param(
-    "job_id", "the delivery job's id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
+    "job_id", "the delivery job's id", {"type": "integer", "minimum": 1, "maximum": MAX_JOB_ID}
 )
 DELIVERIES = "Delivery to EHRs"
 
@@ -79,6 +80,8 @@ def list_links(record_id: str) -> Response:
     principal = require("Patient", "read", "search")
     touched(patient_id(record_id, principal.org.identity))
     with reading(services().engine) as conn:
+        if record_store.get(conn, principal.org.id, "client", record_id) is None:
+            raise not_found(f"client {record_id}")
         links = ehr_store.links_of(conn, principal.org.id, record_id)
     return json_response({"items": [_link_json(link) for link in links]})
 
@@ -128,8 +131,15 @@ def list_jobs() -> Response:
     return json_response(page)
 
 
+def _job_id(job_id: int) -> int:
+    if not 1 <= job_id <= MAX_JOB_ID:
+        raise not_found(f"delivery job {job_id}")
+    return job_id
+
+
 def read_job(job_id: int) -> Response:
     principal = require("Endpoint", "read", "read")
+    job_id = _job_id(job_id)
     with reading(services().engine) as conn:
         job = outbox_store.get(conn, principal.org.id, job_id)
         if job is None:
@@ -142,6 +152,7 @@ def read_job(job_id: int) -> Response:
 
 def replay_job(job_id: int) -> Response:
     principal = require("Endpoint", "update", "update")
+    job_id = _job_id(job_id)
     now = stamp(services().deps.clock())
     return run_write(
         principal,
@@ -195,7 +206,7 @@ _route(
         None,
         "PatientLinkList",
         parameters=(path_param("record_id", "the client's id", CLIENT_ID),),
-        errors=(401, 403),
+        errors=(401, 403, 404),
     ),
     "list_links",
     list_links,
@@ -273,7 +284,7 @@ _route(
         "Replayed",
         status=202,
         parameters=(JOB_ID,),
-        errors=(401, 403, 404, 409),
+        errors=(400, 401, 403, 404, 409, 422),
         idempotent=True,
         description="A new job carries the same resources as they are now, behind the client's newer "
         "jobs; the old one stays, marked replayed.",
@@ -292,7 +303,7 @@ _route(
         None,
         "Replayed",
         status=202,
-        errors=(401, 403),
+        errors=(400, 401, 403, 409, 422),
         idempotent=True,
     ),
     "replay_dead",

@@ -98,6 +98,12 @@ class Worker:
             self.deliver(job)
         except LeaseLost:
             log.warning("delivery.lease_lost", job=job.id)
+        except StorageUnavailable:
+            raise
+        except Exception as err:  # a fault of ours: the job waits and is retried, the worker goes on
+            where = err.__traceback__.tb_frame.f_code.co_name if err.__traceback__ else "?"
+            log.error("delivery.internal_error", job=job.id, error=type(err).__name__, where=where)
+            self._failed(job, Failure("retry", "internal_error", None, type(err).__name__))
         return True
 
     # --- one job ---

@@ -1,37 +1,35 @@
-"""A reverse proxy before the stand-in EHR: injects faults, adds latency, and plays a SMART token endpoint."""
+"""A reverse proxy before the stand-in EHR: injects faults, adds latency, and plays a SMART token endpoint.
+
+`FaultProxy` forwards each request to the EHR unless a queued `Fault` answers it instead (an error, a
+hang, a reset before or after the EHR commits, an answer held back) and logs what it saw. Once given a
+static bearer or `enable_smart` it demands a token; the SMART Backend Services token endpoint it then
+serves (assertion checks, JWKS, token issuing) is tests/support/smart_endpoint.py.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
 import json
-import secrets
 import socket
 import struct
 import threading
-import time
 import traceback
 from dataclasses import dataclass, field
 from http.client import responses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-import jwt
 import requests
 from requests.adapters import HTTPAdapter
+
+from tests.support.smart_endpoint import ASSERTION_TYPE as ASSERTION_TYPE
+from tests.support.smart_endpoint import GRANT_PATH, NO_STORE, SMART_CONFIGURATION, SmartEndpoint
 
 FHIR_JSON = "application/fhir+json"
 FORWARDED_REQUEST_HEADERS = ("Content-Type", "Accept", "If-Match", "If-None-Exist", "Prefer")
 RETURNED_HEADERS = ("Content-Type", "ETag", "Location", "Retry-After")
-SMART_CONFIGURATION = "/.well-known/smart-configuration"
-GRANT_PATH = "/token"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-ASSERTION_ALGORITHMS = ("RS384", "ES384")
-MAX_ASSERTION_LIFETIME = 300
-CLOCK_LEEWAY = 5
-DECODE_OPTIONS: Any = {"require": ["iss", "sub", "aud", "exp", "jti"], "strict_aud": True}
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 KINDS = frozenset({"status", "hang", "reset_after_commit", "reset_before_forward", "hold_after_commit"})
 ISSUE_CODES = {401: "login", 403: "forbidden", 404: "not-found", 429: "throttled", 503: "transient"}
 
@@ -82,19 +80,6 @@ def fault_reply(fault: Fault) -> Reply:
     return json_reply(fault.status, body, **extra)
 
 
-class _Refused(Exception):
-    def __init__(self, reason: str, status: int = 400) -> None:
-        super().__init__(reason)
-        self.reason, self.status = reason, status
-
-
-@dataclass
-class _Smart:
-    jwks_url: str
-    client_id: str
-    token_lifetime: int
-
-
 class FaultProxy:
     def __init__(self, upstream: str, delay_seconds: float = 0.0) -> None:
         self.upstream = upstream.rstrip("/")
@@ -110,14 +95,12 @@ class FaultProxy:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._smart: _Smart | None = None
         self._static: str | None = None
-        self._tokens: dict[str, float] = {}
-        self._jwks: dict[str, dict[str, Any]] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._session = requests.Session()  # closed by stop(); usable again after
         self._session.mount("http://", HTTPAdapter(pool_maxsize=64))
+        self._smart = SmartEndpoint(self, self._lock, self._session)
 
     def start(self) -> FaultProxy:
         self._stopping.clear()
@@ -193,7 +176,7 @@ class FaultProxy:
 
     def authorize(self, headers: Any) -> Reply | None:
         """None when the request may pass; else the 401 to answer."""
-        if self._static is None and self._smart is None:
+        if self._static is None and not self._smart.enabled:
             return None
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() == "bearer" and self._token_valid(token.strip()):
@@ -205,123 +188,28 @@ class FaultProxy:
     def _token_valid(self, token: str) -> bool:
         if self._static is not None and hmac.compare_digest(token.encode(), self._static.encode()):
             return True
-        with self._lock:
-            expiry = self._tokens.get(token)
-        return expiry is not None and expiry > time.time()
+        return self._smart.issued(token)
 
     def enable_smart(self, jwks_url: str, client_id: str, token_lifetime: int = 300) -> None:
-        self._smart = _Smart(jwks_url, client_id, token_lifetime)
+        self._smart.enable(jwks_url, client_id, token_lifetime)
 
     @property
     def token_url(self) -> str:
         return self.url + GRANT_PATH
 
     def smart_configuration(self) -> dict[str, Any]:
-        return {
-            "token_endpoint": self.token_url,
-            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
-            "grant_types_supported": ["client_credentials"],
-            "capabilities": ["client-confidential-asymmetric"],
-        }
+        return self._smart.configuration()
 
     def smart_reply(self, method: str, path: str, body: bytes) -> Reply:
         route = urlsplit(path).path
-        if self._smart is None:
+        if not self._smart.enabled:
             return json_reply(404, outcome(404, "SMART is not enabled on this proxy"))
         if route == SMART_CONFIGURATION and method == "GET":
             return json_reply(200, self.smart_configuration(), "application/json")
         if route == GRANT_PATH and method == "POST":
-            return self._token(body)
+            status, answer = self._smart.grant(body)
+            return json_reply(status, answer, "application/json", **NO_STORE)
         return json_reply(405, outcome(405, f"{method} is not allowed on {route}"))
-
-    def _token(self, body: bytes) -> Reply:
-        with self._lock:
-            self.token_requests += 1
-        form = {key: values[-1] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
-        try:
-            self._check_assertion(form)
-        except _Refused as refused:
-            with self._lock:
-                self.token_failures.append(refused.reason)
-            error = {"error": "invalid_client", "error_description": refused.reason}
-            return json_reply(refused.status, error, "application/json", **NO_STORE)
-        assert self._smart is not None
-        token, lifetime = secrets.token_urlsafe(32), self._smart.token_lifetime
-        with self._lock:
-            self._tokens[token] = time.time() + lifetime
-        granted = {"access_token": token, "token_type": "bearer", "expires_in": lifetime}
-        granted["scope"] = form.get("scope") or "system/*.write"
-        return json_reply(200, granted, "application/json", **NO_STORE)
-
-    def _check_assertion(self, form: dict[str, str]) -> None:
-        for name, wanted in (("grant_type", "client_credentials"), ("client_assertion_type", ASSERTION_TYPE)):
-            if form.get(name) != wanted:
-                raise _Refused(f"{name} must be {wanted}, not {form.get(name)!r}")
-        assertion = form.get("client_assertion")
-        if not assertion:
-            raise _Refused("client_assertion is missing")
-        claims = self._decode(assertion, self._assertion_key(assertion))
-        if claims["exp"] > time.time() + MAX_ASSERTION_LIFETIME + CLOCK_LEEWAY:
-            raise _Refused(f"exp is more than {MAX_ASSERTION_LIFETIME} s ahead")
-        self._claim_jti(str(claims["jti"]))
-
-    def _assertion_key(self, assertion: str) -> jwt.PyJWK:
-        try:
-            header = jwt.get_unverified_header(assertion)
-        except jwt.PyJWTError as err:
-            raise _Refused(f"client_assertion is not a JWT: {err}") from None
-        alg, kid = header.get("alg"), header.get("kid")
-        if alg not in ASSERTION_ALGORITHMS:
-            raise _Refused(f"alg {alg!r} is not one of {', '.join(ASSERTION_ALGORITHMS)}")
-        if not kid:
-            raise _Refused("the assertion's header has no kid")
-        jwk = self._find_jwk(str(kid))
-        if jwk.get("alg", alg) != alg:
-            raise _Refused(f"key {kid!r} is for {jwk['alg']}, the assertion is signed {alg}", 401)
-        try:
-            return jwt.PyJWK(jwk, algorithm=alg)
-        except jwt.PyJWTError as err:
-            raise _Refused(f"key {kid!r} cannot verify {alg}: {err}", 401) from None
-
-    def _find_jwk(self, kid: str) -> dict[str, Any]:
-        """The client's key `kid`, from the cached JWKS or, when unknown there (rotation), a fresh fetch."""
-        assert self._smart is not None
-        if kid not in self._jwks:
-            try:
-                response = self._session.get(self._smart.jwks_url, timeout=5)
-                response.raise_for_status()
-                self._jwks = {str(key["kid"]): key for key in response.json()["keys"] if "kid" in key}
-            except (requests.RequestException, ValueError, KeyError, TypeError) as err:
-                raise _Refused(f"could not fetch the JWKS at {self._smart.jwks_url}: {err}") from None
-        if kid not in self._jwks:
-            raise _Refused(f"kid {kid!r} is not in the client's JWKS", 401)
-        return self._jwks[kid]
-
-    def _decode(self, assertion: str, key: jwt.PyJWK) -> dict[str, Any]:
-        assert self._smart is not None
-        client_id = self._smart.client_id
-        try:
-            return jwt.decode(
-                assertion,
-                key,
-                algorithms=[key.algorithm_name],
-                options=DECODE_OPTIONS,
-                audience=self.token_url,
-                issuer=client_id,
-                subject=client_id,
-                leeway=CLOCK_LEEWAY,
-            )
-        except jwt.InvalidSignatureError:
-            raise _Refused("the assertion's signature does not verify", 401) from None
-        except jwt.PyJWTError as err:
-            raise _Refused(f"the assertion is invalid: {err}") from None
-
-    def _claim_jti(self, jti: str) -> None:
-        with self._lock:
-            if not jti or jti in self.seen_jti:
-                raise _Refused(f"jti {jti!r} is empty or was used before (replay)")
-            self.seen_jti.add(jti)
 
 
 class _Server(ThreadingHTTPServer):
