@@ -51,6 +51,7 @@ class Settings:
     max_attempts: int = 2000  # about a week at the cap; then the job is a dead letter, still replayable
     reconcile_limit: int = 3
     poll_seconds: float = 0.2
+    batch_jobs: int = 50  # a patient's queued jobs one claim takes together
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -97,6 +98,7 @@ class Settings:
             max_attempts=int(number("MAX_ATTEMPTS", cls.max_attempts)),
             reconcile_limit=int(number("RECONCILE_LIMIT", cls.reconcile_limit)),
             poll_seconds=number("POLL_SECONDS", cls.poll_seconds),
+            batch_jobs=max(1, int(number("BATCH_JOBS", cls.batch_jobs))),
         )
 
     def identity(self) -> Identity:

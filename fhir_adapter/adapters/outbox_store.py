@@ -1,7 +1,9 @@
 """The outbox: jobs written with the change that caused them, claimed by workers under a lease.
 
 A lane is one patient in one EHR. Only the lowest pending or leased job of a lane can be claimed, so a
-lane's jobs go one at a time and in order, whatever the number of workers. On PostgreSQL a claim locks
+lane's jobs go one at a time and in order, whatever the number of workers. The claim takes the jobs queued
+behind it in the lane too (a backlog after an outage): they go together, as one write of the resources as
+they are now, and share their outcome. On PostgreSQL a claim locks
 its row with `FOR UPDATE SKIP LOCKED`; on SQLite the writer's `BEGIN IMMEDIATE` serialises claims.
 A lease that runs out (its worker died) makes the job claimable again; the lease token fences the old
 worker out of recording anything afterwards.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -43,6 +45,9 @@ class Job:
     created_at: str
     finished_at: str | None
     claimed_at: str | None
+    batch_head: int | None = None  # the job it was last claimed with, when not itself
+    # A claim: every job it holds with its own resources, this one first (`resources` is their union).
+    members: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = ()
 
 
 def _job(row: Any) -> Job:
@@ -64,6 +69,7 @@ def _job(row: Any) -> Job:
         row.created_at,
         row.finished_at,
         row.claimed_at,
+        row.batch_head if row.batch_head != row.id else None,
     )
 
 
@@ -97,56 +103,104 @@ def enqueue(
 
 
 def claim(
-    conn: Connection, now: str, lease_until: str, skip_locked: bool, org_id: str | None = None
+    conn: Connection,
+    now: str,
+    lease_until: str,
+    skip_locked: bool,
+    org_id: str | None = None,
+    batch_limit: int = 1,
 ) -> Job | None:
-    """The oldest job that is due and heads its lane, leased to the caller; None when there is none.
-    With `org_id`, only that organisation's jobs."""
+    """The oldest job that is due and heads its lane, leased to the caller with up to `batch_limit - 1`
+    jobs behind it in the lane; None when there is none. With `org_id`, only that organisation's jobs."""
     other = jobs.alias("other")
-    head = (
-        select(func.min(other.c.id))
-        .where(other.c.lane == jobs.c.lane, other.c.state.in_(OPEN))
-        .scalar_subquery()
-    )
+    heads = select(func.min(other.c.id)).where(other.c.state.in_(OPEN)).group_by(other.c.lane)
+    if org_id is not None:
+        heads = heads.where(other.c.org_id == org_id)
     due = or_(
         and_(jobs.c.state == "pending", jobs.c.not_before <= now),
         and_(jobs.c.state == "leased", jobs.c.lease_until < now),
     )
-    query = select(jobs.c.id).where(due, jobs.c.id == head).order_by(jobs.c.id).limit(1)
-    if org_id is not None:
-        query = query.where(jobs.c.org_id == org_id)
+    query = select(jobs.c.id, jobs.c.lane).where(jobs.c.id.in_(heads), due).order_by(jobs.c.id).limit(1)
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
-    job_id = conn.execute(query).scalar()
-    if job_id is None:
+    first = conn.execute(query).first()
+    if first is None:
         return None
+    ids = [first.id, *_behind(conn, first, now, skip_locked, batch_limit - 1)]
     token = str(uuid.uuid4())
-    row = conn.execute(
+    rows = conn.execute(
         update(jobs)
-        .where(jobs.c.id == job_id)
+        .where(jobs.c.id.in_(ids))
         .values(
             state="leased",
             claimed_at=now,
             lease_until=lease_until,
             lease_token=token,
             attempts=jobs.c.attempts + 1,
+            batch_head=first.id,
         )
         .returning(*jobs.c)
-    ).one()
-    return _job(row)
+    ).all()
+    claimed = sorted((_job(row) for row in rows), key=lambda j: j.id)
+    resources = list(dict.fromkeys(key for job in claimed for key in job.resources))
+    members = tuple((j.id, tuple(j.resources)) for j in claimed)
+    return replace(claimed[0], resources=resources, members=members)
+
+
+def _behind(conn: Connection, head: Any, now: str, skip_locked: bool, limit: int) -> list[int]:
+    """The jobs waiting behind a lane's head (or left leased by a worker that died), oldest first."""
+    if limit <= 0:
+        return []
+    waiting = or_(jobs.c.state == "pending", and_(jobs.c.state == "leased", jobs.c.lease_until < now))
+    query = (
+        select(jobs.c.id)
+        .where(jobs.c.lane == head.lane, jobs.c.id > head.id, waiting)
+        .order_by(jobs.c.id)
+        .limit(limit)
+    )
+    if skip_locked:
+        query = query.with_for_update(skip_locked=True)
+    return [int(i) for i in conn.execute(query).scalars()]
 
 
 def _fenced(job: Job) -> Any:
-    return and_(jobs.c.id == job.id, jobs.c.state == "leased", jobs.c.lease_token == job.lease_token)
+    return and_(jobs.c.lease_token == job.lease_token, jobs.c.state == "leased")
+
+
+def _held(job: Job) -> int:
+    return len(job.members) or 1
 
 
 def finish(
     conn: Connection, job: Job, state: str, now: str, reason: str | None = None, error: Any = None
 ) -> bool:
-    """Close a leased job (delivered, dead, withheld). False when the lease was lost: record nothing."""
+    """Close a claim's jobs (delivered, dead). False when the lease was lost: record nothing."""
     values: dict[str, Any] = {"state": state, "finished_at": now, "lease_until": None}
     if reason is not None:
         values |= {"last_reason": reason, "last_error": orjson.dumps(error).decode() if error else None}
-    return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == 1
+    return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == _held(job)
+
+
+def finish_delivered(conn: Connection, job: Job, withheld: set[tuple[str, str]], now: str) -> bool:
+    """Close a claim that was sent: each job delivered, or withheld when the EHR's policy held back every
+    resource it carried. False when the lease was lost."""
+    members = job.members or ((job.id, tuple(job.resources)),)
+    held_back = [i for i, keys in members if keys and set(keys) <= withheld]
+    done = conn.execute(
+        update(jobs)
+        .where(_fenced(job), jobs.c.id.not_in(held_back))
+        .values(state="delivered", finished_at=now, lease_until=None)
+    ).rowcount
+    if held_back:
+        why = orjson.dumps("labelled restricted; this EHR's policy does not allow it").decode()
+        done += conn.execute(
+            update(jobs)
+            .where(_fenced(job), jobs.c.id.in_(held_back))
+            .values(
+                state="withheld", finished_at=now, lease_until=None, last_reason="restricted", last_error=why
+            )
+        ).rowcount
+    return bool(done == len(members))
 
 
 def retry_later(
@@ -161,7 +215,7 @@ def retry_later(
     }
     if reconcile:
         values["reconciles"] = jobs.c.reconciles + 1
-    return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == 1
+    return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == _held(job)
 
 
 def record_attempt(

@@ -219,6 +219,7 @@ outbox_jobs = Table(
     Column("last_reason", String(40)),
     Column("last_error", Text),  # the EHR's OperationOutcome or what went wrong, JSON
     Column("replayed_by", Integer),
+    Column("batch_head", Integer),  # the job it was last claimed together with
     Column("created_at", STAMP, nullable=False),
     Column("finished_at", STAMP),
     Index("ix_outbox_lane", "lane", "state", "id"),

@@ -61,6 +61,7 @@ def job_json(job: Job) -> dict[str, Any]:
         ("reason", job.last_reason),
         ("error", job.last_error),
         ("replayed_by", job.replayed_by),
+        ("delivered_with", job.batch_head if job.state == "delivered" else None),
     )
     return out | {k: v for k, v in optional if v is not None}
 

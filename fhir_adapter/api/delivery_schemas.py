@@ -49,6 +49,10 @@ JOB = {
         "reason": {**STRING, "description": "the last failure: http_503, timeout, connection, http_422..."},
         "error": {"description": "the EHR's OperationOutcome or what went wrong"},
         "replayed_by": {"type": "integer"},
+        "delivered_with": {
+            "type": "integer",
+            "description": "the job it was sent together with (its failures and ledger are there)",
+        },
     },
 }
 DETAIL = {

@@ -91,6 +91,7 @@ class Worker:
                 stamp(now + timedelta(seconds=self.settings.lease_seconds)),
                 self.skip_locked,
                 self.org_id,
+                self.settings.batch_jobs,
             )
         if job is None:
             return False
@@ -112,15 +113,12 @@ class Worker:
         prepared = self._prepare(job)
         if prepared is None:
             return
-        if not prepared.send:
-            self._finish(job, prepared, [], "withheld" if prepared.withheld else "delivered")
-            return
         try:
-            written = self._send(job, prepared)
+            written = self._send(job, prepared) if prepared.send else []
         except Failure as failure:
             self._failed(job, failure)
             return
-        self._finish(job, prepared, written, "delivered")
+        self._finish(job, prepared, written)
 
     def _prepare(self, job: Job) -> Prepared | None:
         with reading(self.engine) as conn:
@@ -196,15 +194,15 @@ class Worker:
 
     # --- recording ---
 
-    def _finish(self, job: Job, prepared: Prepared, written: list[Written], state: str) -> None:
+    def _finish(self, job: Job, prepared: Prepared, written: list[Written]) -> None:
         now = stamp(self.clock())
+        withheld = {(o.resource_type, o.id) for o in prepared.withheld}
         with writing(self.engine) as conn:
-            reason = "restricted" if state == "withheld" else None
-            detail = "labelled restricted; this EHR's policy does not allow it" if reason else None
-            if not outbox_store.finish(conn, job, state, now, reason, detail):
+            if not outbox_store.finish_delivered(conn, job, withheld, now):
                 raise LeaseLost()
             record_delivery(conn, job, prepared.ehr, prepared.patient_id, written, prepared.withheld, now)
-        log.info("delivery.done", job=job.id, state=state, resources=len(written), ehr=job.ehr_id)
+        jobs = len(job.members) or 1
+        log.info("delivery.done", job=job.id, jobs=jobs, resources=len(written), withheld=len(withheld))
 
     def _failed(self, job: Job, failure: Failure) -> None:
         if failure.action == "retry" and job.attempts < self.settings.max_attempts:

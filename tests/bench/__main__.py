@@ -1,5 +1,6 @@
 """`make bench`: map + validate throughput of a discharge Bundle against bare R4B validation, then the HTTP
-service under gunicorn against its own ceiling (tests/bench/service.py)."""
+service under gunicorn against its own ceiling (tests/bench/service.py), then delivery to an EHR by the
+workers (tests/bench/delivery.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from fhir_adapter.mapping.validation import ensure_valid_bundle
-from tests.bench import service
+from tests.bench import delivery, service
 from tests.bench.discharge import discharge_case
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
@@ -91,3 +92,5 @@ if __name__ == "__main__":
         raise SystemExit(f"the benchmark Bundle is not valid: {err}") from err
     print()
     service.main()
+    print()
+    delivery.main()

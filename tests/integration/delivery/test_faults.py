@@ -157,6 +157,11 @@ def test_an_unreachable_ehr_keeps_every_job_until_it_is_back(harness: Harness) -
     h.assert_exactly_once(second)
     plan = next(r for r in h.assert_exactly_once(first) if r["resourceType"] == "CarePlan")
     assert plan["title"] == "revision 2"
+    # the backlog went as one write per patient: the first client's four jobs together
+    assert sum(1 for m, path, status in h.proxy.log if (m, path, status) == ("POST", "/", 200)) == 2
+    listed = h.client.get(f"/api/v1/deliveries?client_id={first}", headers=h.headers).json["items"]
+    head = listed[0]["id"]
+    assert [j.get("delivered_with") for j in listed] == [None, head, head, head]
 
 
 def test_restricted_records_are_withheld_unless_the_ehr_allows_them(harness: Harness) -> None:
@@ -171,7 +176,7 @@ def test_restricted_records_are_withheld_unless_the_ehr_allows_them(harness: Har
     assert plan_job.state == "delivered"
     assert assessment_job.state == "withheld" and assessment_job.last_reason == "restricted"
     assert h.ehr.search("QuestionnaireResponse", subject="Patient/pt-3") == []
-    assert {row.action for row in h.ledger() if row.job_id == assessment_job.id} == {"WITHHELD"}
+    assert {r.action for r in h.ledger() if r.resource_type == "QuestionnaireResponse"} == {"WITHHELD"}
     with writing(h.service.engine) as conn:
         conn.execute(update(ehrs).where(ehrs.c.org_id == h.org_id).values(send_restricted=True))
     replayed = h.client.post(f"/api/v1/deliveries/{assessment_job.id}/replay", headers=h.headers)

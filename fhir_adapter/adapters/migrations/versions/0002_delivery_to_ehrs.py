@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("last_reason", sa.String(length=40), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("replayed_by", sa.Integer(), nullable=True),
+        sa.Column("batch_head", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.String(length=32), nullable=False),
         sa.Column("finished_at", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id"),
