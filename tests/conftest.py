@@ -140,3 +140,16 @@ def new_org(service):  # type: ignore[no-untyped-def]
 
     token.org_id = org_id  # type: ignore[attr-defined]
     return token
+
+
+@pytest.fixture(scope="session")
+def ehr():  # type: ignore[no-untyped-def]
+    """The stand-in EHR: a real FHIR server (tests/ehr/server.js, @medplum/fhir-router), one per session."""
+    from tests.support.ehr_server import node_available, start_ehr
+
+    missing = node_available()
+    if missing:
+        pytest.skip(f"the stand-in EHR cannot start: {missing} (make test installs it with npm)")
+    server = start_ehr()
+    yield server
+    server.stop()

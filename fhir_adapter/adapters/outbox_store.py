@@ -36,7 +36,6 @@ class Job:
     resources: list[tuple[str, str]]
     state: str
     attempts: int
-    reconciles: int
     not_before: str
     lease_token: str | None
     last_reason: str | None
@@ -60,7 +59,6 @@ def _job(row: Any) -> Job:
         [tuple(k) for k in orjson.loads(row.resources)],
         row.state,
         row.attempts,
-        row.reconciles,
         row.not_before,
         row.lease_token,
         row.last_reason,
@@ -95,7 +93,6 @@ def enqueue(
         "resources": orjson.dumps([list(k) for k in resources]).decode(),
         "state": "pending",
         "attempts": 0,
-        "reconciles": 0,
         "not_before": now,
         "created_at": now,
     }
@@ -203,9 +200,8 @@ def finish_delivered(conn: Connection, job: Job, withheld: set[tuple[str, str]],
     return bool(done == len(members))
 
 
-def retry_later(
-    conn: Connection, job: Job, not_before: str, reason: str, error: Any, reconcile: bool = False
-) -> bool:
+def retry_later(conn: Connection, job: Job, not_before: str, reason: str, error: Any) -> bool:
+    """Put a claim's jobs back, due again at `not_before`. False when the lease was lost."""
     values: dict[str, Any] = {
         "state": "pending",
         "not_before": not_before,
@@ -213,8 +209,6 @@ def retry_later(
         "last_reason": reason,
         "last_error": orjson.dumps(error).decode() if error else None,
     }
-    if reconcile:
-        values["reconciles"] = jobs.c.reconciles + 1
     return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == _held(job)
 
 

@@ -211,7 +211,6 @@ outbox_jobs = Table(
     ),  # JSON [[type, id], ...]: our resources to send as they are then
     Column("state", String(12), nullable=False),  # pending | leased | delivered | dead | withheld | replayed
     Column("attempts", Integer, nullable=False, default=0),
-    Column("reconciles", Integer, nullable=False, default=0),
     Column("not_before", STAMP, nullable=False),
     Column("claimed_at", STAMP),  # the last claim
     Column("lease_until", STAMP),

@@ -7,25 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
 from tests.conftest import ROOT, read_json
 from tests.e2e.test_serve import BIN, free_port
-from tests.support.ehr_server import EhrServer, node_available, start_ehr
-
-
-@pytest.fixture
-def ehr() -> Iterator[EhrServer]:
-    missing = node_available()
-    if missing:
-        pytest.skip(f"the stand-in EHR cannot start: {missing} (make test installs it with npm)")
-    server = start_ehr()
-    yield server
-    server.stop()
+from tests.support.ehr_server import EhrServer
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -34,6 +22,7 @@ def cli(env: dict[str, str], *args: str) -> str:
 
 
 def test_serve_runs_a_worker_that_delivers_to_the_ehr(tmp_path: Path, ehr: EhrServer) -> None:
+    ehr.reset()
     env = os.environ | {
         "FHIR_ADAPTER_DATABASE_URL": f"sqlite:///{tmp_path / 'service.db'}",
         "FHIR_ADAPTER_SIGNING_KEYS": str(tmp_path / "keys" / "assertion.pem"),

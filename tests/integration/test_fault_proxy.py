@@ -16,21 +16,11 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from tests.support.ehr_server import EhrServer, node_available, start_ehr
+from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import ASSERTION_TYPE, Fault, FaultProxy
 
 CLIENT_ID = "fhir-adapter-test"
 KID = "test-key-1"
-
-
-@pytest.fixture(scope="session")
-def ehr() -> Iterator[EhrServer]:
-    reason = node_available()
-    if reason is not None:
-        pytest.skip(reason)
-    server = start_ehr()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

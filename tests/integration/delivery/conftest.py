@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.delivery import Harness
-from tests.support.ehr_server import EhrServer, node_available, start_ehr
+from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import FaultProxy
 
 
@@ -25,16 +25,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [item for item in items if item not in dropped]
-
-
-@pytest.fixture(scope="session")
-def ehr() -> Iterator[EhrServer]:
-    missing = node_available()
-    if missing:
-        pytest.skip(f"the stand-in EHR cannot start: {missing} (make test installs it with npm)")
-    server = start_ehr()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -74,7 +74,6 @@ def upgrade() -> None:
         sa.Column("resources", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("reconciles", sa.Integer(), nullable=False),
         sa.Column("not_before", sa.String(length=32), nullable=False),
         sa.Column("claimed_at", sa.String(length=32), nullable=True),
         sa.Column("lease_until", sa.String(length=32), nullable=True),
