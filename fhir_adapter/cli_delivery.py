@@ -117,10 +117,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with writing(engine) as conn:
             if args.all_dead:
-                before = outbox_store.dead_ids(conn, args.org)
-                pairs = list(zip(before, outbox.replay_dead(conn, args.org, now), strict=True))
+                pairs = outbox.replay_dead(conn, args.org, now)
             else:
-                pairs = [(args.job, outbox.replay(conn, args.org, args.job, now))]
+                pairs = outbox.replay(conn, args.org, args.job, now)
     except ServiceError as err:
         print("; ".join(p.message for p in err.problems), file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 
 import structlog
 
@@ -23,3 +24,9 @@ def configure(level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+def raised_at(err: BaseException) -> str:
+    """Where an exception was raised, `file.py:line`: what a log may say of it (its message may hold PHI)."""
+    frames = traceback.extract_tb(err.__traceback__) if err.__traceback__ else []
+    return f"{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else "?"

@@ -30,8 +30,9 @@ class Stored:
     patient_id: str | None = None  # the Patient it is about (the Patient's own id for a Patient)
 
 
-def _content(resource: JSON) -> JSON:
-    """The resource without the server's version and time stamp, to tell a real change from a re-send."""
+def content(resource: JSON) -> JSON:
+    """The resource without the server's version and time stamp: to tell a real change from a re-send, and
+    what another server gets (it keeps its own)."""
     meta = {k: v for k, v in resource.get("meta", {}).items() if k not in ("versionId", "lastUpdated")}
     out = {k: v for k, v in resource.items() if k != "meta"}
     if meta:
@@ -67,7 +68,7 @@ def save(
     batch = _Batch(org_id, record, patient_id, stamp)
     for resource in resources:
         row = current.pop((resource["resourceType"], resource["id"]), None)
-        if row is not None and not row.deleted and _content(orjson.loads(row.data)) == _content(resource):
+        if row is not None and not row.deleted and content(orjson.loads(row.data)) == content(resource):
             continue
         batch.put(resource, row)
     for row in current.values():
@@ -163,22 +164,34 @@ class _Batch:
                 conn.execute(insert(table), rows)
 
 
+_CURRENT = (
+    res.c.resource_type,
+    res.c.id,
+    res.c.version_id,
+    res.c.last_updated,
+    res.c.deleted,
+    res.c.data,
+    res.c.restricted,
+    res.c.patient_id,
+)
+
+
 def read(conn: Connection, org_id: str, rtype: str, rid: str) -> Stored | None:
     row = conn.execute(
-        select(
-            res.c.version_id,
-            res.c.last_updated,
-            res.c.deleted,
-            res.c.restricted,
-            res.c.data,
-            res.c.patient_id,
-        ).where(res.c.org_id == org_id, res.c.resource_type == rtype, res.c.id == rid)
+        select(*_CURRENT).where(res.c.org_id == org_id, res.c.resource_type == rtype, res.c.id == rid)
     ).first()
-    if row is None:
-        return None
-    return Stored(
-        rtype, rid, row.version_id, row.last_updated, row.deleted, row.data, row.restricted, row.patient_id
+    return Stored(*row) if row else None
+
+
+def read_many(conn: Connection, org_id: str, keys: Sequence[tuple[str, str]]) -> list[Stored]:
+    """The current version of each (type, id) we hold, in the order asked, in one query."""
+    if not keys:
+        return []
+    rows = conn.execute(
+        select(*_CURRENT).where(res.c.org_id == org_id, tuple_(res.c.resource_type, res.c.id).in_(keys))
     )
+    found = {(row.resource_type, row.id): Stored(*row) for row in rows}
+    return [found[key] for key in keys if key in found]
 
 
 def vread(conn: Connection, org_id: str, rtype: str, rid: str, version: int) -> Stored | None:

@@ -3,10 +3,9 @@
 A lane is one patient in one EHR. Only the lowest pending or leased job of a lane can be claimed, so a
 lane's jobs go one at a time and in order, whatever the number of workers. The claim takes the jobs queued
 behind it in the lane too (a backlog after an outage): they go together, as one write of the resources as
-they are now, and share their outcome. On PostgreSQL a claim locks
-its row with `FOR UPDATE SKIP LOCKED`; on SQLite the writer's `BEGIN IMMEDIATE` serialises claims.
-A lease that runs out (its worker died) makes the job claimable again; the lease token fences the old
-worker out of recording anything afterwards.
+they are now, and share their outcome. On PostgreSQL a claim locks its rows with `FOR UPDATE SKIP
+LOCKED`; on SQLite the writer's `BEGIN IMMEDIATE` serialises claims. A lease that runs out (its worker
+died) makes the jobs claimable again; the lease token fences the old worker out of recording anything.
 """
 
 from __future__ import annotations
@@ -164,52 +163,37 @@ def _fenced(job: Job) -> Any:
     return and_(jobs.c.lease_token == job.lease_token, jobs.c.state == "leased")
 
 
-def _held(job: Job) -> int:
-    return len(job.members) or 1
+def _settle(conn: Connection, job: Job, values: dict[str, Any], only: Any = None) -> int:
+    """Update the claim's jobs (those in `only`, when given) that it still holds; how many."""
+    where = _fenced(job) if only is None else and_(_fenced(job), only)
+    return int(conn.execute(update(jobs).where(where).values(lease_until=None, **values)).rowcount)
 
 
-def finish(
-    conn: Connection, job: Job, state: str, now: str, reason: str | None = None, error: Any = None
-) -> bool:
-    """Close a claim's jobs (delivered, dead). False when the lease was lost: record nothing."""
-    values: dict[str, Any] = {"state": state, "finished_at": now, "lease_until": None}
-    if reason is not None:
-        values |= {"last_reason": reason, "last_error": orjson.dumps(error).decode() if error else None}
-    return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == _held(job)
+def _failure(reason: str, error: Any) -> dict[str, Any]:
+    return {"last_reason": reason, "last_error": orjson.dumps(error).decode() if error else None}
 
 
-def finish_delivered(conn: Connection, job: Job, withheld: set[tuple[str, str]], now: str) -> bool:
-    """Close a claim that was sent: each job delivered, or withheld when the EHR's policy held back every
-    resource it carried. False when the lease was lost."""
-    members = job.members or ((job.id, tuple(job.resources)),)
-    held_back = [i for i, keys in members if keys and set(keys) <= withheld]
-    done = conn.execute(
-        update(jobs)
-        .where(_fenced(job), jobs.c.id.not_in(held_back))
-        .values(state="delivered", finished_at=now, lease_until=None)
-    ).rowcount
+def dead(conn: Connection, job: Job, now: str, reason: str, error: Any) -> bool:
+    """The claim's jobs are dead letters. False when the lease was lost: record nothing."""
+    values = {"state": "dead", "finished_at": now, **_failure(reason, error)}
+    return _settle(conn, job, values) == len(job.members)
+
+
+def delivered(conn: Connection, job: Job, withheld: set[tuple[str, str]], now: str) -> bool:
+    """The claim was sent: each job delivered, or withheld when the EHR's policy held back every resource
+    it carried. False when the lease was lost."""
+    held_back = [i for i, keys in job.members if keys and set(keys) <= withheld]
+    done = _settle(conn, job, {"state": "delivered", "finished_at": now}, jobs.c.id.not_in(held_back))
     if held_back:
-        why = orjson.dumps("labelled restricted; this EHR's policy does not allow it").decode()
-        done += conn.execute(
-            update(jobs)
-            .where(_fenced(job), jobs.c.id.in_(held_back))
-            .values(
-                state="withheld", finished_at=now, lease_until=None, last_reason="restricted", last_error=why
-            )
-        ).rowcount
-    return bool(done == len(members))
+        why = _failure("restricted", "labelled restricted; this EHR's policy does not allow it")
+        done += _settle(conn, job, {"state": "withheld", "finished_at": now, **why}, jobs.c.id.in_(held_back))
+    return done == len(job.members)
 
 
 def retry_later(conn: Connection, job: Job, not_before: str, reason: str, error: Any) -> bool:
     """Put a claim's jobs back, due again at `not_before`. False when the lease was lost."""
-    values: dict[str, Any] = {
-        "state": "pending",
-        "not_before": not_before,
-        "lease_until": None,
-        "last_reason": reason,
-        "last_error": orjson.dumps(error).decode() if error else None,
-    }
-    return conn.execute(update(jobs).where(_fenced(job)).values(**values)).rowcount == _held(job)
+    values = {"state": "pending", "not_before": not_before, **_failure(reason, error)}
+    return _settle(conn, job, values) == len(job.members)
 
 
 def record_attempt(
@@ -286,6 +270,6 @@ def failures_by_reason(conn: Connection) -> dict[str, int]:
     return {reason: int(n) for reason, n in rows}
 
 
-def dead_ids(conn: Connection, org_id: str) -> list[int]:
-    query = select(jobs.c.id).where(jobs.c.org_id == org_id, jobs.c.state == "dead").order_by(jobs.c.id)
-    return [int(i) for i in conn.execute(query).scalars()]
+def dead_letters(conn: Connection, org_id: str) -> list[Job]:
+    query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.state == "dead").order_by(jobs.c.id)
+    return [_job(row) for row in conn.execute(query)]

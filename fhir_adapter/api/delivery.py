@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from fhir_adapter.adapters import ehr_store, outbox_store, record_store
 from fhir_adapter.adapters.db import reading
@@ -16,10 +16,9 @@ from fhir_adapter.api.http import int_arg, json_body, json_response, require, se
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import CLIENT_ID, bp
 from fhir_adapter.api.registry import API, Operation, path_param, query
-from fhir_adapter.errors import flatten_messages
-from fhir_adapter.service import outbox
+from fhir_adapter.service import outbox, records
 from fhir_adapter.service.context import stamp
-from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.projection import patient_id
 
 FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
@@ -89,14 +88,7 @@ def list_links(record_id: str) -> Response:
 
 def add_link(record_id: str) -> Response:
     principal = require("Patient", "update", "update")
-    payload = json_body()
-    if not isinstance(payload, dict):
-        raise invalid("a link is a JSON object")
-    try:
-        data = LinkSchema().load(payload)
-    except ValidationError as err:
-        problems = [Problem(path, message) for path, message in flatten_messages(err.messages)]
-        raise ServiceError(422, problems) from err
+    data = records.load_with(LinkSchema(), json_body(), "link")
     touched(patient_id(record_id, principal.org.identity))
     now = stamp(services().deps.clock())
     link = ehr_store.Link(
@@ -128,7 +120,7 @@ def list_jobs() -> Response:
     page: dict[str, Any] = {"items": [job_json(job) for job in jobs[:limit]]}
     if len(jobs) > limit:
         args = {k: v for k, v in request.args.items() if k != "after"}
-        page["next"] = f"{request.base_url}?{urlencode({**args, 'after': jobs[limit - 1].id})}"
+        page["next"] = f"/api/v1/deliveries?{urlencode({**args, 'after': jobs[limit - 1].id})}"
     return json_response(page)
 
 
@@ -157,9 +149,7 @@ def replay_job(job_id: int) -> Response:
     now = stamp(services().deps.clock())
     return run_write(
         principal,
-        lambda conn: json_response(
-            {"replayed": [{"job": job_id, "as": outbox.replay(conn, principal.org.id, job_id, now)}]}, 202
-        ),
+        lambda conn: _replayed(outbox.replay(conn, principal.org.id, job_id, now)),
     )
 
 
@@ -167,14 +157,11 @@ def replay_dead() -> Response:
     principal = require("Endpoint", "update", "update")
     now = stamp(services().deps.clock())
 
-    def work(conn: Any) -> Response:
-        before = outbox_store.dead_ids(conn, principal.org.id)
-        again = outbox.replay_dead(conn, principal.org.id, now)
-        return json_response(
-            {"replayed": [{"job": a, "as": b} for a, b in zip(before, again, strict=True)]}, 202
-        )
+    return run_write(principal, lambda conn: _replayed(outbox.replay_dead(conn, principal.org.id, now)))
 
-    return run_write(principal, work)
+
+def _replayed(pairs: list[tuple[int, int]]) -> Response:
+    return json_response({"replayed": [{"job": old, "as": new} for old, new in pairs]}, 202)
 
 
 def _route(rule: str, op: Operation, endpoint: str, view: Any) -> None:

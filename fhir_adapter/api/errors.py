@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
 from typing import Any
 
 import structlog
@@ -11,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from fhir_adapter.adapters.db import StorageUnavailable
 from fhir_adapter.api.http import json_response
+from fhir_adapter.logs import raised_at
 from fhir_adapter.service.errors import Problem, ServiceError
 
 log = structlog.get_logger("fhir_adapter.http")
@@ -68,8 +68,7 @@ def _unavailable(err: StorageUnavailable) -> Response:
 
 def _unexpected(err: Exception) -> Response:
     # The message and the locals may hold patient data: log the type and where it was raised, nothing else.
-    frame = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
-    where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}" if frame else "?"
+    where = raised_at(err)
     log.error("unexpected error", error=type(err).__name__, where=where, request_id=g.get("request_id"))
     problem = Problem("", f"internal error (request {g.get('request_id', '?')})", "exception")
     return outcome_response(500, [problem])

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cache
+from pathlib import Path
 
+import orjson
 from flask import Blueprint, Response
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -61,7 +64,13 @@ def metrics() -> Response:
 def published_keys() -> Response:
     """The public keys of our SMART Backend Services client assertions, for EHRs to verify them."""
     try:
-        keys = load_keys(services().settings.signing_keys)
+        document = _published(services().settings.signing_keys)
     except SigningKeyError as err:
         raise ServiceError(503, [Problem("", f"no signing key: {err}", "not-found")]) from err
-    return json_response(jwks(keys), headers={"Cache-Control": "public, max-age=300"})
+    return json_response(document, headers={"Cache-Control": "public, max-age=300"})
+
+
+@cache
+def _published(paths: tuple[Path, ...]) -> bytes:
+    """The JWKS, read from the key files once per process (a new key takes a restart, as its setting does)."""
+    return orjson.dumps(jwks(load_keys(paths)))

@@ -41,21 +41,19 @@ class Registry:
 API = Registry()
 
 
-def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+def _parameter(where: str, name: str, description: str, schema: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "name": name,
-        "in": "query",
-        "required": False,
+        "in": where,
+        "required": where == "path",
         "description": description,
         "schema": schema or {"type": "string"},
     }
+
+
+def query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _parameter("query", name, description, schema)
 
 
 def path_param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": schema or {"type": "string"},
-    }
+    return _parameter("path", name, description, schema)

@@ -92,6 +92,7 @@ class EhrClient:
         self.timeout = timeout
         self.session = requests.Session()
         self._token: tuple[str, float] | None = None
+        self._token_url = ehr.token_url  # else discovered once
         self._lock = threading.Lock()
         self._capabilities: tuple[Capabilities, float] | None = None
 
@@ -118,11 +119,15 @@ class EhrClient:
         sent = {"Accept": FHIR_JSON, **(headers or {}), **self._auth()}
         if body is not None:
             sent["Content-Type"] = FHIR_JSON
+        return self._call(method, url, json=body, headers=sent)
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One HTTP exchange; no answer in time or no connection is a Failure worth retrying."""
         try:
-            return self.session.request(method, url, json=body, headers=sent, timeout=self.timeout)
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.Timeout as err:
             raise Failure("retry", "timeout", None, f"no answer within {self.timeout:g} s") from err
-        except requests.ConnectionError as err:
+        except requests.RequestException as err:
             raise Failure("retry", "connection", None, _first_line(err)) from err
 
     def _auth(self) -> dict[str, str]:
@@ -141,29 +146,29 @@ class EhrClient:
     def _fetch_token(self) -> tuple[str, float]:
         if not self.keys:
             raise Failure("retry", "no_signing_key", None, "no signing key is configured")
-        token_url = self.ehr.token_url or self._discover_token_url()
+        if self._token_url is None:
+            self._token_url = self._discover_token_url()
         form = {
             "grant_type": "client_credentials",
             "scope": self.ehr.scope or "system/*.write",
             "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(self.keys[0], self.ehr.client_id or "", token_url),
+            "client_assertion": client_assertion(self.keys[0], self.ehr.client_id or "", self._token_url),
         }
+        response = self._call("POST", self._token_url, data=form)
+        body = _json(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if response.status_code != 200 or not isinstance(token, str):
+            raise Failure("retry", "token_refused", response.status_code, body)
         try:
-            response = self.session.post(token_url, data=form, timeout=self.timeout)
-        except requests.RequestException as err:
-            raise Failure("retry", "token_endpoint", None, _first_line(err)) from err
-        if response.status_code != 200:
-            raise Failure("retry", "token_refused", response.status_code, _json(response))
-        body = response.json()
-        lifetime = float(body.get("expires_in", 300))
-        return str(body["access_token"]), time.monotonic() + max(lifetime - 60, lifetime * 0.5)
+            lifetime = float(body.get("expires_in", 300))
+        except (TypeError, ValueError):
+            lifetime = 300.0
+        return token, time.monotonic() + max(lifetime - 60, lifetime * 0.5)
 
     def _discover_token_url(self) -> str:
-        try:
-            response = self.session.get(f"{self.base}/.well-known/smart-configuration", timeout=self.timeout)
-        except requests.RequestException as err:
-            raise Failure("retry", "token_endpoint", None, _first_line(err)) from err
-        url = _json(response).get("token_endpoint") if response.status_code == 200 else None
+        response = self._call("GET", f"{self.base}/.well-known/smart-configuration")
+        body = _json(response)
+        url = body.get("token_endpoint") if response.status_code == 200 and isinstance(body, dict) else None
         if not isinstance(url, str):
             raise Failure("retry", "token_endpoint", response.status_code, "no token_endpoint")
         return url

@@ -11,7 +11,6 @@ import random
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import orjson
 import structlog
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 
 from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
+from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import writes
@@ -26,6 +26,7 @@ from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.keys import SigningKey, SigningKeyError, load_keys
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Outgoing, Written
+from fhir_adapter.logs import raised_at
 from fhir_adapter.service.context import Clock, stamp, utc_now
 
 log = structlog.get_logger("fhir_adapter.delivery")
@@ -102,7 +103,7 @@ class Worker:
         except StorageUnavailable:
             raise
         except Exception as err:  # a fault of ours: the job waits and is retried, the worker goes on
-            where = err.__traceback__.tb_frame.f_code.co_name if err.__traceback__ else "?"
+            where = raised_at(err)
             log.error("delivery.internal_error", job=job.id, error=type(err).__name__, where=where)
             self._failed(job, Failure("retry", "internal_error", None, type(err).__name__))
         return True
@@ -124,7 +125,7 @@ class Worker:
         with reading(self.engine) as conn:
             ehr = ehr_store.get_ehr(conn, job.org_id, job.ehr_id)
             link = ehr_store.get_link(conn, job.org_id, job.client_id, job.ehr_id)
-            stored = [fhir_store.read(conn, job.org_id, t, i) for t, i in job.resources]
+            stored = fhir_store.read_many(conn, job.org_id, job.resources)
             known = ehr_store.last_sent(conn, job.org_id, job.ehr_id, job.resources)
         if ehr is None or link is None:
             missing = "the EHR" if ehr is None else "the link to the EHR's patient"
@@ -135,13 +136,13 @@ class Worker:
         refs: dict[str, str] = {}
         patient_id = None
         for item in stored:
-            if item is None or item.resource_type == "Patient":
+            if item.resource_type == "Patient":
                 continue  # the EHR keeps its own Patient: ours only names who the records are about
             if item.patient_id:
                 patient_id = item.patient_id
                 refs[f"Patient/{item.patient_id}"] = f"Patient/{link.patient_id}"
             outgoing = Outgoing(
-                item.resource_type, item.id, item.version_id, item.deleted, writes_body(item.data)
+                item.resource_type, item.id, item.version_id, item.deleted, content(orjson.loads(item.data))
             )
             if item.deleted and (item.resource_type, item.id) not in known:
                 continue  # never sent there: nothing to remove
@@ -166,11 +167,12 @@ class Worker:
     ) -> list[Written]:
         recorded = stamp(self.clock())
         prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id)
-        if client.capabilities().mode == "transaction":
-            targets = [o.ref for o in prepared.send if not o.deleted]
-            prov = writes.provenance(prov_id, targets, recorded, job.org_id)
-            return writes.send_transaction(client, prepared.send, prepared.refs, known, prov)
-        return writes.send_conditional(
+        send = (
+            writes.send_transaction
+            if client.capabilities().mode == "transaction"
+            else writes.send_conditional
+        )
+        return send(
             client,
             prepared.send,
             prepared.refs,
@@ -198,10 +200,10 @@ class Worker:
         now = stamp(self.clock())
         withheld = {(o.resource_type, o.id) for o in prepared.withheld}
         with writing(self.engine) as conn:
-            if not outbox_store.finish_delivered(conn, job, withheld, now):
+            if not outbox_store.delivered(conn, job, withheld, now):
                 raise LeaseLost()
             record_delivery(conn, job, prepared.ehr, prepared.patient_id, written, prepared.withheld, now)
-        jobs = len(job.members) or 1
+        jobs = len(job.members)
         log.info("delivery.done", job=job.id, jobs=jobs, resources=len(written), withheld=len(withheld))
 
     def _failed(self, job: Job, failure: Failure) -> None:
@@ -234,7 +236,7 @@ class Worker:
         now = stamp(self.clock())
         with writing(self.engine) as conn:
             outbox_store.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
-            if not outbox_store.finish(conn, job, "dead", now, failure.reason, failure.detail):
+            if not outbox_store.dead(conn, job, now, failure.reason, failure.detail):
                 raise LeaseLost()
         log.warning("delivery.dead_letter", job=job.id, reason=failure.reason, status=failure.status)
 
@@ -256,13 +258,3 @@ class Worker:
             except SigningKeyError as err:
                 raise Failure("retry", "no_signing_key", None, str(err)) from err
         return self._keys
-
-
-def writes_body(data: str) -> dict[str, Any]:
-    """The stored resource without our server's version and time stamp: the EHR keeps its own."""
-    resource: dict[str, Any] = orjson.loads(data)
-    meta = {k: v for k, v in resource.get("meta", {}).items() if k not in ("versionId", "lastUpdated")}
-    resource.pop("meta", None)
-    if meta:
-        resource["meta"] = meta
-    return resource

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fhir_adapter.adapters.ehr_store import Sent
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, failure_for
@@ -114,12 +115,18 @@ def _worst(failures: list[Failure]) -> Failure:
     return max(failures, key=lambda f: SEVERITY[f.action])
 
 
+def _status(text: Any) -> int:
+    """A transaction entry's `response.status` ("201 Created") as a number; 0 when it is not one."""
+    head = str(text or "").split(" ", 1)[0]
+    return int(head) if head.isascii() and head.isdigit() else 0
+
+
 def send_transaction(
     client: EhrClient,
     items: list[Outgoing],
     refs: dict[str, str],
     known: dict[tuple[str, str], Sent],
-    prov: JSON,
+    make_provenance: Callable[[list[str]], JSON],
 ) -> list[Written]:
     entries: list[JSON] = []
     for item in items:
@@ -133,6 +140,7 @@ def send_transaction(
             request["ifMatch"] = f'W/"{sent.ehr_version_id}"'
         body = rewrite(item.resource, refs)
         entries.append({"fullUrl": f"{client.base}/{url}", "resource": body, "request": request})
+    prov = make_provenance([item.ref for item in items if not item.deleted])
     entries.append(
         {
             "fullUrl": f"{client.base}/Provenance/{prov['id']}",
@@ -147,8 +155,8 @@ def send_transaction(
     written, failures = [], []
     for item, result in zip(items, results, strict=False):
         response = result.get("response", {})
-        status = int(str(response.get("status", "0")).split()[0] or 0)
-        if status >= 300 or status == 0:
+        status = _status(response.get("status"))
+        if not 200 <= status < 300:
             failures.append(failure_for(status or 500, response.get("outcome")))
             continue
         resource = result.get("resource") or {}
@@ -180,7 +188,7 @@ def send_conditional(
         if not identifier.get("system") or not identifier.get("value"):
             raise Failure("dead", "no_identifier", None, f"{item.ref} has no business identifier to write on")
         body = rewrite({k: v for k, v in item.resource.items() if k != "id"}, refs)
-        query = f"identifier={identifier['system']}|{identifier['value']}"
+        query = urlencode({"identifier": f"{identifier['system']}|{identifier['value']}"})
         answer = client.request("PUT", f"{item.resource_type}?{query}", body)
         ehr_id = answer.get("id")
         refs[item.ref] = f"{item.resource_type}/{ehr_id}"

@@ -41,8 +41,9 @@ def link(conn: Connection, principal: Principal, link: Link) -> int | None:
     return outbox_store.enqueue(conn, org.id, link.ehr_id, link.client_id, "link", keys, link.created_at)
 
 
-def replay(conn: Connection, org_id: str, job_id: int, now: str) -> int:
-    """Queue a dead or withheld job again, behind its lane's newer jobs, as the resources are now."""
+def replay(conn: Connection, org_id: str, job_id: int, now: str) -> list[tuple[int, int]]:
+    """Queue a dead or withheld job again, behind its lane's newer jobs, as the resources are now;
+    [(the job, its replay)]."""
     job = outbox_store.get(conn, org_id, job_id)
     if job is None:
         raise not_found(f"delivery job {job_id}")
@@ -50,16 +51,17 @@ def replay(conn: Connection, org_id: str, job_id: int, now: str) -> int:
         raise conflict(
             f"delivery job {job_id} is {job.state}: only dead or withheld jobs are replayed", "state"
         )
-    new_id = _again(conn, job, now)
-    outbox_store.mark_replayed(conn, job, new_id, now)
-    return new_id
+    return [(job.id, _again(conn, job, now))]
+
+
+def replay_dead(conn: Connection, org_id: str, now: str) -> list[tuple[int, int]]:
+    """Every dead letter of the organisation queued again: [(the job, its replay)]."""
+    return [(job.id, _again(conn, job, now)) for job in outbox_store.dead_letters(conn, org_id)]
 
 
 def _again(conn: Connection, job: Job, now: str) -> int:
-    return outbox_store.enqueue(
+    new_id = outbox_store.enqueue(
         conn, job.org_id, job.ehr_id, job.client_id, f"replay of {job.id}", job.resources, now
     )
-
-
-def replay_dead(conn: Connection, org_id: str, now: str) -> list[int]:
-    return [replay(conn, org_id, job_id, now) for job_id in outbox_store.dead_ids(conn, org_id)]
+    outbox_store.mark_replayed(conn, job, new_id, now)
+    return new_id

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
@@ -38,10 +38,15 @@ class Deps:
 
 def load(kind: Kind, payload: Any) -> Any:
     """The payload as a domain record, or a 422 naming every field at fault."""
+    return load_with(kind.schema(), payload, kind.label)
+
+
+def load_with(schema: Schema, payload: Any, label: str) -> Any:
+    """The payload loaded by a marshmallow schema, or a 422 naming every field at fault."""
     if not isinstance(payload, dict):
-        raise invalid(f"a {kind.label} is a JSON object")
+        raise invalid(f"a {label} is a JSON object")
     try:
-        return kind.schema().load(payload)
+        return schema.load(payload)
     except ValidationError as err:
         problems = [Problem(path, message) for path, message in flatten_messages(err.messages)]
         raise ServiceError(422, problems) from err
