@@ -80,6 +80,8 @@ def _add_ehr(engine: Any, args: argparse.Namespace) -> int:
         args.token_url,
         args.bearer,
         args.send_restricted,
+        args.mrn_system,
+        args.mrn_authority,
     )
     try:
         with writing(engine) as conn:
@@ -162,6 +164,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     e.add_argument("--bearer", help="a static bearer token (test servers)")
     e.add_argument("--send-restricted", action="store_true", help="also deliver records labelled restricted")
+    e.add_argument("--mrn-system", help="the FHIR identifier system of the EHR's medical record numbers")
+    e.add_argument("--mrn-authority", help="their HL7 v2 assigning authority (PID-3.4 namespace or OID)")
     e.set_defaults(service=cmd_ehrs)
     d = sub.add_parser("deliveries", help="list delivery jobs (dead letters: --state dead)")
     d.add_argument("--org", required=True)

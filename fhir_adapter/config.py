@@ -52,6 +52,10 @@ class Settings:
     reconcile_limit: int = 3
     poll_seconds: float = 0.2
     batch_jobs: int = 50  # a patient's queued jobs one claim takes together
+    # admission and discharge events
+    match_demographics: bool = False  # match by name, birth date and sex when the MRN matches nobody
+    mllp_host: str = "127.0.0.1"
+    mllp_port: int = 2575
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,17 +103,20 @@ class Settings:
             reconcile_limit=int(number("RECONCILE_LIMIT", cls.reconcile_limit)),
             poll_seconds=number("POLL_SECONDS", cls.poll_seconds),
             batch_jobs=max(1, int(number("BATCH_JOBS", cls.batch_jobs))),
+            match_demographics=_flag(get("MATCH_DEMOGRAPHICS"), "MATCH_DEMOGRAPHICS") or False,
+            mllp_host=get("MLLP_HOST") or cls.mllp_host,
+            mllp_port=int(number("MLLP_PORT", cls.mllp_port)),
         )
 
     def identity(self) -> Identity:
         return Identity(self.tenant, self.source_system, self.identifier_namespace)
 
 
-def _flag(value: str | None) -> bool | None:
+def _flag(value: str | None, name: str = "WORKER_EMBEDDED") -> bool | None:
     if value is None:
         return None
     if value.lower() in ("1", "true", "yes", "on"):
         return True
     if value.lower() in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"FHIR_ADAPTER_WORKER_EMBEDDED: say true or false, not {value!r}")
+    raise SettingsError(f"FHIR_ADAPTER_{name}: say true or false, not {value!r}")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
 
 from fhir_adapter.adapters.tables import delivery_ledger as ledger
 from fhir_adapter.adapters.tables import ehrs, patient_links
@@ -24,6 +24,8 @@ class Ehr:
     token_url: str | None = None
     bearer_token: str | None = None
     send_restricted: bool = False
+    mrn_system: str | None = None  # the FHIR identifier system of its medical record numbers
+    mrn_authority: str | None = None  # their HL7 v2 assigning authority (PID-3.4)
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class Link:
     org_id: str
     client_id: str
     ehr_id: str
-    patient_id: str
+    patient_id: str  # the EHR's Patient id; empty until found by the MRN in the EHR
     mrn: str | None
     assigner: str | None
     created_at: str
@@ -57,6 +59,8 @@ def _ehr(row: Any) -> Ehr:
         row.token_url,
         row.bearer_token,
         bool(row.send_restricted),
+        row.mrn_system,
+        row.mrn_authority,
     )
 
 
@@ -150,3 +154,50 @@ def sent_by_job(conn: Connection, job_id: int) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def link_by_patient(
+    conn: Connection, org_id: str, ehr_id: str, patient_id: str | None = None, mrn: str | None = None
+) -> Link | None:
+    """The link to the EHR's patient with this id, or else with this medical record number."""
+    for column, value in ((patient_links.c.patient_id, patient_id), (patient_links.c.mrn, mrn)):
+        if not value:
+            continue
+        row = conn.execute(
+            select(patient_links).where(
+                patient_links.c.org_id == org_id, patient_links.c.ehr_id == ehr_id, column == value
+            )
+        ).first()
+        if row:
+            return _link(row)
+    return None
+
+
+def found_patient(conn: Connection, link: Link, patient_id: str) -> None:
+    """The EHR's Patient id, once looked up by the link's MRN."""
+    conn.execute(
+        update(patient_links)
+        .where(
+            patient_links.c.org_id == link.org_id,
+            patient_links.c.client_id == link.client_id,
+            patient_links.c.ehr_id == link.ehr_id,
+        )
+        .values(patient_id=patient_id)
+    )
+
+
+def ours_of(conn: Connection, org_id: str, ehr_id: str, refs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Which of the EHR's (type, id) are resources we sent: "Type/ehr id" → "Type/our id"."""
+    refs = list(refs)
+    if not refs:
+        return {}
+    rows = conn.execute(
+        select(ledger.c.resource_type, ledger.c.id, ledger.c.ehr_resource_id)
+        .where(
+            ledger.c.org_id == org_id,
+            ledger.c.ehr_id == ehr_id,
+            tuple_(ledger.c.resource_type, ledger.c.ehr_resource_id).in_(refs),
+        )
+        .distinct()
+    )
+    return {f"{r.resource_type}/{r.ehr_resource_id}": f"{r.resource_type}/{r.id}" for r in rows}

@@ -230,3 +230,19 @@ def of_patient(conn: Connection, org_id: str, patient_id: str) -> list[tuple[str
         .order_by(res.c.seq)
     )
     return [(row.resource_type, row.id) for row in rows]
+
+
+def of_records(conn: Connection, org_id: str, records: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (type, id) of every current resource the (record kind, record id) pairs show as."""
+    if not records:
+        return []
+    rows = conn.execute(
+        select(res.c.resource_type, res.c.id)
+        .where(
+            res.c.org_id == org_id,
+            tuple_(res.c.record_kind, res.c.record_id).in_(list(records)),
+            res.c.deleted.is_(False),
+        )
+        .order_by(res.c.seq)
+    )
+    return [(row.resource_type, row.id) for row in rows]

@@ -22,7 +22,8 @@ from fhir_adapter.adapters.tables import delivery_attempts as att
 from fhir_adapter.adapters.tables import outbox_jobs as jobs
 
 OPEN = ("pending", "leased")
-STATES = ("pending", "leased", "delivered", "dead", "withheld", "replayed")
+STATES = ("pending", "leased", "delivered", "dead", "withheld", "replayed", "withdrawn")
+ACTIONS = ("push", "retract", "pull")
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Job:
     finished_at: str | None
     claimed_at: str | None
     batch_head: int | None = None  # the job it was last claimed with, when not itself
+    action: str = "push"  # push | retract | pull
+    context: dict[str, Any] | None = None  # the EHR's encounter, the time a pull reads from
     # A claim: every job it holds with its own resources, this one first (`resources` is their union).
     members: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = ()
 
@@ -67,6 +70,8 @@ def _job(row: Any) -> Job:
         row.finished_at,
         row.claimed_at,
         row.batch_head if row.batch_head != row.id else None,
+        row.action,
+        orjson.loads(row.context) if row.context else None,
     )
 
 
@@ -82,6 +87,8 @@ def enqueue(
     cause: str,
     resources: Sequence[tuple[str, str]],
     now: str,
+    action: str = "push",
+    context: dict[str, Any] | None = None,
 ) -> int:
     row = {
         "org_id": org_id,
@@ -94,6 +101,8 @@ def enqueue(
         "attempts": 0,
         "not_before": now,
         "created_at": now,
+        "action": action,
+        "context": orjson.dumps(context).decode() if context else None,
     }
     return int(conn.execute(insert(jobs).values(**row).returning(jobs.c.id)).scalar_one())
 
@@ -116,7 +125,12 @@ def claim(
         and_(jobs.c.state == "pending", jobs.c.not_before <= now),
         and_(jobs.c.state == "leased", jobs.c.lease_until < now),
     )
-    query = select(jobs.c.id, jobs.c.lane).where(jobs.c.id.in_(heads), due).order_by(jobs.c.id).limit(1)
+    query = (
+        select(jobs.c.id, jobs.c.lane, jobs.c.action, jobs.c.context)
+        .where(jobs.c.id.in_(heads), due)
+        .order_by(jobs.c.id)
+        .limit(1)
+    )
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
     first = conn.execute(query).first()
@@ -144,19 +158,25 @@ def claim(
 
 
 def _behind(conn: Connection, head: Any, now: str, skip_locked: bool, limit: int) -> list[int]:
-    """The jobs waiting behind a lane's head (or left leased by a worker that died), oldest first."""
-    if limit <= 0:
+    """The plain pushes waiting behind a lane's head (or left leased by a worker that died), oldest
+    first, up to the first job of another kind: only plain pushes go together, and in order."""
+    if limit <= 0 or head.action != "push" or head.context:
         return []
     waiting = or_(jobs.c.state == "pending", and_(jobs.c.state == "leased", jobs.c.lease_until < now))
     query = (
-        select(jobs.c.id)
+        select(jobs.c.id, jobs.c.action, jobs.c.context)
         .where(jobs.c.lane == head.lane, jobs.c.id > head.id, waiting)
         .order_by(jobs.c.id)
         .limit(limit)
     )
     if skip_locked:
         query = query.with_for_update(skip_locked=True)
-    return [int(i) for i in conn.execute(query).scalars()]
+    taken = []
+    for row in conn.execute(query):
+        if row.action != "push" or row.context:
+            break
+        taken.append(int(row.id))
+    return taken
 
 
 def _fenced(job: Job) -> Any:
@@ -273,3 +293,27 @@ def failures_by_reason(conn: Connection) -> dict[str, int]:
 def dead_letters(conn: Connection, org_id: str) -> list[Job]:
     query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.state == "dead").order_by(jobs.c.id)
     return [_job(row) for row in conn.execute(query)]
+
+
+def withdraw(conn: Connection, org_id: str, ids: Sequence[int], now: str, why: str) -> list[int]:
+    """The jobs among `ids` not yet sent (pending) taken back: state withdrawn. Those withdrawn."""
+    if not ids:
+        return []
+    where = and_(jobs.c.org_id == org_id, jobs.c.id.in_(list(ids)), jobs.c.state == "pending")
+    values = {"state": "withdrawn", "finished_at": now, **_failure("withdrawn", why)}
+    return [
+        int(i)
+        for i in conn.execute(update(jobs).where(where).values(**values).returning(jobs.c.id)).scalars()
+    ]
+
+
+def of_ids(conn: Connection, org_id: str, ids: Sequence[int]) -> list[Job]:
+    if not ids:
+        return []
+    query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.id.in_(list(ids))).order_by(jobs.c.id)
+    return [_job(row) for row in conn.execute(query)]
+
+
+def of_client(conn: Connection, org_id: str, client_id: str, limit: int = 500) -> list[Job]:
+    query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.client_id == client_id)
+    return [_job(row) for row in conn.execute(query.order_by(jobs.c.id).limit(limit))]

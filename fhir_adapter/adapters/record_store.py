@@ -148,3 +148,9 @@ def owners(conn: Connection, org_id: str, keys: list[tuple[str, str]]) -> dict[t
         rec.c.org_id == org_id, tuple_(rec.c.kind, rec.c.record_id).in_(keys)
     )
     return {(row.kind, row.record_id): row.client_id for row in conn.execute(query)}
+
+
+def of_client(conn: Connection, org_id: str, client_id: str) -> list[StoredRecord]:
+    """Every record of one client, the client's own included, in the order they were made."""
+    query = select(rec).where(rec.c.org_id == org_id, rec.c.client_id == client_id).order_by(rec.c.seq)
+    return [_row(r) for r in conn.execute(query)]

@@ -179,6 +179,10 @@ ehrs = Table(
     Column("bearer_token", Text),
     # Resources labelled restricted (42 CFR Part 2, abuse reports) go to this EHR only when true.
     Column("send_restricted", Boolean, nullable=False, default=False),
+    # How the EHR names its medical record numbers: the FHIR identifier system, the HL7 v2 assigning
+    # authority (PID-3.4, namespace or universal id). Patient matching and patient look-ups use them.
+    Column("mrn_system", String(400)),
+    Column("mrn_authority", String(200)),
     Column("created_at", STAMP, nullable=False),
 )
 
@@ -219,6 +223,10 @@ outbox_jobs = Table(
     Column("last_error", Text),  # the EHR's OperationOutcome or what went wrong, JSON
     Column("replayed_by", Integer),
     Column("batch_head", Integer),  # the job it was last claimed together with
+    # push: send the resources; retract: remove them from the EHR; pull: read the EHR's discharge
+    # information back. `context` (JSON) names the EHR's encounter the resources are linked to.
+    Column("action", String(12), nullable=False, default="push"),
+    Column("context", Text),
     Column("created_at", STAMP, nullable=False),
     Column("finished_at", STAMP),
     Index("ix_outbox_lane", "lane", "state", "id"),
@@ -257,4 +265,62 @@ delivery_ledger = Table(
     Column("sent_at", STAMP, nullable=False),
     Index("ix_ledger_resource", "org_id", "ehr_id", "resource_type", "id"),
     Index("ix_ledger_job", "job_id"),
+)
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", ID, nullable=False),
+    Column("ehr_id", ID, nullable=False),
+    Column("channel", String(20), nullable=False),  # mllp | http | notification | process-message | query
+    Column("control_id", String(300), nullable=False),  # v2:MSH-10, msg:Bundle.id, sub:<subscription>#<n>
+    Column("event", String(40), nullable=False),  # A01 ... A40, notification-admit, encounter:finished
+    Column("kind", String(20), nullable=False),  # admit | register | update | discharge | cancel-... | merge
+    Column("state", String(16), nullable=False),  # applied | needs_match | reported | ignored | rejected
+    Column("detail", Text),
+    Column("client_id", String(128)),
+    Column("matched_by", String(20)),  # link | identifier | demographics | person
+    Column("mrn", String(128)),
+    Column("visit_number", String(200)),
+    Column("event_json", Text, nullable=False),  # the event as read from the message
+    Column("body", Text, nullable=False),  # the message as received
+    Column("received_at", STAMP, nullable=False),
+    Column("resolved_at", STAMP),
+    Column("resolved_by", String(200)),
+    UniqueConstraint("org_id", "ehr_id", "control_id", name="uq_inbound_control_id"),
+    Index("ix_inbound_state", "org_id", "state", "seq"),
+    Index("ix_inbound_client", "org_id", "client_id", "seq"),
+)
+admissions = Table(
+    "admissions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", ID, nullable=False),
+    Column("ehr_id", ID, nullable=False),
+    Column("client_id", String(128), nullable=False),
+    Column("visit_number", String(200), nullable=False),
+    Column("encounter_id", String(64)),  # the EHR's Encounter id, when known
+    Column("state", String(12), nullable=False),  # admitted | registered | discharged | cancelled
+    Column("class_code", String(20)),
+    Column("location", String(200)),
+    Column("admit_source", String(200)),
+    Column("admitted_at", STAMP),
+    Column("discharged_at", STAMP),
+    Column("disposition", Text),  # JSON {code, display, system}
+    Column("jobs", Text, nullable=False),  # JSON {"admit": [job ids], "discharge": [...]}: what to undo
+    Column("updated_at", STAMP, nullable=False),
+    UniqueConstraint("org_id", "ehr_id", "visit_number", name="uq_admissions_visit"),
+    Index("ix_admissions_client", "org_id", "client_id"),
+)
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("org_id", ID, primary_key=True),
+    Column("ehr_id", ID, primary_key=True),
+    Column("subscription", String(400), primary_key=True),  # the EHR's Subscription reference
+    Column("topic", String(400)),
+    Column("status", String(20), nullable=False),
+    Column("events_seen", Integer, nullable=False),  # events-since-subscription-start we have accounted for
+    Column("last_event_at", STAMP),
+    Column("updated_at", STAMP, nullable=False),
 )

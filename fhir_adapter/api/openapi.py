@@ -11,7 +11,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, render_template
 
 from fhir_adapter import __version__
-from fhir_adapter.api import delivery_schemas
+from fhir_adapter.api import delivery_schemas, event_schemas
 from fhir_adapter.api.delivery import LinkSchema
 from fhir_adapter.api.http import json_response
 from fhir_adapter.api.records import schema_name
@@ -55,6 +55,7 @@ OUTCOME = {
 def _extra_schemas(spec: APISpec) -> None:
     spec.components.schema("OperationOutcome", OUTCOME)
     delivery_schemas.register(spec, LinkSchema)
+    event_schemas.register(spec)
     for kind in KINDS.values():
         name = schema_name(kind)
         spec.components.schema(name, schema=kind.schema)
@@ -170,7 +171,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request:
         out["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.request}"}}},
+            "content": {op.media: {"schema": {"$ref": f"#/components/schemas/{op.request}"}}},
         }
     return out
 

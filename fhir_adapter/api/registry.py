@@ -23,6 +23,7 @@ class Operation:
     errors: tuple[int, ...] = (400, 401, 403, 404, 422)
     idempotent: bool = False  # takes an Idempotency-Key
     description: str = ""
+    media: str = "application/json"  # of the request body
 
 
 @dataclass

@@ -9,25 +9,30 @@ from __future__ import annotations
 
 import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import orjson
 import structlog
 from sqlalchemy import Engine
 
-from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store
+from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_store
+from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
 from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import writes
+from fhir_adapter.delivery import linking, writes
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.keys import SigningKey, SigningKeyError, load_keys
+from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Outgoing, Written
 from fhir_adapter.logs import raised_at
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
+from fhir_adapter.service.records import Deps
 
 log = structlog.get_logger("fhir_adapter.delivery")
 
@@ -42,6 +47,8 @@ class Prepared:
     refs: dict[str, str]
     known: dict[tuple[str, str], ehr_store.Sent]
     patient_id: str | None  # ours
+    link: ehr_store.Link
+    admission: Admission | None  # the client's current admission in the EHR: what the resources belong to
 
 
 class LeaseLost(Exception):
@@ -57,15 +64,22 @@ def backoff(attempts: int, base: float, cap: float, retry_after: float | None) -
 
 class Worker:
     def __init__(
-        self, engine: Engine, settings: Settings, clock: Clock = utc_now, org_id: str | None = None
+        self,
+        engine: Engine,
+        settings: Settings,
+        clock: Clock = utc_now,
+        org_id: str | None = None,
+        catalogue: Catalogue | None = None,
     ) -> None:
         self.engine = engine
+        self._catalogue = catalogue
         self.org_id = org_id
         self.settings = settings
         self.clock = clock
         self.skip_locked = is_postgres(engine)
         self._clients: dict[tuple[str, str], EhrClient] = {}
         self._keys: list[SigningKey] | None = None
+        self._puller: Puller | None = None
 
     # --- the loop ---
 
@@ -115,11 +129,42 @@ class Worker:
         if prepared is None:
             return
         try:
+            if job.action == "pull":
+                self._pull(job, prepared)
+                return
+            if prepared.send:
+                prepared = self._addressed(prepared)
             written = self._send(job, prepared) if prepared.send else []
         except Failure as failure:
             self._failed(job, failure)
             return
         self._finish(job, prepared, written)
+
+    def _addressed(self, prepared: Prepared) -> Prepared:
+        """Our Patient as the EHR's, and each resource linked to the admission's Encounter."""
+        client = self._client(prepared.ehr)
+        patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
+        refs = {f"Patient/{prepared.patient_id}": f"Patient/{patient}"} if prepared.patient_id else {}
+        send = prepared.send
+        if prepared.admission is not None:
+            encounter = linking.encounter_ref(self.engine, client, prepared.admission, patient)
+            send = [
+                o if o.deleted else replace(o, resource=linking.with_encounter(o.resource, encounter))
+                for o in send
+            ]
+        return replace(prepared, send=send, refs=refs)
+
+    def _pull(self, job: Job, prepared: Prepared) -> None:
+        client = self._client(prepared.ehr)
+        patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
+        if self._puller is None:
+            catalogue = self._catalogue or load_catalogue(
+                self.settings.mappings_dir, self.settings.mappings_override
+            )
+            self._puller = Puller(self.engine, self.settings, Deps(catalogue, self.clock))
+        if not self._puller.run(job, client, patient, stamp(self.clock())):
+            raise LeaseLost()
+        log.info("delivery.read_back", job=job.id)
 
     def _prepare(self, job: Job) -> Prepared | None:
         with reading(self.engine) as conn:
@@ -127,27 +172,28 @@ class Worker:
             link = ehr_store.get_link(conn, job.org_id, job.client_id, job.ehr_id)
             stored = fhir_store.read_many(conn, job.org_id, job.resources)
             known = ehr_store.last_sent(conn, job.org_id, job.ehr_id, job.resources)
+            admission = admission_store.current(conn, job.org_id, job.ehr_id, job.client_id)
         if ehr is None or link is None:
             missing = "the EHR" if ehr is None else "the link to the EHR's patient"
             self._dead(job, Failure("dead", "not_configured", None, f"{missing} no longer exists"))
             return None
         send: list[Outgoing] = []
         withheld: list[Outgoing] = []
-        refs: dict[str, str] = {}
         patient_id = None
         for item in stored:
             if item.resource_type == "Patient":
                 continue  # the EHR keeps its own Patient: ours only names who the records are about
-            if item.patient_id:
-                patient_id = item.patient_id
-                refs[f"Patient/{item.patient_id}"] = f"Patient/{link.patient_id}"
+            patient_id = item.patient_id or patient_id
+            removed = item.deleted or job.action == "retract"
             outgoing = Outgoing(
-                item.resource_type, item.id, item.version_id, item.deleted, content(orjson.loads(item.data))
+                item.resource_type, item.id, item.version_id, removed, content(orjson.loads(item.data))
             )
-            if item.deleted and (item.resource_type, item.id) not in known:
+            if removed and (item.resource_type, item.id) not in known:
                 continue  # never sent there: nothing to remove
+            if removed and known[(item.resource_type, item.id)].action == "DELETE":
+                continue  # removed there already
             (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
-        return Prepared(ehr, send, withheld, refs, known, patient_id)
+        return Prepared(ehr, send, withheld, {}, known, patient_id, link, admission)
 
     def _send(self, job: Job, prepared: Prepared) -> list[Written]:
         client = self._client(prepared.ehr)

@@ -41,3 +41,4 @@ class Principal:
         default_factory=frozenset
     )  # (type or *, action): scopes.grants
     restricted_access: bool = False  # may see resources labelled restricted
+    ehr_id: str | None = None  # acting for this EHR: what it sends is not echoed back to it

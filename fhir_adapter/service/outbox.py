@@ -16,13 +16,21 @@ from fhir_adapter.service.projection import patient_id
 
 
 def changed(
-    conn: Connection, org_id: str, client_id: str, cause: str, keys: Sequence[tuple[str, str]], now: str
+    conn: Connection,
+    org_id: str,
+    client_id: str,
+    cause: str,
+    keys: Sequence[tuple[str, str]],
+    now: str,
+    source_ehr: str | None = None,
 ) -> None:
+    """Queue the changed resources for every EHR the client is linked to, except the one they came from."""
     keys = [k for k in keys if k[0] != "Patient"]  # the EHR keeps its own Patient
     if not keys:
         return
     for link in ehr_store.links_of(conn, org_id, client_id):
-        outbox_store.enqueue(conn, org_id, link.ehr_id, client_id, cause, keys, now)
+        if link.ehr_id != source_ehr:
+            outbox_store.enqueue(conn, org_id, link.ehr_id, client_id, cause, keys, now)
 
 
 def link(conn: Connection, principal: Principal, link: Link) -> int | None:
@@ -61,7 +69,15 @@ def replay_dead(conn: Connection, org_id: str, now: str) -> list[tuple[int, int]
 
 def _again(conn: Connection, job: Job, now: str) -> int:
     new_id = outbox_store.enqueue(
-        conn, job.org_id, job.ehr_id, job.client_id, f"replay of {job.id}", job.resources, now
+        conn,
+        job.org_id,
+        job.ehr_id,
+        job.client_id,
+        f"replay of {job.id}",
+        job.resources,
+        now,
+        job.action,
+        job.context,
     )
     outbox_store.mark_replayed(conn, job, new_id, now)
     return new_id

@@ -115,7 +115,8 @@ def _store_fhir(
         resources,
         when,
     )
-    outbox.changed(conn, principal.org.id, client_of(record), f"{kind.name} {record.id}", changed, when)
+    cause = f"{kind.name} {record.id}"
+    outbox.changed(conn, principal.org.id, client_of(record), cause, changed, when, principal.ehr_id)
 
 
 def create(conn: Connection, deps: Deps, principal: Principal, kind: Kind, payload: Any) -> StoredRecord:

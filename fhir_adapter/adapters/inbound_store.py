@@ -1,0 +1,163 @@
+"""Inbound messages as received (ADT, notifications, Da Vinci messages), kept whatever became of them, and
+the state of each EHR subscription that notifies us."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from fhir_adapter.adapters.tables import inbound_messages as msgs
+from fhir_adapter.adapters.tables import subscriptions as subs
+from fhir_adapter.events.model import Event
+
+
+@dataclass(frozen=True)
+class Inbound:
+    seq: int
+    org_id: str
+    ehr_id: str
+    channel: str
+    control_id: str
+    event: Event
+    state: str
+    detail: str | None
+    client_id: str | None
+    matched_by: str | None
+    received_at: str
+    resolved_at: str | None
+    resolved_by: str | None
+    body: str
+
+
+def _inbound(row: Any) -> Inbound:
+    return Inbound(
+        row.seq,
+        row.org_id,
+        row.ehr_id,
+        row.channel,
+        row.control_id,
+        Event.from_json(orjson.loads(row.event_json)),
+        row.state,
+        row.detail,
+        row.client_id,
+        row.matched_by,
+        row.received_at,
+        row.resolved_at,
+        row.resolved_by,
+        row.body,
+    )
+
+
+def seen(conn: Connection, org_id: str, ehr_id: str, control_id: str) -> Inbound | None:
+    row = conn.execute(
+        select(msgs).where(msgs.c.org_id == org_id, msgs.c.ehr_id == ehr_id, msgs.c.control_id == control_id)
+    ).first()
+    return _inbound(row) if row else None
+
+
+def add(conn: Connection, org_id: str, ehr_id: str, event: Event, body: str, now: str) -> int | None:
+    """Store a message as received (state `received`); None when its control id was stored already."""
+    row = {
+        "org_id": org_id,
+        "ehr_id": ehr_id,
+        "channel": event.channel,
+        "control_id": event.control_id[:300],
+        "event": event.event[:40],
+        "kind": event.kind,
+        "state": "received",
+        "mrn": event.patient.mrn,
+        "visit_number": event.visit_key,
+        "event_json": orjson.dumps(event.to_json()).decode(),
+        "body": body,
+        "received_at": now,
+    }
+    try:
+        with conn.begin_nested():
+            return int(conn.execute(insert(msgs).values(**row).returning(msgs.c.seq)).scalar_one())
+    except IntegrityError:
+        return None
+
+
+def settle(
+    conn: Connection,
+    seq: int,
+    state: str,
+    detail: str | None = None,
+    client_id: str | None = None,
+    matched_by: str | None = None,
+) -> None:
+    values = {"state": state, "detail": detail, "client_id": client_id, "matched_by": matched_by}
+    conn.execute(update(msgs).where(msgs.c.seq == seq).values(**values))
+
+
+def resolved(conn: Connection, seq: int, by: str, now: str) -> None:
+    conn.execute(update(msgs).where(msgs.c.seq == seq).values(resolved_at=now, resolved_by=by))
+
+
+def get(conn: Connection, org_id: str, seq: int) -> Inbound | None:
+    row = conn.execute(select(msgs).where(msgs.c.org_id == org_id, msgs.c.seq == seq)).first()
+    return _inbound(row) if row else None
+
+
+def listing(
+    conn: Connection,
+    org_id: str,
+    state: str | None = None,
+    client_id: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[Inbound]:
+    query = select(msgs).where(msgs.c.org_id == org_id, msgs.c.seq > after)
+    if state:
+        query = query.where(msgs.c.state == state)
+    if client_id:
+        query = query.where(msgs.c.client_id == client_id)
+    return [_inbound(row) for row in conn.execute(query.order_by(msgs.c.seq).limit(limit))]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(select(msgs.c.state, func.count()).group_by(msgs.c.state))
+    return {state: int(n) for state, n in rows}
+
+
+# --- subscriptions ---
+
+
+@dataclass(frozen=True)
+class Subscription:
+    subscription: str
+    topic: str | None
+    status: str
+    events_seen: int
+    last_event_at: str | None
+
+
+def subscription(
+    conn: Connection, org_id: str, ehr_id: str, ref: str, lock: bool = False
+) -> Subscription | None:
+    query = select(subs).where(subs.c.org_id == org_id, subs.c.ehr_id == ehr_id, subs.c.subscription == ref)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        return None
+    return Subscription(row.subscription, row.topic, row.status, row.events_seen, row.last_event_at)
+
+
+def save_subscription(conn: Connection, org_id: str, ehr_id: str, sub: Subscription, now: str) -> None:
+    values = {
+        "topic": sub.topic,
+        "status": sub.status,
+        "events_seen": sub.events_seen,
+        "last_event_at": sub.last_event_at,
+        "updated_at": now,
+    }
+    key = (subs.c.org_id == org_id, subs.c.ehr_id == ehr_id, subs.c.subscription == sub.subscription)
+    if conn.execute(update(subs).where(*key).values(**values)).rowcount == 0:
+        conn.execute(
+            insert(subs).values(org_id=org_id, ehr_id=ehr_id, subscription=sub.subscription, **values)
+        )

@@ -1,0 +1,74 @@
+"""The admission and discharge commands: the MLLP listener, and the inbound messages."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from fhir_adapter.adapters import ehr_store, inbound_store, migrate
+from fhir_adapter.adapters.db import make_engine, reading
+from fhir_adapter.config import Settings
+from fhir_adapter.events import mllp
+from fhir_adapter.logs import configure
+from fhir_adapter.mapping.loader import load_catalogue
+from fhir_adapter.service import intake
+from fhir_adapter.service.context import utc_now
+
+
+def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
+    configure(settings.log_level)
+    engine = make_engine(settings.database_url)
+    if migrate.current(engine) != migrate.head():
+        print("the database is not at the latest revision: run `fhir-adapter db upgrade`", file=sys.stderr)
+        return 2
+    with reading(engine) as conn:
+        ehr = ehr_store.get_ehr(conn, args.org, args.ehr)
+    if ehr is None:
+        print(
+            f"no EHR {args.ehr} in organisation {args.org}: `fhir-adapter ehrs add` it first", file=sys.stderr
+        )
+        return 2
+    catalogue = load_catalogue(settings.mappings_dir, settings.mappings_override)
+    host, port = args.host or settings.mllp_host, args.port if args.port is not None else settings.mllp_port
+
+    def handle(text: str) -> str:
+        return intake.take_v2(engine, catalogue, utc_now, settings.match_demographics, ehr, text, "mllp")[1]
+
+    def ready(bound: int) -> None:
+        print(f"fhir-adapter MLLP listening on {host}:{bound} for EHR {ehr.id}", file=sys.stderr, flush=True)
+
+    try:
+        asyncio.run(mllp.serve(host, port, handle, ready))
+    except KeyboardInterrupt:
+        pass
+    except OSError as err:
+        print(f"cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_inbound(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings.database_url)
+    with reading(engine) as conn:
+        found = inbound_store.listing(conn, args.org, args.state, args.client, 0, args.limit)
+    for m in found:
+        who = m.client_id or f"MRN {m.event.patient.mrn or '?'}"
+        print(f"{m.seq}\t{m.received_at}\t{m.ehr_id}\t{m.event.event}\t{m.state}\t{who}\t{m.detail or ''}")
+    return 0
+
+
+def add_parsers(sub: Any) -> None:
+    m = sub.add_parser("mllp", help="listen for HL7 v2 ADT over MLLP from one EHR")
+    m.add_argument("--org", required=True, help="the organisation the EHR is registered for")
+    m.add_argument("--ehr", required=True, help="the registered EHR the feed comes from")
+    m.add_argument("--host", help="default FHIR_ADAPTER_MLLP_HOST or 127.0.0.1")
+    m.add_argument("--port", type=int, help="default FHIR_ADAPTER_MLLP_PORT or 2575 (0: any free port)")
+    m.set_defaults(service=cmd_mllp)
+    i = sub.add_parser("inbound", help="list inbound messages (those that match nobody: --state needs_match)")
+    i.add_argument("--org", required=True)
+    i.add_argument("--state")
+    i.add_argument("--client")
+    i.add_argument("--limit", type=int, default=100)
+    i.set_defaults(service=cmd_inbound)

@@ -1,0 +1,61 @@
+"""Whom and which visit the EHR's own resources name: its Patient, found once by the link's medical record
+number, and its Encounter for the client's current admission, found once by the visit number."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Engine
+
+from fhir_adapter.adapters import admission_store, ehr_store
+from fhir_adapter.adapters.admission_store import Admission
+from fhir_adapter.adapters.db import writing
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+
+JSON = dict[str, Any]
+# The resources we send that have an `encounter` element in R4.
+WITH_ENCOUNTER = ("CarePlan", "CareTeam", "QuestionnaireResponse", "ServiceRequest", "Task", "Observation")
+
+
+def _first_id(bundle: Any) -> str | None:
+    for entry in bundle.get("entry", []) if isinstance(bundle, dict) else []:
+        rid = (entry.get("resource") or {}).get("id")
+        if rid:
+            return str(rid)
+    return None
+
+
+def ehr_patient(engine: Engine, client: EhrClient, ehr: ehr_store.Ehr, link: ehr_store.Link) -> str:
+    """The EHR's Patient id for the link; looked up by MRN the first time, then kept on the link."""
+    if link.patient_id:
+        return link.patient_id
+    if not link.mrn:
+        raise Failure("dead", "patient_unknown", None, "the link names neither the EHR's patient nor an MRN")
+    token = f"{ehr.mrn_system}|{link.mrn}" if ehr.mrn_system else link.mrn
+    found = _first_id(client.request("GET", "Patient?" + urlencode({"identifier": token})))
+    if found is None:
+        raise Failure("dead", "patient_not_in_ehr", None, f"the EHR has no Patient with identifier {token}")
+    with writing(engine) as conn:
+        ehr_store.found_patient(conn, link, found)
+    return found
+
+
+def encounter_ref(engine: Engine, client: EhrClient, admission: Admission, patient: str) -> JSON:
+    """A reference to the admission's Encounter in the EHR: literal when the EHR has it, else logical by
+    the visit number."""
+    if admission.encounter_id:
+        return {"reference": f"Encounter/{admission.encounter_id}"}
+    query = urlencode({"patient": f"Patient/{patient}", "identifier": admission.visit_number})
+    found = _first_id(client.request("GET", f"Encounter?{query}"))
+    if found is None:
+        return {"identifier": {"value": admission.visit_number}, "display": f"visit {admission.visit_number}"}
+    with writing(engine) as conn:
+        admission_store.set_encounter(conn, admission.id, found)
+    return {"reference": f"Encounter/{found}"}
+
+
+def with_encounter(resource: JSON, ref: JSON) -> JSON:
+    if resource.get("resourceType") not in WITH_ENCOUNTER:
+        return resource
+    return {**resource, "encounter": ref}

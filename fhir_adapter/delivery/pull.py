@@ -1,0 +1,181 @@
+"""A discharge's read-back: what the EHR holds for the patient since the admission began becomes part of
+the case record.
+
+Read: the Encounter's discharge disposition, the patient's ServiceRequests and QuestionnaireResponses
+(new referrals and assessments) and Tasks (the status of the referrals we sent). Each resource read is kept
+as an inbound message, once per version, with what became of it; one that cannot be carried is kept with
+the reason and does not hold up the others. What comes back is not echoed to the EHR it came from.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy import Connection, Engine
+
+from fhir_adapter.adapters import admission_store, ehr_store, inbound_store, org_store, outbox_store
+from fhir_adapter.adapters.admission_store import Admission
+from fhir_adapter.adapters.db import writing
+from fhir_adapter.adapters.outbox_store import Job
+from fhir_adapter.config import Settings
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.delivery.writes import rewrite
+from fhir_adapter.events.model import Coded, Event, Patient
+from fhir_adapter.service import fhir_intake
+from fhir_adapter.service.auth import to_org
+from fhir_adapter.service.context import Principal
+from fhir_adapter.service.errors import ServiceError
+from fhir_adapter.service.projection import patient_id
+from fhir_adapter.service.records import Deps
+
+JSON = dict[str, Any]
+READ_BACK = ("ServiceRequest", "QuestionnaireResponse", "Task")
+KINDS = {"ServiceRequest": "referral", "QuestionnaireResponse": "assessment", "Task": "referral-task"}
+MAX_PAGES = 20
+
+
+def fetch(client: EhrClient, patient: str, since: str | None) -> list[JSON]:
+    """The patient's resources of the read-back types changed since `since`, every page."""
+    found: list[JSON] = []
+    for rtype in READ_BACK:
+        params = {"patient": f"Patient/{patient}", "_count": "100"}
+        if since:
+            params["_lastUpdated"] = f"ge{since[:19]}Z"
+        path: str | None = f"{rtype}?{urlencode(params)}"
+        for _ in range(MAX_PAGES):
+            if path is None:
+                break
+            bundle = client.request("GET", path)
+            found += [e["resource"] for e in bundle.get("entry", []) if isinstance(e.get("resource"), dict)]
+            path = _next(bundle, client.base)
+    return found
+
+
+def _next(bundle: JSON, base: str) -> str | None:
+    for link in bundle.get("link", []):
+        if link.get("relation") == "next" and isinstance(link.get("url"), str):
+            url = link["url"]
+            return str(url[len(base) + 1 :] if url.startswith(base) else url.split("/", 3)[-1])
+    return None
+
+
+def disposition(client: EhrClient, admission: Admission) -> Coded | None:
+    if admission.disposition or not admission.encounter_id:
+        return None
+    encounter = client.request("GET", f"Encounter/{admission.encounter_id}")
+    concept = (encounter.get("hospitalization") or {}).get("dischargeDisposition") or {}
+    coding = (concept.get("coding") or [{}])[0]
+    code = coding.get("code") or concept.get("text")
+    return Coded(code, coding.get("display") or concept.get("text"), coding.get("system")) if code else None
+
+
+def _references(value: Any) -> set[tuple[str, str]]:
+    if isinstance(value, dict):
+        found = set().union(*(_references(v) for v in value.values())) if value else set()
+        ref = value.get("reference")
+        if isinstance(ref, str) and ref.count("/") == 1:
+            found.add(tuple(ref.split("/")))  # type: ignore[arg-type]
+        return found
+    if isinstance(value, list):
+        return set().union(*(_references(v) for v in value)) if value else set()
+    return set()
+
+
+def _ours(resource: JSON, principal: Principal, mine: dict[str, str]) -> bool:
+    """Sent by us: its id is in the ledger, or it carries our business identifier."""
+    if f"{resource['resourceType']}/{resource.get('id')}" in mine:
+        return True
+    idents = resource.get("identifier") or []
+    system = principal.org.identity.system(KINDS[resource["resourceType"]])
+    return any(i.get("system") == system for i in (idents if isinstance(idents, list) else [idents]))
+
+
+def _take(
+    conn: Connection,
+    deps: Deps,
+    principal: Principal,
+    job: Job,
+    resource: JSON,
+    refs: dict[str, str],
+    mine: dict[str, str],
+    now: str,
+) -> None:
+    rtype = resource["resourceType"]
+    version = (resource.get("meta") or {}).get("versionId", "")
+    event = Event(
+        "query", f"pull:{rtype}/{resource.get('id')}/{version}", f"{rtype} read back", "other", Patient()
+    )
+    seq = inbound_store.add(conn, job.org_id, job.ehr_id, event, orjson.dumps(resource).decode(), now)
+    if seq is None:
+        return  # this version was read back before
+    ours = _ours(resource, principal, mine)
+    if ours and rtype != "Task":
+        inbound_store.settle(conn, seq, "ignored", f"{rtype} we sent", job.client_id)
+        return
+    if not ours and rtype == "Task":
+        inbound_store.settle(
+            conn, seq, "ignored", "a Task of the EHR's own, not about a referral we sent", job.client_id
+        )
+        return
+    translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, refs)
+    try:
+        with conn.begin_nested():
+            got = fhir_intake.receive(conn, deps, principal, translated)
+    except ServiceError as err:
+        reasons = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
+        inbound_store.settle(
+            conn, seq, "rejected", f"not carried into the case record: {reasons}", job.client_id
+        )
+        return
+    record = "referral status" if rtype == "Task" else ("new " if got.created else "updated ") + KINDS[rtype]
+    inbound_store.settle(
+        conn, seq, "applied", f"{record} from {rtype}/{resource.get('id')}", job.client_id, "link"
+    )
+
+
+class Puller:
+    def __init__(self, engine: Engine, settings: Settings, deps: Deps) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.deps = deps
+
+    def run(self, job: Job, client: EhrClient, ehr_patient: str, now: str) -> bool:
+        """Read back and store; False when the job's lease was lost."""
+        context = job.context or {}
+        with writing(self.engine) as conn:
+            admission = admission_store.get(conn, job.org_id, int(context.get("admission", 0)))
+        found = fetch(client, ehr_patient, context.get("since"))
+        coded = disposition(client, admission) if admission else None
+        with writing(self.engine) as conn:
+            principal = self._principal(conn, job)
+            our_patient = patient_id(job.client_id, principal.org.identity)
+            mine = ehr_store.ours_of(
+                conn,
+                job.org_id,
+                job.ehr_id,
+                set().union(
+                    *(_references(r) for r in found), {(r["resourceType"], str(r.get("id"))) for r in found}
+                )
+                if found
+                else set(),
+            )
+            refs = {**mine, f"Patient/{ehr_patient}": f"Patient/{our_patient}"}
+            for resource in found:
+                _take(conn, self.deps, principal, job, resource, refs, mine, now)
+            if coded and admission:
+                admission_store.save(
+                    conn,
+                    admission.__class__(**{**admission.__dict__, "disposition": coded, "updated_at": now}),
+                )
+            return outbox_store.delivered(conn, job, set(), now)
+
+    def _principal(self, conn: Connection, job: Job) -> Principal:
+        row = org_store.get_org(conn, job.org_id)
+        if row is None:
+            raise Failure("dead", "not_configured", None, f"organisation {job.org_id} no longer exists")
+        org = to_org(row, self.settings)
+        return Principal(
+            f"ehr:{job.ehr_id}", f"EHR {job.ehr_id}", org, frozenset({("*", "*")}), True, job.ehr_id
+        )

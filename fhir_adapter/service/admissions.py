@@ -1,0 +1,199 @@
+"""What an admission, discharge or cancellation does to the client's admissions and what it queues.
+
+Every effect goes through the outbox in the transaction that stores the event: an admission queues one push,
+a discharge a push and a pull, and a cancellation withdraws what its event queued when it has not gone yet,
+or queues a retraction of what it sent. Events that arrive out of order never re-open a finished visit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import admission_store, ehr_store, outbox_store
+from fhir_adapter.adapters.admission_store import Admission
+from fhir_adapter.adapters.ehr_store import Ehr
+from fhir_adapter.events.model import Event
+from fhir_adapter.service import sync_plan
+
+
+@dataclass(frozen=True)
+class Applied:
+    state: str  # applied | reported | ignored
+    detail: str
+
+
+def _visit_fields(a: Admission, event: Event) -> Admission:
+    v = event.visit
+    return replace(
+        a,
+        encounter_id=v.encounter_id or a.encounter_id,
+        class_code=v.class_code or a.class_code,
+        location=v.location or a.location,
+        admit_source=v.admit_source or a.admit_source,
+        admitted_at=a.admitted_at
+        or v.admitted_at
+        or (event.occurred_at if event.kind in ("admit", "register") else None),
+    )
+
+
+def _new(ehr: Ehr, client_id: str, event: Event, state: str, now: str) -> Admission:
+    key = event.visit_key or ""
+    return _visit_fields(Admission(0, ehr.org_id, ehr.id, client_id, key, state, updated_at=now), event)
+
+
+def ensure_link(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: str) -> None:
+    """The client linked to the EHR's patient: by its id when the event is FHIR, else by MRN (the worker
+    looks the patient up in the EHR the first time it sends)."""
+    if ehr_store.get_link(conn, ehr.org_id, client_id, ehr.id) is not None:
+        return
+    p = event.patient
+    link = ehr_store.Link(ehr.org_id, client_id, ehr.id, p.ehr_patient_id or "", p.mrn, p.authority, now)
+    ehr_store.add_link(conn, link)
+
+
+def _push(conn: Connection, a: Admission, keys: list[tuple[str, str]], cause: str, now: str) -> list[int]:
+    if not keys:
+        return []
+    return [outbox_store.enqueue(conn, a.org_id, a.ehr_id, a.client_id, cause, keys, now)]
+
+
+def _admit(
+    conn: Connection, ehr: Ehr, client_id: str, event: Event, found: Admission | None, now: str
+) -> Applied:
+    key = event.visit_key
+    state = "registered" if event.kind == "register" else "admitted"
+    if found is not None and found.state in ("admitted", "registered", "discharged"):
+        admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
+        why = "discharged already (the discharge came first)" if found.state == "discharged" else found.state
+        return Applied("applied", f"visit {key} is {why}: nothing is sent again")
+    a = (
+        _new(ehr, client_id, event, state, now)
+        if found is None
+        else replace(_visit_fields(found, event), state=state)
+    )
+    keys = sync_plan.for_admission(conn, ehr.org_id, client_id)
+    jobs = _push(conn, a, keys, f"{event.event} admission, visit {key}", now)
+    admission_store.save(conn, replace(a, jobs={**a.jobs, "admit": jobs}, updated_at=now))
+    return Applied(
+        "applied",
+        f"visit {key} {state}: {len(keys)} resources queued"
+        if jobs
+        else f"visit {key} {state}: the client has nothing to send",
+    )
+
+
+def _discharge(
+    conn: Connection, ehr: Ehr, client_id: str, event: Event, found: Admission | None, now: str
+) -> Applied:
+    key = event.visit_key
+    if found is not None and found.state == "discharged":
+        admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
+        return Applied("applied", f"visit {key} is discharged already: nothing is sent again")
+    a = _new(ehr, client_id, event, "discharged", now) if found is None else _visit_fields(found, event)
+    a = replace(
+        a,
+        state="discharged",
+        discharged_at=event.visit.discharged_at or event.occurred_at or now,
+        disposition=event.visit.disposition or a.disposition,
+    )
+    a = admission_store.save(conn, a)
+    keys, _ = sync_plan.for_discharge(conn, ehr.org_id, client_id, a.admitted_at)
+    jobs = _push(conn, a, keys, f"{event.event} discharge, visit {key}", now)
+    pull = outbox_store.enqueue(
+        conn,
+        a.org_id,
+        a.ehr_id,
+        client_id,
+        f"{event.event} discharge, visit {key}: read back",
+        [],
+        now,
+        "pull",
+        {"admission": a.id, "since": a.admitted_at},
+    )
+    admission_store.save(conn, replace(a, jobs={**a.jobs, "discharge": [*jobs, pull]}, updated_at=now))
+    first = "" if found is not None else " (no admission of it was received: opened from the discharge)"
+    return Applied(
+        "applied",
+        f"visit {key} discharged{first}: {len(keys)} resources queued, the EHR's discharge information to read back",
+    )
+
+
+def _undo(
+    conn: Connection, a: Admission, step: str, keep: set[tuple[str, str]] | None, cause: str, now: str
+) -> str:
+    """Withdraw the step's jobs not yet sent; retract what the sent ones carried (all, or outside `keep`)."""
+    ids = a.jobs.get(step, [])
+    withdrawn = set(outbox_store.withdraw(conn, a.org_id, ids, now, cause))
+    sent = [
+        j for j in outbox_store.of_ids(conn, a.org_id, ids) if j.id not in withdrawn and j.action == "push"
+    ]
+    keys = list(dict.fromkeys(k for j in sent for k in j.resources if keep is None or k not in keep))
+    retract = _push_retract(conn, a, keys, cause, now)
+    return f"{len(withdrawn)} queued jobs withdrawn" + (
+        f", {len(keys)} resources to retract from the EHR" if retract else ""
+    )
+
+
+def _push_retract(
+    conn: Connection, a: Admission, keys: list[tuple[str, str]], cause: str, now: str
+) -> int | None:
+    if not keys:
+        return None
+    return outbox_store.enqueue(conn, a.org_id, a.ehr_id, a.client_id, cause, keys, now, "retract")
+
+
+def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -> Applied:
+    key = event.visit_key
+    if event.kind == "cancel-admit":
+        if found is None or found.state not in ("admitted", "registered"):
+            return Applied(
+                "ignored",
+                f"visit {key} has no open admission to cancel" + (f" (it is {found.state})" if found else ""),
+            )
+        done = _undo(conn, found, "admit", None, f"{event.event} cancels the admission of visit {key}", now)
+        admission_store.save(conn, replace(found, state="cancelled", updated_at=now))
+        return Applied("applied", f"admission of visit {key} cancelled: {done}")
+    if found is None or found.state != "discharged":
+        return Applied(
+            "ignored",
+            f"visit {key} has no discharge to cancel" + (f" (it is {found.state})" if found else ""),
+        )
+    admitted_keys = {
+        k for j in outbox_store.of_ids(conn, found.org_id, found.jobs.get("admit", [])) for k in j.resources
+    }
+    plan_keys = set(sync_plan.for_admission(conn, found.org_id, found.client_id)) | admitted_keys
+    done = _undo(
+        conn, found, "discharge", plan_keys, f"{event.event} cancels the discharge of visit {key}", now
+    )
+    jobs = {k: v for k, v in found.jobs.items() if k != "discharge"}
+    admission_store.save(
+        conn,
+        replace(found, state="admitted", discharged_at=None, disposition=None, jobs=jobs, updated_at=now),
+    )
+    return Applied("applied", f"discharge of visit {key} cancelled: {done}")
+
+
+def apply(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: str) -> Applied:
+    """Act on one matched event, in the caller's transaction."""
+    if event.kind == "merge":
+        return Applied(
+            "reported",
+            f"{event.event}: MRN {event.merged_mrn} merged into {event.patient.mrn}; not applied, a person must merge the case records",
+        )
+    if event.kind == "other":
+        return Applied("ignored", f"{event.event} is stored, not acted on")
+    key = event.visit_key
+    found = admission_store.find(conn, ehr.org_id, ehr.id, key) if key else None
+    if event.kind == "update":
+        if found is None:
+            return Applied("applied", "no admission of this visit yet: nothing to update")
+        admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
+        return Applied("applied", f"visit {key} updated")
+    ensure_link(conn, ehr, client_id, event, now)
+    if event.kind in ("admit", "register"):
+        return _admit(conn, ehr, client_id, event, found, now)
+    if event.kind == "discharge":
+        return _discharge(conn, ehr, client_id, event, found, now)
+    return _cancel(conn, event, found, now)

@@ -1,0 +1,158 @@
+"""Receiving an event from an EHR: store it, once, then act on it, in one transaction.
+
+The sender hears "accepted" (AA, 2xx) only after that transaction commits. A control id seen before is
+accepted again and not acted on twice. A message that cannot be read is stored as rejected and answered
+AE / 4xx with the reason; one that matches no client waits in the needs-a-match list; when the database
+cannot be reached the answer is AR / 503 and the sender keeps the message to send again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+
+import structlog
+from sqlalchemy import Engine
+
+from fhir_adapter.adapters import ehr_store, inbound_store, record_store
+from fhir_adapter.adapters.db import StorageUnavailable, writing
+from fhir_adapter.adapters.ehr_store import Ehr
+from fhir_adapter.events import hl7v2
+from fhir_adapter.events.model import ContentError, Event, Patient
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.service import admissions, matching
+from fhir_adapter.service.context import Clock, Principal, stamp
+from fhir_adapter.service.errors import conflict, not_found
+
+log = structlog.get_logger("fhir_adapter.intake")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ack: str  # AA | AE | AR
+    state: str  # applied | needs_match | reported | ignored | rejected | duplicate | unavailable
+    detail: str
+    seq: int | None = None
+    where: str = ""  # the field a content error is about
+
+
+def receive(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, demographics: bool) -> Outcome:
+    now = stamp(clock())
+    try:
+        with writing(engine) as conn:
+            before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
+            seq = None if before else inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
+            if seq is None:
+                first = before.received_at if before else "before"
+                return Outcome(
+                    "AA",
+                    "duplicate",
+                    f"{event.control_id} was received {first}: not processed again",
+                    before.seq if before else None,
+                )
+            found = matching.match(conn, ehr, event.patient, demographics)
+            if found.client_id is None:
+                inbound_store.settle(conn, seq, "needs_match", found.why)
+                outcome = Outcome(
+                    "AA",
+                    "needs_match",
+                    f"stored; it matches no client ({found.why}) and waits for a person",
+                    seq,
+                )
+            else:
+                applied = admissions.apply(conn, ehr, found.client_id, event, now)
+                inbound_store.settle(conn, seq, applied.state, applied.detail, found.client_id, found.by)
+                outcome = Outcome("AA", applied.state, applied.detail, seq)
+    except StorageUnavailable as err:
+        log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
+        return Outcome("AR", "unavailable", "the message could not be stored: send it again")
+    log.info("intake.received", ehr=ehr.id, event=event.event, seq=outcome.seq, state=outcome.state)
+    return outcome
+
+
+def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError, clock: Clock) -> Outcome:
+    """Keep a message that could not be read, with the reason (a corrected resend is taken as new)."""
+    reason = f"{err.where}: {err.reason}" if err.where else err.reason
+    event = Event(channel, f"rejected:{uuid.uuid4()}", "unreadable", "other", Patient())
+    now = stamp(clock())
+    try:
+        with writing(engine) as conn:
+            seq = inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
+            if seq is not None:
+                inbound_store.settle(conn, seq, "rejected", reason)
+    except StorageUnavailable:
+        return Outcome("AE", "rejected", err.reason, None, err.where)
+    log.info("intake.rejected", ehr=ehr.id, seq=seq)
+    return Outcome("AE", "rejected", err.reason, seq, err.where)
+
+
+def take_v2(
+    engine: Engine, catalogue: Catalogue, clock: Clock, demographics: bool, ehr: Ehr, text: str, channel: str
+) -> tuple[Outcome, str]:
+    """Read, store and act on one ADT message (HTTP or MLLP): the outcome and the ACK to send back."""
+    message = None
+    try:
+        message = hl7v2.parse(text)
+        event = hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables["patient_class"])
+    except ContentError as err:
+        return reject(engine, ehr, channel, text, err, clock), hl7v2.ack(message, "AE", err.reason)
+    outcome = receive(engine, ehr, event, hl7v2.normalise(text), clock, demographics)
+    return outcome, hl7v2.ack(message, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
+
+
+def resolve(
+    engine: Engine, principal: Principal, seq: int, client_id: str, clock: Clock
+) -> list[inbound_store.Inbound]:
+    """A person says whom a waiting message is about: it and the messages waiting for the same patient of
+    the same EHR are applied, oldest first. The messages as they are now."""
+
+    org = principal.org.id
+    now = stamp(clock())
+    with writing(engine) as conn:
+        msg = inbound_store.get(conn, org, seq)
+        if msg is None:
+            raise not_found(f"inbound message {seq}")
+        if msg.state != "needs_match":
+            raise conflict(
+                f"inbound message {seq} is {msg.state}: only messages that need a match are resolved", "state"
+            )
+        if record_store.get(conn, org, "client", client_id) is None:
+            raise not_found(f"client {client_id}")
+        ehr = ehr_store.get_ehr(conn, org, msg.ehr_id)
+        if ehr is None:
+            raise conflict(f"the EHR {msg.ehr_id} is no longer registered", "ehr")
+        same = [
+            m
+            for m in inbound_store.listing(conn, org, "needs_match", limit=10_000)
+            if m.ehr_id == msg.ehr_id and _same_patient(m.event.patient, msg.event.patient)
+        ]
+        for m in same:
+            applied = admissions.apply(conn, ehr, client_id, m.event, now)
+            inbound_store.settle(conn, m.seq, applied.state, applied.detail, client_id, "person")
+            inbound_store.resolved(conn, m.seq, principal.agent_id, now)
+        return [found for m in same if (found := inbound_store.get(conn, org, m.seq)) is not None]
+
+
+def dismiss(
+    engine: Engine, principal: Principal, seq: int, reason: str, clock: Clock
+) -> inbound_store.Inbound:
+    """A person says a waiting message is about nobody we serve: it stays stored, marked dismissed."""
+    org = principal.org.id
+    with writing(engine) as conn:
+        msg = inbound_store.get(conn, org, seq)
+        if msg is None:
+            raise not_found(f"inbound message {seq}")
+        if msg.state != "needs_match":
+            raise conflict(
+                f"inbound message {seq} is {msg.state}: only messages that need a match are dismissed",
+                "state",
+            )
+        inbound_store.settle(conn, seq, "dismissed", reason)
+        inbound_store.resolved(conn, seq, principal.agent_id, stamp(clock()))
+        return replace(msg, state="dismissed", detail=reason)
+
+
+def _same_patient(a: Patient, b: Patient) -> bool:
+    if a.ehr_patient_id or b.ehr_patient_id:
+        return a.ehr_patient_id == b.ehr_patient_id
+    return bool(a.mrn) and a.mrn == b.mrn and a.authority == b.authority

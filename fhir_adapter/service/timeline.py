@@ -1,0 +1,78 @@
+"""One client's case timeline: admissions and discharges, what was sent to each EHR and its delivery
+state, what came back: what a discharge planner asks "did it arrive?" against."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import admission_store, ehr_store, inbound_store, outbox_store
+
+JSON = dict[str, Any]
+
+
+def _admission(a: admission_store.Admission) -> JSON:
+    out: JSON = {"id": a.id, "ehr": a.ehr_id, "visit": a.visit_number, "state": a.state}
+    optional = {
+        "encounter": f"Encounter/{a.encounter_id}" if a.encounter_id else None,
+        "class": a.class_code,
+        "location": a.location,
+        "admit_source": a.admit_source,
+        "admitted_at": a.admitted_at,
+        "discharged_at": a.discharged_at,
+        "disposition": {k: v for k, v in a.disposition.__dict__.items() if v} if a.disposition else None,
+        "jobs": a.jobs or None,
+    }
+    return out | {k: v for k, v in optional.items() if v}
+
+
+def _entry(at: str, what: str, **fields: Any) -> JSON:
+    return {"at": at, "what": what} | {k: v for k, v in fields.items() if v not in (None, [], "")}
+
+
+def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
+    admissions = admission_store.of_client(conn, org_id, client_id)
+    entries: list[JSON] = []
+    for m in inbound_store.listing(conn, org_id, client_id=client_id, limit=1000):
+        what = "received" if m.channel != "query" else "read back"
+        entries.append(
+            _entry(
+                m.received_at,
+                what,
+                ehr=m.ehr_id,
+                event=m.event.event,
+                kind=m.event.kind,
+                visit=m.event.visit_key,
+                state=m.state,
+                detail=m.detail,
+                inbound=m.seq,
+            )
+        )
+    for job in outbox_store.of_client(conn, org_id, client_id):
+        sent = ehr_store.sent_by_job(conn, job.id) if job.state == "delivered" else []
+        entries.append(
+            _entry(
+                job.created_at,
+                {"push": "sent", "retract": "retracted", "pull": "read back"}[job.action],
+                ehr=job.ehr_id,
+                cause=job.cause,
+                job=job.id,
+                state=job.state,
+                finished_at=job.finished_at,
+                reason=job.last_reason,
+                resources=[f"{t}/{i}" for t, i in job.resources],
+                in_ehr=[s["ehr_resource"] for s in sent if s.get("ehr_resource")],
+            )
+        )
+    entries.sort(key=lambda e: e["at"])
+    links = [
+        {"ehr": link.ehr_id, "patient": link.patient_id or None, "mrn": link.mrn}
+        for link in ehr_store.links_of(conn, org_id, client_id)
+    ]
+    return {
+        "client_id": client_id,
+        "links": links,
+        "admissions": [_admission(a) for a in admissions],
+        "entries": entries,
+    }
