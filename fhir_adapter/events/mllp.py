@@ -9,8 +9,20 @@ from collections.abc import Callable
 import structlog
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
+from fhir_adapter.events.hl7v2 import ack
+from fhir_adapter.logs import raised_at
+
 log = structlog.get_logger("fhir_adapter.mllp")
 MAX_MESSAGE = 1_000_000
+
+
+def _guarded(handle: Callable[[str], str], text: str) -> str:
+    """A fault of ours is an AR (the sender keeps the message and sends it again), never a dropped line."""
+    try:
+        return handle(text)
+    except Exception as err:
+        log.error("mllp.internal_error", error=type(err).__name__, where=raised_at(err))
+        return ack(None, "AR", "internal error: send the message again")
 
 
 async def serve(
@@ -30,7 +42,7 @@ async def serve(
                     log.warning("mllp.bad_frame", peer=str(peer), error=str(err)[:200])
                     break
                 text = block.decode("utf-8", errors="replace")
-                ack = await asyncio.to_thread(handle, text)
+                ack = await asyncio.to_thread(_guarded, handle, text)
                 writer.writeblock(ack.encode("utf-8"))  # type: ignore[attr-defined]
                 await writer.drain()
         except ConnectionError:

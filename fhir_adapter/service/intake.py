@@ -66,7 +66,7 @@ def receive(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, dem
     except StorageUnavailable as err:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
-    log.info("intake.received", ehr=ehr.id, event=event.event, seq=outcome.seq, state=outcome.state)
+    log.info("intake.received", ehr=ehr.id, trigger=event.event, seq=outcome.seq, state=outcome.state)
     return outcome
 
 

@@ -1,0 +1,100 @@
+"""The scenario the service exists for, against the real FHIR server: an A01 over MLLP puts the case
+manager's plan, goals, assessments and open referrals into the EHR, linked to the hospital's Encounter;
+an A03 sends the discharge referrals and brings the EHR's new referral, assessment and Task status back."""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter
+from typing import Any
+
+from tests.conftest import ROOT, read_json
+from tests.integration.events.conftest import Hospital
+from tests.support import adt
+
+
+def _ehr_made(name: str, patient: str, encounter: str) -> dict[str, Any]:
+    resource = copy.deepcopy(read_json(ROOT / "fixtures" / "ehr" / f"{name}.json"))
+    resource.pop("meta", None)
+    resource["subject"] = {"reference": f"Patient/{patient}"}
+    resource["encounter"] = {"reference": f"Encounter/{encounter}"}
+    return resource
+
+
+def _no_duplicates(hospital: Hospital) -> None:
+    for rtype in ("CarePlan", "Goal", "QuestionnaireResponse", "ServiceRequest", "Task", "CareTeam"):
+        idents = Counter(
+            f"{i.get('system')}|{i.get('value')}"
+            for r in hospital.h.ehr.search(rtype)
+            for i in (r.get("identifier") if isinstance(r.get("identifier"), list) else [r.get("identifier") or {}])
+        )
+        assert all(n == 1 for n in idents.values()), (rtype, idents)
+
+
+def test_admission_then_discharge_over_mllp(hospital: Hospital, listener: adt.Listener) -> None:
+    sender = adt.Sender(listener.port)
+    try:
+        ack = sender.send(adt.message("A01", hospital.visit(), control_id="ADM-1"))
+        assert adt.ack_code(ack) == "AA", ack
+        hospital.h.drain()
+
+        plans = hospital.in_ehr("CarePlan")
+        assert len(plans) == 1
+        enc = f"Encounter/{hospital.encounter}"
+        assert plans[0]["encounter"]["reference"] == enc
+        assert plans[0]["subject"]["reference"] == f"Patient/{hospital.patient}"
+        assert len(hospital.h.ehr.search("Goal", patient=f"Patient/{hospital.patient}")) >= 1
+        responses = hospital.in_ehr("QuestionnaireResponse")
+        assert len(responses) == 3 and all(r["encounter"]["reference"] == enc for r in responses)
+        requests = hospital.in_ehr("ServiceRequest")
+        assert [r["identifier"][0]["value"] for r in requests] == ["RF-7710"]  # open; the draft stays home
+        assert requests[0]["encounter"]["reference"] == enc
+        tasks = hospital.in_ehr("Task")
+        assert len(tasks) == 1
+        assert len(hospital.h.ehr.search("CareTeam", patient=f"Patient/{hospital.patient}")) == 1
+
+        # During the stay the hospital makes a referral and an assessment, and the referral we sent is under way.
+        hospital.h.ehr.put(_ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter))
+        hospital.h.ehr.put(_ehr_made("qr-hunger-vital-sign", hospital.patient, hospital.encounter))
+        task = tasks[0] | {"status": "in-progress", "lastModified": "2025-10-20T10:00:00Z"}
+        task.pop("meta", None)
+        hospital.h.ehr.put(task)
+        # ... and the case manager adds a discharge referral.
+        discharge_referral = {
+            "id": "RF-7720",
+            "client_id": hospital.client_id,
+            "service_type": "housing",
+            "status": "sent",
+            "authored_on": "2099-01-01T09:00:00Z",
+            "reason": {"text": "needs stable housing after discharge"},
+        }
+        hospital.h.post("/api/v1/referrals", discharge_referral)
+
+        a03 = adt.message("A03", hospital.visit(), control_id="DIS-1", disposition="01^Discharged to home", discharged="20251020140000-0500")
+        assert adt.ack_code(sender.send(a03)) == "AA"
+        hospital.h.drain()
+    finally:
+        sender.close()
+
+    values = sorted(r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest") if "identifier" in r)
+    assert "RF-7720" in values
+    _no_duplicates(hospital)
+
+    referrals = hospital.get(f"/api/v1/referrals?client_id={hospital.client_id}")["items"]
+    by_id = {r["id"]: r for r in referrals}
+    ehr_request = _ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter)
+    assert ehr_request["id"] in by_id, sorted(by_id)  # the hospital's referral is in the case record
+    assert by_id["RF-7710"]["status"] == "in-progress"  # the Task's status came back
+    assessments = hospital.get(f"/api/v1/assessments?client_id={hospital.client_id}")["items"]
+    assert len(assessments) == 4
+
+    timeline = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
+    (admission,) = timeline["admissions"]
+    assert admission["state"] == "discharged"
+    assert admission["encounter"] == f"Encounter/{hospital.encounter}"
+    assert admission["disposition"]["code"] == "01"
+    whats = Counter((e["what"], e.get("state")) for e in timeline["entries"])
+    assert whats[("received", "applied")] == 2
+    assert whats[("sent", "delivered")] >= 2
+    assert whats[("read back", "delivered")] == 1
+    assert whats[("read back", "applied")] >= 3  # a referral, an assessment, a Task's status
