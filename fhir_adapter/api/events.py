@@ -65,11 +65,10 @@ def inbound_json(m: Inbound) -> dict[str, Any]:
     return out | {k: v for k, v in optional.items() if v}
 
 
-def _answer(outcome: Outcome, ack: str | None, where: str = "") -> Response:
+def _answer(outcome: Outcome, ack: str | None) -> Response:
     if outcome.ack == "AE":
-        raise ServiceError(
-            400, [Problem(where, outcome.detail, "invalid")], {"X-Inbound-Id": str(outcome.seq or "")}
-        )
+        headers = {"X-Inbound-Id": str(outcome.seq or "")}
+        raise ServiceError(400, [Problem(outcome.where, outcome.detail, "invalid")], headers)
     if outcome.ack == "AR":
         raise ServiceError(503, [Problem("", outcome.detail, "transient")], {"Retry-After": "5"})
     body = {"ack": outcome.ack, "state": outcome.state, "detail": outcome.detail, "inbound": outcome.seq}

@@ -121,15 +121,15 @@ def _discharge(
 
 
 def _undo(
-    conn: Connection, a: Admission, step: str, keep: set[tuple[str, str]] | None, cause: str, now: str
+    conn: Connection, a: Admission, step: str, only: set[tuple[str, str]] | None, cause: str, now: str
 ) -> str:
-    """Withdraw the step's jobs not yet sent; retract what the sent ones carried (all, or outside `keep`)."""
+    """Withdraw the step's jobs not yet sent; retract what the sent ones carried (all, or those in `only`)."""
     ids = a.jobs.get(step, [])
     withdrawn = set(outbox_store.withdraw(conn, a.org_id, ids, now, cause))
     sent = [
         j for j in outbox_store.of_ids(conn, a.org_id, ids) if j.id not in withdrawn and j.action == "push"
     ]
-    keys = list(dict.fromkeys(k for j in sent for k in j.resources if keep is None or k not in keep))
+    keys = list(dict.fromkeys(k for j in sent for k in j.resources if only is None or k in only))
     retract = _push_retract(conn, a, keys, cause, now)
     return f"{len(withdrawn)} queued jobs withdrawn" + (
         f", {len(keys)} resources to retract from the EHR" if retract else ""
@@ -160,12 +160,9 @@ def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -
             "ignored",
             f"visit {key} has no discharge to cancel" + (f" (it is {found.state})" if found else ""),
         )
-    admitted_keys = {
-        k for j in outbox_store.of_ids(conn, found.org_id, found.jobs.get("admit", [])) for k in j.resources
-    }
-    plan_keys = set(sync_plan.for_admission(conn, found.org_id, found.client_id)) | admitted_keys
+    _, referrals = sync_plan.for_discharge(conn, found.org_id, found.client_id, found.admitted_at)
     done = _undo(
-        conn, found, "discharge", plan_keys, f"{event.event} cancels the discharge of visit {key}", now
+        conn, found, "discharge", set(referrals), f"{event.event} cancels the discharge of visit {key}", now
     )
     jobs = {k: v for k, v in found.jobs.items() if k != "discharge"}
     admission_store.save(

@@ -27,7 +27,9 @@ class Visit:
     admitted: str = "20251014083000-0500"
 
 
-def message(event: str, visit: Visit, control_id: str | None = None, evn: str | None = None, **pv1: str) -> str:
+def message(
+    event: str, visit: Visit, control_id: str | None = None, evn: str | None = None, **pv1: str
+) -> str:
     """An ADT^<event> as the wire carries it (CR between segments). `evn` sets EVN-1, which real feeds
     sometimes fill with another event than MSH-9's."""
     now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")

@@ -26,7 +26,9 @@ def _no_duplicates(hospital: Hospital) -> None:
         idents = Counter(
             f"{i.get('system')}|{i.get('value')}"
             for r in hospital.h.ehr.search(rtype)
-            for i in (r.get("identifier") if isinstance(r.get("identifier"), list) else [r.get("identifier") or {}])
+            for i in (
+                r.get("identifier") if isinstance(r.get("identifier"), list) else [r.get("identifier") or {}]
+            )
         )
         assert all(n == 1 for n in idents.values()), (rtype, idents)
 
@@ -70,13 +72,21 @@ def test_admission_then_discharge_over_mllp(hospital: Hospital, listener: adt.Li
         }
         hospital.h.post("/api/v1/referrals", discharge_referral)
 
-        a03 = adt.message("A03", hospital.visit(), control_id="DIS-1", disposition="01^Discharged to home", discharged="20251020140000-0500")
+        a03 = adt.message(
+            "A03",
+            hospital.visit(),
+            control_id="DIS-1",
+            disposition="01^Discharged to home",
+            discharged="20251020140000-0500",
+        )
         assert adt.ack_code(sender.send(a03)) == "AA"
         hospital.h.drain()
     finally:
         sender.close()
 
-    values = sorted(r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest") if "identifier" in r)
+    values = sorted(
+        r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest") if "identifier" in r
+    )
     assert "RF-7720" in values
     _no_duplicates(hospital)
 

@@ -1,0 +1,224 @@
+"""The ADT rules, over the HTTP endpoint (and MLLP where the transport matters): stored before AA, a
+repeat MSH-10 not processed twice, events out of order, cancellations, patients nobody matches, content
+errors (AE), storage away (AR), and the event taken from MSH-9 whatever EVN-1 says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fhir_adapter.adapters import ehr_store
+from fhir_adapter.config import Settings
+from fhir_adapter.service import intake
+from tests.integration.events.conftest import Hospital
+from tests.support import adt
+
+
+def _jobs(hospital: Hospital) -> list[Any]:
+    return hospital.h.jobs()
+
+
+def _inbound(hospital: Hospital, **query: str) -> list[dict[str, Any]]:
+    args = "&".join(f"{k}={v}" for k, v in query.items())
+    return hospital.get(f"/api/v1/inbound?{args}")["items"]
+
+
+def test_a_repeated_control_id_is_accepted_and_not_processed_twice(hospital: Hospital) -> None:
+    text = adt.message("A01", hospital.visit(), control_id="MSG-1")
+    first = hospital.adt(text)
+    again = hospital.adt(text)
+    assert (first["ack"], first["state"]) == ("AA", "applied")
+    assert (again["ack"], again["state"]) == ("AA", "duplicate")
+    assert "MSA|AA|MSG-1" in again["hl7"]
+    assert len(_jobs(hospital)) == 1
+    assert len(_inbound(hospital)) == 1
+
+
+def test_the_event_is_msh_9_whatever_evn_1_says(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    answer = hospital.adt(adt.message("A03", hospital.visit(), evn="A01", disposition="01^Home"))
+    assert answer["state"] == "applied" and "discharged" in answer["detail"]
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "discharged"
+
+
+def test_a_discharge_before_its_admission_opens_the_visit_and_the_late_admission_sends_nothing(
+    hospital: Hospital,
+) -> None:
+    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
+    actions = sorted(j.action for j in _jobs(hospital))
+    assert actions == ["pull", "push"]
+    late = hospital.adt(adt.message("A01", hospital.visit()))
+    assert "nothing is sent again" in late["detail"]
+    assert len(_jobs(hospital)) == 2
+    hospital.h.drain()
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "discharged"
+
+
+def test_a_cancelled_admission_not_yet_sent_is_withdrawn(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert "1 queued jobs withdrawn" in answer["detail"]
+    assert [j.state for j in _jobs(hospital)] == ["withdrawn"]
+    hospital.h.drain()
+    assert hospital.in_ehr("CarePlan") == []
+
+
+def test_a_cancelled_admission_already_sent_is_retracted_from_the_ehr(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert "to retract from the EHR" in answer["detail"]
+    hospital.h.drain()
+    for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task"):
+        assert hospital.in_ehr(rtype) == [], rtype
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "cancelled"
+    again = hospital.adt(adt.message("A11", hospital.visit()))
+    assert again["state"] == "ignored"
+
+
+def test_a_cancelled_discharge_reopens_the_visit_and_retracts_the_discharge_referrals(
+    hospital: Hospital,
+) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    referral = {
+        "id": "RF-7720",
+        "client_id": hospital.client_id,
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2099-01-01T09:00:00Z",
+        "reason": {"text": "needs stable housing after discharge"},
+    }
+    hospital.h.post("/api/v1/referrals", referral)
+    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
+    hospital.h.drain()
+    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
+    assert values == {"RF-7710", "RF-7720"}
+    answer = hospital.adt(adt.message("A13", hospital.visit()))
+    assert answer["state"] == "applied", answer
+    hospital.h.drain()
+    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
+    assert values == {"RF-7710"}  # the admission's referral stays; the discharge's is taken back
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "admitted" and "disposition" not in admission
+
+
+def test_an_unknown_patient_waits_for_a_person_and_is_applied_once_matched(hospital: Hospital) -> None:
+    stranger = hospital.visit(mrn="MRN-000001")
+    answer = hospital.adt(adt.message("A01", stranger))
+    assert (answer["ack"], answer["state"]) == ("AA", "needs_match")
+    assert "no client has MRN MRN-000001" in answer["detail"]
+    hospital.adt(adt.message("A08", stranger))
+    waiting = _inbound(hospital, state="needs_match")
+    assert [m["event"] for m in waiting] == ["A01", "A08"]
+    assert _jobs(hospital) == []
+
+    response = hospital.h.client.post(
+        f"/api/v1/inbound/{waiting[0]['id']}/match",
+        json={"client_id": hospital.client_id},
+        headers=hospital.h.headers,
+    )
+    assert response.status_code == 200, response.json
+    assert [(m["event"], m["state"], m["matched_by"]) for m in response.json["applied"]] == [
+        ("A01", "applied", "person"),
+        ("A08", "applied", "person"),
+    ]
+    assert len(_jobs(hospital)) == 1
+    links = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert links[0]["mrn"] == "MRN-000001"
+    # The next message for that MRN matches through the link.
+    assert hospital.adt(adt.message("A03", stranger))["state"] == "applied"
+
+    again = hospital.h.client.post(
+        f"/api/v1/inbound/{waiting[0]['id']}/match",
+        json={"client_id": hospital.client_id},
+        headers=hospital.h.headers,
+    )
+    assert again.status_code == 409
+
+
+def test_a_waiting_message_can_be_dismissed_and_stays_stored(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit(mrn="MRN-000002")))
+    (waiting,) = _inbound(hospital, state="needs_match")
+    path = f"/api/v1/inbound/{waiting['id']}/dismiss"
+    response = hospital.h.client.post(
+        path, json={"reason": "not a client of ours"}, headers=hospital.h.headers
+    )
+    assert response.status_code == 200 and response.json["state"] == "dismissed"
+    assert hospital.get(f"/api/v1/inbound/{waiting['id']}")["body"].startswith("MSH|")
+
+
+def test_content_errors_are_ae_naming_the_field_and_the_message_is_kept(hospital: Hospital) -> None:
+    cases = {
+        "not hl7 at all": "MSH",
+        adt.message("A01", hospital.visit(number="")): "PV1-19",
+        adt.message("A01", hospital.visit()).replace("|ADT^A01^ADT_A01|", "|ORU^R01|"): "MSH-9",
+        adt.message("A01", hospital.visit()).replace("PID|1||MRN-448812^^^RGH^MR", "PID|1||"): "PID-3",
+        adt.message("A01", adt.Visit(mrn=hospital.visit().mrn, number="V9", admitted="2025-13-45")): "PV1-44",
+        adt.message("A40", hospital.visit(), merged=""): "MRG-1",
+    }
+    for text, field in cases.items():
+        response = hospital.h.client.post(
+            f"/api/v1/ehrs/{hospital.h.ehr_id}/adt",
+            data=text,
+            headers=hospital.h.headers | {"Content-Type": "text/plain"},
+        )
+        assert response.status_code == 400, (field, response.json)
+        issue = response.json["issue"][0]
+        assert issue["expression"] == [field], (field, issue)
+    rejected = _inbound(hospital, state="rejected")
+    assert len(rejected) == len(cases)
+    assert _jobs(hospital) == []
+
+
+def test_a_merge_is_reported_not_applied(hospital: Hospital) -> None:
+    answer = hospital.adt(adt.message("A40", hospital.visit(), merged="MRN-OLD"))
+    assert answer["state"] == "reported"
+    assert "MRN-OLD" in answer["detail"]
+    assert _jobs(hospital) == []
+
+
+def test_over_mllp_ae_and_aa(hospital: Hospital, listener: adt.Listener) -> None:
+    sender = adt.Sender(listener.port)
+    try:
+        bad = sender.send(adt.message("A01", hospital.visit(number="")))
+        assert adt.ack_code(bad) == "AE" and "PV1-19" in bad
+        good = sender.send(adt.message("A01", hospital.visit(), control_id="OK-1"))
+        assert adt.ack_code(good) == "AA" and "MSA|AA|OK-1" in good
+    finally:
+        sender.close()
+
+
+def test_storage_away_is_ar_over_mllp(catalogue: Any) -> None:
+    from fhir_adapter.adapters.db import make_engine
+
+    engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    ehr = ehr_store.Ehr("org", "hospital", "http://127.0.0.1:1", "none")
+    settings = Settings()
+
+    def handle(text: str) -> str:
+        return intake.take_v2(
+            engine,
+            catalogue,
+            lambda: __import__("datetime").datetime.now(),
+            settings.match_demographics,
+            ehr,
+            text,
+            "mllp",
+        )[1]
+
+    listener = adt.Listener(handle).start()
+    sender = adt.Sender(listener.port)
+    try:
+        ack = sender.send(adt.message("A01", adt.Visit(mrn="M1", number="V1"), control_id="AR-1"))
+        assert adt.ack_code(ack) == "AR", ack
+        assert "MSA|AR|AR-1" in ack
+    finally:
+        sender.close()
+        listener.stop()
+        engine.dispose()
