@@ -222,3 +222,25 @@ def test_storage_away_is_ar_over_mllp(catalogue: Any) -> None:
         sender.close()
         listener.stop()
         engine.dispose()
+
+
+def test_the_demographic_rule_matches_only_when_configured_and_says_so(hospital: Hospital) -> None:
+    service = hospital.h.service
+    from fhir_adapter.adapters.db import reading
+
+    with reading(service.engine) as conn:
+        ehr = ehr_store.get_ehr(conn, hospital.h.org_id, hospital.h.ehr_id)
+    assert ehr is not None
+    unknown_mrn = hospital.visit(mrn="MRN-NEW-1")  # Kim's name, birth date and sex, an MRN nobody has
+
+    def take(text: str, demographics: bool) -> intake.Outcome:
+        catalogue, clock = service.deps.catalogue, service.deps.clock
+        return intake.take_v2(service.engine, catalogue, clock, demographics, ehr, text, "http")[0]
+
+    assert take(adt.message("A01", unknown_mrn), demographics=False).state == "needs_match"
+    outcome = take(adt.message("A01", unknown_mrn), demographics=True)
+    assert outcome.state == "applied"
+    (matched,) = _inbound(hospital, state="applied")
+    assert (matched["client_id"], matched["matched_by"]) == (hospital.client_id, "demographics")
+    someone_else = adt.Visit(mrn="MRN-NEW-2", number="V2", birth_date="19900101")
+    assert take(adt.message("A01", someone_else), demographics=True).state == "needs_match"
