@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint clean
+.PHONY: install run test bench demo lint clean
 
 install: $(STAMP)
 
@@ -34,6 +34,12 @@ test: install $(EHR_STAMP)
 
 bench: install $(EHR_STAMP)
 	$(BIN)/python -m tests.bench
+
+# The round trip on one machine: the stand-in EHR, `fhir-adapter serve` and `fhir-adapter mllp` on a fresh
+# SQLite database in var/demo/; an admission over MLLP, then a discharge and what comes back. Stops
+# everything at the end; `make demo DEMO_ARGS=--keep` keeps it running until Ctrl-C.
+demo: install $(EHR_STAMP)
+	$(BIN)/python -m demo $(DEMO_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

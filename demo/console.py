@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -57,8 +58,9 @@ class Console:
                 if self.tty:
                     print(flush=True)
                 raise DemoError(f"gave up after {timeout:.0f} s waiting for {what} (last seen: {state})")
-            if self.tty:
-                print(f"\r\033[K{line}", end="", flush=True)
+            if self.tty:  # one line, redrawn: no wider than the terminal
+                width = shutil.get_terminal_size().columns - 1
+                print(f"\r\033[K{line[:width]}", end="", flush=True)
             elif state != shown:
                 print(line, flush=True)
             shown = state

@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["fhir_adapter"] = services or bootstrap(settings)
 
-    from fhir_adapter.api import delivery, events, history, openapi, ops, records  # noqa: F401 - add to records.bp
+    from fhir_adapter.api import delivery, history, inbound, intake, openapi, ops, records  # noqa: F401
     from fhir_adapter.fhir_api import routes as fhir_routes
 
     app.register_blueprint(records.bp, url_prefix="/api/v1")

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 from fhir_adapter.adapters import ehr_store, outbox_store, record_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.outbox_store import STATES, Job
-from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.http import client_id_arg, int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import CLIENT_ID, bp
 from fhir_adapter.api.registry import API, Operation, path_param, query
@@ -113,7 +113,7 @@ def list_jobs() -> Response:
     state = request.args.get("state")
     if state is not None and state not in STATES:
         raise invalid(f"state is one of {', '.join(STATES)}", "state", 400)
-    client_id = request.args.get("client_id")
+    client_id = client_id_arg()
     after, limit = int_arg("after", 0, 0, 2**31 - 1), int_arg("limit", 50, 1, 200)
     with reading(services().engine) as conn:
         jobs = outbox_store.listing(conn, principal.org.id, state, client_id, after, limit + 1)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.api.limits import first_violation
+from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.config import Settings
 from fhir_adapter.service import scopes
 from fhir_adapter.service.auth import Authenticator
@@ -114,4 +115,12 @@ def int_arg(name: str, default: int, low: int, high: int) -> int:
         raise invalid(f"not a whole number: {raw!r}", name, 400) from err
     if not low <= value <= high:
         raise invalid(f"must be between {low} and {high}", name, 400)
+    return value
+
+
+def client_id_arg() -> str | None:
+    """The `client_id` query filter, which must look like a record id (400 otherwise)."""
+    value = request.args.get("client_id")
+    if value is not None and not RECORD_ID_RE.fullmatch(value):
+        raise invalid("not a record id", "client_id", 400)
     return value

@@ -29,6 +29,8 @@ ERROR_TEXT = {
     413: "the body is larger than 1 MiB",
     415: "the body is not JSON",
     422: "the body breaks the contract: each issue names the field",
+    502: "the EHR gave an answer that cannot be used",
+    503: "the database or the EHR cannot be reached now: send it again (Retry-After)",
 }
 OUTCOME = {
     "type": "object",

@@ -3,6 +3,7 @@ first) and a Da Vinci admit/discharge notification message (a message Bundle, Me
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,51 @@ DAVINCI_KINDS = {
     "notification-transfer": "update",
 }
 NOTIFICATION_TYPES = ("handshake", "heartbeat", "event-notification", "query-status", "query-event")
+SUBSCRIPTION_STATUSES = ("requested", "active", "error", "off", "entered-in-error")
+MAX_COUNT = 2**31 - 1  # event numbers and counts as stored
+MAX_REF = 400  # a subscription or topic as stored
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+LOCAL_REF = re.compile(r"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+
+
+def _short(value: Any, limit: int, where: str) -> str | None:
+    """A text element as stored: a string of at most `limit` characters, when present."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ContentError(f"{where} is not a text of at most {limit} characters", where)
+    return value
+
+
+def _obj(parent: JSON, key: str, where: str) -> JSON:
+    """An element that must be a JSON object when present."""
+    value = parent.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ContentError(f"{where} is not an object", where)
+    return value
+
+
+def _objs(parent: JSON, key: str, where: str) -> list[JSON]:
+    """A repeating element: a list of JSON objects when present."""
+    value = parent.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ContentError(f"{where} is not a list of objects", where)
+    return value
+
+
+def local_ref(ref: str | None) -> str | None:
+    """Type/id of a reference (relative, absolute or versioned); None when it names no resource."""
+    if not ref:
+        return None
+    parts = ref.split("?")[0].rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    tail = "/".join(parts[-2:])
+    return tail if LOCAL_REF.fullmatch(tail) else None
 
 
 def instant(value: Any, where: str) -> str | None:
@@ -41,10 +87,10 @@ def instant(value: Any, where: str) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _coded(concept: Any) -> Coded | None:
+def _coded(concept: Any, where: str) -> Coded | None:
     if not isinstance(concept, dict):
         return None
-    coding = (concept.get("coding") or [{}])[0]
+    coding = (_objs(concept, "coding", f"{where}.coding") or [{}])[0]
     code = coding.get("code") or concept.get("text")
     return (
         Coded(str(code), coding.get("display") or concept.get("text"), coding.get("system")) if code else None
@@ -55,37 +101,57 @@ def patient_of(resource: JSON | None, ehr_patient_id: str | None, mrn_system: st
     """Who: the EHR's Patient id, and the MRN from its identifiers (the EHR's MRN system, else typed MR)."""
     if not resource:
         return Patient(ehr_patient_id=ehr_patient_id)
-    idents = [i for i in resource.get("identifier", []) if isinstance(i, dict) and i.get("value")]
-    typed = [i for i in idents if any(c.get("code") == "MR" for c in (i.get("type") or {}).get("coding", []))]
+    idents = [i for i in _objs(resource, "identifier", "Patient.identifier") if i.get("value")]
+    typed = [
+        i
+        for i in idents
+        if any(
+            c.get("code") == "MR"
+            for c in _objs(_obj(i, "type", "Patient.identifier.type"), "coding", "Patient.identifier.type")
+        )
+    ]
     ours = [i for i in idents if mrn_system and i.get("system") == mrn_system]
     mrn = (ours or typed or [{}])[0]
-    name = (resource.get("name") or [{}])[0]
+    name = (_objs(resource, "name", "Patient.name") or [{}])[0]
+    given = name.get("given")
     return Patient(
-        mrn=mrn.get("value"),
-        authority=mrn.get("system"),
+        mrn=_short(mrn.get("value"), 128, "Patient.identifier.value"),
+        authority=_short(mrn.get("system"), 400, "Patient.identifier.system"),
         ehr_patient_id=ehr_patient_id,
         family=name.get("family"),
-        given=(name.get("given") or [None])[0],
+        given=given[0] if isinstance(given, list) and given and isinstance(given[0], str) else None,
         birth_date=resource.get("birthDate"),
         gender=resource.get("gender"),
     )
 
 
 def visit_of(encounter: JSON, encounter_id: str | None) -> Visit:
-    hosp = encounter.get("hospitalization") or {}
-    period = encounter.get("period") or {}
-    ident: JSON = next((i for i in encounter.get("identifier", []) if i.get("value")), {})
-    where = next((loc.get("location", {}).get("display") for loc in encounter.get("location", [])), None)
-    source = _coded(hosp.get("admitSource"))
+    hosp = _obj(encounter, "hospitalization", "Encounter.hospitalization")
+    period = _obj(encounter, "period", "Encounter.period")
+    ident = next((i for i in _objs(encounter, "identifier", "Encounter.identifier") if i.get("value")), {})
+    where = next(
+        (
+            _obj(loc, "location", "Encounter.location.location").get("display")
+            for loc in _objs(encounter, "location", "Encounter.location")
+        ),
+        None,
+    )
+    source = _coded(hosp.get("admitSource"), "Encounter.hospitalization.admitSource")
     return Visit(
-        number=ident.get("value"),
+        number=_short(ident.get("value"), 200, "Encounter.identifier.value"),
         encounter_id=encounter_id,
-        class_code=(encounter.get("class") or {}).get("code"),
-        location=where,
-        admit_source=(source.display or source.code) if source else None,
+        class_code=_short(
+            _obj(encounter, "class", "Encounter.class").get("code"), 20, "Encounter.class.code"
+        ),
+        location=_short(where, 200, "Encounter.location.location.display"),
+        admit_source=_short(
+            (source.display or source.code) if source else None, 200, "Encounter.hospitalization.admitSource"
+        ),
         admitted_at=instant(period.get("start"), "Encounter.period.start"),
         discharged_at=instant(period.get("end"), "Encounter.period.end"),
-        disposition=_coded(hosp.get("dischargeDisposition")),
+        disposition=_coded(
+            hosp.get("dischargeDisposition"), "Encounter.hospitalization.dischargeDisposition"
+        ),
     )
 
 
@@ -101,11 +167,22 @@ def encounter_event(
         raise ContentError("the focus is not an Encounter", "Encounter")
     status = encounter.get("status")
     kind = kind or STATUS_KINDS.get(str(status), "other")
-    visit = visit_of(encounter, encounter.get("id"))
+    rid = encounter.get("id")
+    if rid is not None and not (isinstance(rid, str) and FHIR_ID.fullmatch(rid)):
+        raise ContentError("Encounter.id is not a FHIR id", "Encounter.id")
+    visit = visit_of(encounter, rid)
     if not visit.number and not visit.encounter_id:
         raise ContentError("the Encounter has neither an identifier nor an id", "Encounter.identifier")
     when = visit.discharged_at if kind == "discharge" else visit.admitted_at
     return Event(channel, control_id, event or f"encounter:{status}", kind, patient, visit, when)
+
+
+def subject_of(encounter: JSON) -> str | None:
+    """The reference to the Encounter's Patient, when it has a literal one."""
+    subject = _obj(encounter, "subject", "Encounter.subject").get("reference")
+    if subject is not None and not isinstance(subject, str):
+        raise ContentError("Encounter.subject.reference is not a string", "Encounter.subject")
+    return subject or None
 
 
 @dataclass(frozen=True)
@@ -143,11 +220,22 @@ def _number(value: Any, where: str) -> int | None:
         raise ContentError(f"{where} is not a whole number: {str(value)[:20]!r}", where) from err
     if number < 0:
         raise ContentError(f"{where} is negative", where)
+    if number > MAX_COUNT:
+        raise ContentError(f"{where} is beyond {MAX_COUNT}", where)
     return number
 
 
 def _ref(value: Any) -> str | None:
-    return value.get("reference") if isinstance(value, dict) else None
+    ref = value.get("reference") if isinstance(value, dict) else None
+    return ref if isinstance(ref, str) and ref else None
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_REF:
+        raise ContentError(f"{where} is not a text of at most {MAX_REF} characters", where)
+    return value
 
 
 def notification(bundle: Any) -> Notification:
@@ -156,21 +244,22 @@ def notification(bundle: Any) -> Notification:
         raise ContentError("a notification is a Bundle", "resourceType")
     if bundle.get("type") != "history":
         raise ContentError("a notification Bundle in R4 has type history", "Bundle.type")
-    entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict)]
+    entries = _objs(bundle, "entry", "Bundle.entry")
     status = (entries[0].get("resource") if entries else None) or {}
-    if status.get("resourceType") != "Parameters":
+    if not isinstance(status, dict) or status.get("resourceType") != "Parameters":
         raise ContentError("the first entry must be the SubscriptionStatus Parameters", "Bundle.entry[0]")
     params: dict[str, Any] = {}
     events: list[NotificationEvent] = []
-    for p in status.get("parameter") or []:
-        if not isinstance(p, dict):
-            continue
+    for p in _objs(status, "parameter", "Parameters.parameter"):
         if p.get("name") == "notification-event":
-            parts = {q.get("name"): _value(q) for q in p.get("part") or [] if isinstance(q, dict)}
+            parts = {q.get("name"): _value(q) for q in _objs(p, "part", "notification-event.part")}
+            focus = _ref(parts.get("focus"))
+            if parts.get("focus") is not None and focus is None:
+                raise ContentError("the focus is not a literal reference", "notification-event.focus")
             events.append(
                 NotificationEvent(
                     _number(parts.get("event-number"), "notification-event.event-number"),
-                    _ref(parts.get("focus")),
+                    focus,
                     None,
                     parts.get("timestamp"),
                 )
@@ -178,11 +267,15 @@ def notification(bundle: Any) -> Notification:
         else:
             params[str(p.get("name"))] = _value(p)
     kind = params.get("type")
-    if kind not in NOTIFICATION_TYPES:
+    if not isinstance(kind, str) or kind not in NOTIFICATION_TYPES:
         raise ContentError(f"type must be one of {', '.join(NOTIFICATION_TYPES)}", "Parameters.type")
-    subscription = _ref(params.get("subscription"))
+    subscription = _text(_ref(params.get("subscription")), "Parameters.subscription")
     if not subscription:
         raise ContentError("the subscription reference is missing", "Parameters.subscription")
+    status_code = params.get("status") or "active"
+    if status_code not in SUBSCRIPTION_STATUSES:
+        raise ContentError(f"status must be one of {', '.join(SUBSCRIPTION_STATUSES)}", "Parameters.status")
+    topic = _text(params.get("topic"), "Parameters.topic")
     included: dict[str, JSON] = {}
     for e in entries[1:]:
         res = e.get("resource")
@@ -193,11 +286,17 @@ def notification(bundle: Any) -> Notification:
     events = [
         NotificationEvent(ev.number, ev.focus, _resolve(ev.focus, included), ev.timestamp) for ev in events
     ]
+    for ev in events:
+        target = local_ref(ev.focus)
+        if ev.focus and ev.resource is None and (target is None or not target.startswith("Encounter/")):
+            raise ContentError(
+                "an id-only focus must reference an Encounter (Encounter/<id>)", "notification-event.focus"
+            )
     return Notification(
         subscription,
-        params.get("topic"),
-        str(params.get("status") or "active"),
-        str(kind),
+        topic,
+        str(status_code),
+        kind,
         _number(params.get("events-since-subscription-start"), "events-since-subscription-start"),
         events,
         included,
@@ -209,8 +308,8 @@ def _resolve(ref: str | None, included: dict[str, JSON]) -> JSON | None:
         return None
     if ref in included:
         return included[ref]
-    tail = "/".join(ref.rstrip("/").split("/")[-2:])
-    return included.get(tail)
+    tail = local_ref(ref)
+    return included.get(tail) if tail else None
 
 
 def message_event(bundle: Any, mrn_system: str | None) -> Event:
@@ -221,13 +320,11 @@ def message_event(bundle: Any, mrn_system: str | None) -> Event:
         or bundle.get("type") != "message"
     ):
         raise ContentError("$process-message takes a Bundle of type message", "Bundle.type")
-    entries = [
-        e for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-    ]
+    entries = [e for e in _objs(bundle, "entry", "Bundle.entry") if isinstance(e.get("resource"), dict)]
     header = entries[0]["resource"] if entries else {}
     if header.get("resourceType") != "MessageHeader":
         raise ContentError("the first entry must be the MessageHeader", "Bundle.entry[0]")
-    coding = header.get("eventCoding") or {}
+    coding = _obj(header, "eventCoding", "MessageHeader.eventCoding")
     code = coding.get("code")
     if coding.get("system") != DAVINCI or code not in DAVINCI_KINDS:
         raise ContentError(
@@ -238,17 +335,17 @@ def message_event(bundle: Any, mrn_system: str | None) -> Event:
     included |= {
         f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}": e["resource"] for e in entries
     }
-    focus = _resolve(_ref((header.get("focus") or [None])[0]), included)
-    if focus is None:
+    focus = _resolve(_ref(next(iter(_objs(header, "focus", "MessageHeader.focus")), None)), included)
+    if focus is None or focus.get("resourceType") != "Encounter":
         raise ContentError("MessageHeader.focus names no Encounter in the Bundle", "MessageHeader.focus")
-    patient = _resolve(_ref(focus.get("subject")), included)
-    if patient is None:
+    patient = _resolve(subject_of(focus), included)
+    if patient is None or patient.get("resourceType") != "Patient":
         raise ContentError("Encounter.subject names no Patient in the Bundle", "Encounter.subject")
     who = patient_of(patient, None, mrn_system)
     if not who.mrn:
         raise ContentError("the Patient carries no medical record number", "Patient.identifier")
     control = bundle.get("id") or header.get("id")
-    if not control:
+    if not isinstance(control, str) or not control:
         raise ContentError("the Bundle has no id to tell a repeat by", "Bundle.id")
     event = encounter_event(focus, who, "process-message", f"msg:{control}", DAVINCI_KINDS[code], code)
     return Event(**{**event.__dict__, "visit": Visit(**{**event.visit.__dict__, "encounter_id": None})})

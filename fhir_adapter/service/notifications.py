@@ -7,8 +7,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from itertools import chain, islice
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import Engine
 
@@ -16,7 +17,7 @@ from fhir_adapter.adapters import ehr_store, inbound_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.adapters.inbound_store import Subscription
-from fhir_adapter.events.fhir_events import Notification, encounter_event, patient_of
+from fhir_adapter.events.fhir_events import Notification, encounter_event, local_ref, patient_of, subject_of
 from fhir_adapter.events.model import Event
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import Clock, stamp
@@ -24,6 +25,7 @@ from fhir_adapter.service.context import Clock, stamp
 JSON = dict[str, Any]
 Read = Callable[[str], JSON]  # GET a path of the EHR's FHIR API: its JSON
 RECOVERY_PAGES = 20
+RECOVERY_PAGE_SIZE = 100
 
 
 @dataclass
@@ -38,14 +40,11 @@ class Report:
         return out | ({"gap": self.gap} if self.gap else {})
 
 
-def _tail(ref: str) -> str:
-    return "/".join(ref.rstrip("/").split("/")[-2:])
-
-
 def _patient(read: Read, ehr: Ehr, encounter: JSON, included: dict[str, JSON], engine: Engine) -> Any:
-    subject = (encounter.get("subject") or {}).get("reference") or ""
-    pid = _tail(subject).split("/")[-1] if subject else None
-    resource = included.get(subject) or included.get(_tail(subject)) if subject else None
+    subject = subject_of(encounter)
+    target = local_ref(subject)
+    pid = target.split("/")[1] if target and target.startswith("Patient/") else None
+    resource = (included.get(subject) or included.get(target or "")) if subject else None
     if resource is None and pid:
         with reading(engine) as conn:
             linked = ehr_store.link_by_patient(conn, ehr.org_id, ehr.id, pid)
@@ -59,10 +58,24 @@ def _take(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, demog
     return {"state": outcome.state, "detail": outcome.detail, "inbound": outcome.seq}
 
 
+def _next_page(bundle: JSON, ehr: Ehr) -> str | None:
+    """The bundle's next link as a path under the EHR's base (its own URL for itself may name another
+    host: only the path is followed, on the EHR we are configured with)."""
+    url = next((link.get("url") for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+    if not isinstance(url, str) or not url:
+        return None
+    parts = urlsplit(url)
+    base = urlsplit(ehr.base_url).path.rstrip("/")
+    if not parts.path.startswith(f"{base}/"):
+        return None
+    return parts.path[len(base) + 1 :] + (f"?{parts.query}" if parts.query else "")
+
+
 def recover(engine: Engine, ehr: Ehr, read: Read, since: str, clock: Clock, demographics: bool) -> list[JSON]:
     """Every Encounter the EHR changed since `since`, taken as events (each version once)."""
     taken = []
-    path: str | None = "Encounter?" + urlencode({"_lastUpdated": f"ge{since[:19]}Z", "_count": "100"})
+    query = {"_lastUpdated": f"ge{since[:19]}Z", "_count": str(RECOVERY_PAGE_SIZE)}
+    path: str | None = "Encounter?" + urlencode(query)
     for _ in range(RECOVERY_PAGES):
         if path is None:
             break
@@ -71,11 +84,12 @@ def recover(engine: Engine, ehr: Ehr, read: Read, since: str, clock: Clock, demo
             enc = entry.get("resource") or {}
             if enc.get("resourceType") != "Encounter":
                 continue
-            version = (enc.get("meta") or {}).get("versionId", "")
+            meta = enc.get("meta") or {}
+            version = meta.get("versionId") or meta.get("lastUpdated") or ""
             patient = _patient(read, ehr, enc, {}, engine)
             event = encounter_event(enc, patient, "query", f"enc:{enc.get('id')}/{version}")
             taken.append({"encounter": enc.get("id")} | _take(engine, ehr, event, "", clock, demographics))
-        path = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+        path = _next_page(bundle, ehr)
     return taken
 
 
@@ -88,21 +102,24 @@ def receive(
     sub = sub or Subscription(note.subscription, note.topic, note.status, 0, None)
     report = Report(note.subscription, note.type)
     seen, last = sub.events_seen, sub.last_event_at
-    missing: list[int] = []
+    missing: list[range] = []  # kept as ranges: a count far ahead must not become a list of every number
     if note.type == "handshake":
         seen = note.events_since_start or seen
-    for ev in note.events:
+    # In number order: a later event first would make an earlier one look processed before.
+    for ev in sorted(note.events, key=lambda e: (e.number is None, e.number or 0)):
         if ev.number is not None and ev.number <= seen:
             report.events.append({"number": ev.number, "state": "duplicate", "detail": "processed before"})
             continue
         if ev.number is not None and ev.number > seen + 1:
-            missing += range(seen + 1, ev.number)
+            missing.append(range(seen + 1, ev.number))
         if not ev.focus:
             report.events.append({"number": ev.number, "state": "ignored", "detail": "no focus"})
+            seen = max(seen, ev.number or seen)  # seen, though there is nothing to take
             continue
-        encounter = ev.resource or read(_tail(ev.focus))
+        target = local_ref(ev.focus) or ev.focus
+        encounter = ev.resource or read(target)
         patient = _patient(read, ehr, encounter, note.included, engine)
-        control = f"sub:{note.subscription}#{ev.number if ev.number is not None else _tail(ev.focus)}"
+        control = f"sub:{note.subscription}#{ev.number if ev.number is not None else target}"
         event = encounter_event(encounter, patient, "notification", control)
         report.events.append({"number": ev.number} | _take(engine, ehr, event, body, clock, demographics))
         seen = max(seen, ev.number or seen)
@@ -111,12 +128,14 @@ def receive(
         note.type in ("heartbeat", "event-notification", "query-status")
         and (note.events_since_start or 0) > seen
     ):
-        missing += range(seen + 1, (note.events_since_start or 0) + 1)
+        missing.append(range(seen + 1, (note.events_since_start or 0) + 1))
     if missing:
-        since = last or sub.last_event_at or stamp(clock() - timedelta(days=1))
+        # From the last event seen before this notification: the missing ones came after it, and before
+        # the events this notification carries.
+        since = sub.last_event_at or stamp(clock() - timedelta(days=1))
         recovered = recover(engine, ehr, read, since, clock, demographics)
-        report.gap = {"missing": missing[:100], "since": since, "recovered": recovered}
-        seen = max(seen, note.events_since_start or 0, *missing)
+        report.gap = {"missing": list(islice(chain(*missing), 100)), "since": since, "recovered": recovered}
+        seen = max(seen, note.events_since_start or 0, *(r[-1] for r in missing))
         last = now
     with writing(engine) as conn:
         inbound_store.save_subscription(

@@ -1,0 +1,182 @@
+"""Admission and discharge events in: HL7 v2 ADT over HTTP, Subscriptions-backport notifications, Da Vinci
+admit/discharge messages. Each is stored once before it is acknowledged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Response, request
+
+from fhir_adapter.adapters import ehr_store
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.adapters.ehr_store import Ehr
+from fhir_adapter.api.http import json_body, json_response, require, services
+from fhir_adapter.api.records import bp
+from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.delivery.ehr_client import Failure
+from fhir_adapter.delivery.reads import reader
+from fhir_adapter.events import fhir_events
+from fhir_adapter.events.model import ContentError
+from fhir_adapter.service import intake, notifications
+from fhir_adapter.service.context import Principal
+from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.intake import Outcome
+
+MAX_MESSAGE = 1_000_000
+
+
+def _ehr(principal: Principal, ehr_id: str) -> Ehr:
+    with reading(services().engine) as conn:
+        ehr = ehr_store.get_ehr(conn, principal.org.id, ehr_id)
+    if ehr is None:
+        raise not_found(f"EHR {ehr_id}")
+    return ehr
+
+
+def _answer(outcome: Outcome, ack: str | None) -> Response:
+    if outcome.ack == "AE":
+        headers = {"X-Inbound-Id": str(outcome.seq or "")}
+        raise ServiceError(400, [Problem(outcome.where, outcome.detail, "invalid")], headers)
+    if outcome.ack == "AR":
+        raise ServiceError(503, [Problem("", outcome.detail, "transient")], {"Retry-After": "5"})
+    body = {"ack": outcome.ack, "state": outcome.state, "detail": outcome.detail, "inbound": outcome.seq}
+    return json_response(body | ({"hl7": ack} if ack else {}))
+
+
+def adt(ehr_id: str) -> Response:
+    """One HL7 v2 message in the body (ER7 text); the answer carries its ACK."""
+    principal = require("Encounter", "create", "create")
+    ehr = _ehr(principal, ehr_id)
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_MESSAGE:
+        raise invalid(f"an HL7 message is at most {MAX_MESSAGE} bytes", "", 413)
+    s = services()
+    text = raw.decode("utf-8", errors="replace")
+    outcome, ack = intake.take_v2(
+        s.engine, s.deps.catalogue, s.deps.clock, s.settings.match_demographics, ehr, text, "http"
+    )
+    return _answer(outcome, ack)
+
+
+def _read(ehr: Ehr) -> Any:
+    read = reader(ehr, services().settings)
+
+    def guarded(path: str) -> Any:
+        try:
+            return read(path)
+        except Failure as failure:
+            raise ServiceError(
+                503 if failure.action == "retry" else 502,
+                [Problem("", f"the EHR answered GET {path} with {failure.reason}", "transient")],
+                {"Retry-After": "5"},
+            ) from failure
+
+    return guarded
+
+
+def notify(ehr_id: str) -> Response:
+    """A Subscriptions-backport notification Bundle from the EHR."""
+    principal = require("Encounter", "create", "create")
+    ehr = _ehr(principal, ehr_id)
+    bundle = json_body()
+    s = services()
+    try:
+        note = fhir_events.notification(bundle)
+        report = notifications.receive(
+            s.engine,
+            ehr,
+            note,
+            orjson.dumps(bundle).decode(),
+            _read(ehr),
+            s.deps.clock,
+            s.settings.match_demographics,
+        )
+    except ContentError as err:
+        raise invalid(err.reason, err.where) from err
+    return json_response(report.to_json())
+
+
+def process_message(ehr_id: str) -> Response:
+    """A Da Vinci admit or discharge notification message."""
+    principal = require("Encounter", "create", "create")
+    ehr = _ehr(principal, ehr_id)
+    bundle = json_body()
+    s = services()
+    try:
+        event = fhir_events.message_event(bundle, ehr.mrn_system)
+    except ContentError as err:
+        intake.reject(s.engine, ehr, "process-message", orjson.dumps(bundle).decode(), err, s.deps.clock)
+        raise invalid(err.reason, err.where) from err
+    outcome = intake.receive(
+        s.engine, ehr, event, orjson.dumps(bundle).decode(), s.deps.clock, s.settings.match_demographics
+    )
+    return _answer(outcome, None)
+
+
+EVENTS = "Admission and discharge"
+EHR_ID = path_param(
+    "ehr_id", "the registered EHR's id", {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,63}$"}
+)
+WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 503)
+
+
+def route(rule: str, op: Operation, endpoint: str, view: Any) -> None:
+    API.route(bp, rule, op, endpoint)(view)
+
+
+route(
+    "/ehrs/<ehr_id>/adt",
+    Operation(
+        "/ehrs/{ehr_id}/adt",
+        "post",
+        "Take an HL7 v2 ADT message (A01, A04, A08, A03, A11, A13, A40)",
+        EVENTS,
+        "system/Encounter.write",
+        "Hl7Message",
+        "EventAccepted",
+        parameters=(EHR_ID,),
+        errors=WRITE_ERRORS,
+        media="text/plain",
+        description="The body is the message as ER7 text (any Content-Type: text/plain, "
+        "x-application/hl7-v2+er7). The answer's `hl7` is the ACK. AA comes only after the message is stored; a repeat "
+        "MSH-10 is accepted and not processed again; a content error is a 400 (AE) naming the field; "
+        "when the database is away, 503 (AR): send it again.",
+    ),
+    "adt",
+    adt,
+)
+route(
+    "/ehrs/<ehr_id>/notifications",
+    Operation(
+        "/ehrs/{ehr_id}/notifications",
+        "post",
+        "Take a Subscriptions-backport notification Bundle",
+        EVENTS,
+        "system/Encounter.write",
+        "NotificationBundle",
+        "NotificationReport",
+        parameters=(EHR_ID,),
+        errors=(400, 401, 403, 404, 415, 422, 502, 503),
+        description="Handshake and heartbeat are answered; id-only notifications are fetched from the EHR; "
+        "a gap in events-since-subscription-start is recovered by querying the EHR's Encounters.",
+    ),
+    "notifications",
+    notify,
+)
+route(
+    "/ehrs/<ehr_id>/$process-message",
+    Operation(
+        "/ehrs/{ehr_id}/$process-message",
+        "post",
+        "Take a Da Vinci admit or discharge notification message",
+        EVENTS,
+        "system/Encounter.write",
+        "MessageBundle",
+        "EventAccepted",
+        parameters=(EHR_ID,),
+        errors=WRITE_ERRORS,
+    ),
+    "process_message",
+    process_message,
+)
