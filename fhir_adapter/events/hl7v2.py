@@ -81,7 +81,8 @@ def _date(value: str, where: str) -> str | None:
 
 
 def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
-    """(MRN, its assigning authority) from PID-3: the EHR's authority first, else the repetition typed MR."""
+    """(MRN, its assigning authority) from PID-3: the EHR's authority first, else the repetition typed MR,
+    else the first (one of another authority matches no client: the message waits for a person)."""
     rep_sep, comp, sub = message.separators[2], message.separators[3], message.separators[4]
     found: list[tuple[str, str | None, str]] = []
     for rep in _parts(_get(message, "PID", 3), rep_sep):
@@ -95,8 +96,6 @@ def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
         found.append((value, names[0] if names else None, _part(rep, comp, 4)))
     if not found:
         raise ContentError("PID-3 (patient identifier list) holds no identifier", "PID-3")
-    if authority:
-        raise ContentError(f"PID-3 holds no identifier assigned by {authority}", "PID-3")
     typed = [f for f in found if f[2] == "MR"]
     value, assigner, _ = (typed or found)[0]
     return value, assigner
@@ -131,8 +130,8 @@ def _visit(message: hl7.Message, classes: CodeTable) -> Visit:
     return Visit(
         number=_part(_get(message, "PV1", 19), comp, 0) or None,
         class_code=classes.code(class_key, "v3") if class_key else None,
-        location=" / ".join(w for w in where if w) or None,
-        admit_source=message.unescape(_part(source, comp, 1) or _part(source, comp, 0)) or None,
+        location=" / ".join(w for w in where if w)[:200] or None,
+        admit_source=message.unescape(_part(source, comp, 1) or _part(source, comp, 0))[:200] or None,
         admitted_at=instant(_get(message, "PV1", 44), "PV1-44"),
         discharged_at=instant(_get(message, "PV1", 45), "PV1-45"),
         disposition=Coded(
@@ -143,6 +142,11 @@ def _visit(message: hl7.Message, classes: CodeTable) -> Visit:
         if _part(disposition, comp, 0)
         else None,
     )
+
+
+def _bounded(value: str | None, limit: int, where: str) -> None:
+    if value and len(value) > limit:
+        raise ContentError(f"{where} is longer than {limit} characters", where)
 
 
 def to_event(message: hl7.Message, channel: str, authority: str | None, classes: CodeTable) -> Event:
@@ -160,6 +164,14 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, classes:
     kind = V2_KINDS.get(code, "other")
     patient = _patient(message, authority)
     visit = _visit(message, classes)
+    for value, limit, where in (
+        (control_id, 200, "MSH-10"),
+        (code, 10, "MSH-9"),
+        (patient.mrn, 128, "PID-3"),
+        (patient.authority, 200, "PID-3"),
+        (visit.number, 200, "PV1-19"),
+    ):
+        _bounded(value, limit, where)
     if kind in NEEDS_VISIT and not visit.number:
         raise ContentError(f"PV1-19 (visit number) is empty: an {code} must name its visit", "PV1-19")
     merged = _part(_get(message, "MRG", 1), comp, 0) or None

@@ -27,14 +27,15 @@ class Match:
 
 
 def _authority_of(identifier: JSON, ehr: Ehr, said: str | None) -> bool:
+    """Whether a client's identifier was assigned by the authority the message names (the EHR's own when
+    it names none or the EHR's)."""
     system = identifier.get("system")
     assigner = (identifier.get("assigner") or {}).get("display")
-    names = {n for n in (said, ehr.mrn_authority) if n}
-    return bool(
-        (ehr.mrn_system and system == ehr.mrn_system)
-        or (assigner and assigner in names)
-        or any(system in (n, f"urn:oid:{n}") for n in names)
-    )
+    if said is None or said in (ehr.mrn_authority, ehr.mrn_system):
+        if ehr.mrn_system and system == ehr.mrn_system:
+            return True
+        said = ehr.mrn_authority
+    return bool(said) and (assigner == said or system in (said, f"urn:oid:{said}"))
 
 
 def _patients(conn: Connection, org_id: str, query: object) -> list[tuple[str, JSON]]:
@@ -91,8 +92,16 @@ def by_demographics(conn: Connection, ehr: Ehr, patient: Patient) -> list[str]:
     return found
 
 
+def _same_authority(link: ehr_store.Link, ehr: Ehr, patient: Patient) -> bool:
+    """An MRN names the linked patient only when it was assigned by the EHR or by the link's authority."""
+    said = patient.authority
+    return said is None or said in (link.assigner, ehr.mrn_authority, ehr.mrn_system)
+
+
 def match(conn: Connection, ehr: Ehr, patient: Patient, demographics: bool) -> Match:
     link = ehr_store.link_by_patient(conn, ehr.org_id, ehr.id, patient.ehr_patient_id, patient.mrn)
+    if link is not None and not patient.ehr_patient_id and not _same_authority(link, ehr, patient):
+        link = None
     if link is not None:
         return Match(link.client_id, "link", f"linked to client {link.client_id}")
     found = by_identifier(conn, ehr, patient) if patient.mrn else []

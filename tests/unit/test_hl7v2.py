@@ -48,9 +48,7 @@ def test_a_message_with_lf_separators_reads_as_its_msh_9_event(catalogue: Catalo
 def test_the_mrn_of_the_configured_authority_wins_over_the_first(catalogue: Catalogue) -> None:
     assert read(MESSAGE, "OTHER", catalogue).patient.mrn == "555"
     assert read(MESSAGE, "2.16.840.1.113883.19.5", catalogue).patient.mrn == "448812"
-    with pytest.raises(ContentError) as err:
-        read(MESSAGE, "ELSEWHERE", catalogue)
-    assert err.value.where == "PID-3"
+    assert read(MESSAGE, "ELSEWHERE", catalogue).patient.mrn == "448812"  # typed MR; matches nobody
 
 
 @pytest.mark.parametrize(
@@ -95,3 +93,13 @@ def _catalogue() -> Catalogue:
     from fhir_adapter.mapping.loader import load_catalogue
 
     return load_catalogue(None, None)
+
+
+def test_identifiers_longer_than_they_can_be_stored_are_content_errors(catalogue: Catalogue) -> None:
+    long_mrn = MESSAGE.replace("448812^^^RGH", "4" * 129 + "^^^RGH").replace("555^^^OTHER^PI~", "")
+    with pytest.raises(ContentError) as err:
+        read(long_mrn, classes=catalogue)
+    assert err.value.where == "PID-3"
+    with pytest.raises(ContentError) as err:
+        read(MESSAGE.replace("|V77|", "|" + "V" * 201 + "|"), classes=catalogue)
+    assert err.value.where == "PV1-19"

@@ -244,3 +244,11 @@ def test_the_demographic_rule_matches_only_when_configured_and_says_so(hospital:
     assert (matched["client_id"], matched["matched_by"]) == (hospital.client_id, "demographics")
     someone_else = adt.Visit(mrn="MRN-NEW-2", number="V2", birth_date="19900101")
     assert take(adt.message("A01", someone_else), demographics=True).state == "needs_match"
+
+
+def test_the_same_number_from_another_assigning_authority_is_not_the_linked_patient(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))  # links Kim by MRN-448812 of RGH
+    other = adt.Visit(mrn="MRN-448812", number="V5", authority="ELSEWHERE")
+    answer = hospital.adt(adt.message("A01", other))
+    assert answer["state"] == "needs_match", answer
+    assert "of ELSEWHERE" in answer["detail"]
