@@ -16,7 +16,7 @@ from fhir_adapter.api.records import bp
 from fhir_adapter.api.registry import API, Operation, path_param
 from fhir_adapter.delivery.ehr_client import Failure
 from fhir_adapter.delivery.reads import reader
-from fhir_adapter.events import fhir_events
+from fhir_adapter.events import fhir_events, subscriptions
 from fhir_adapter.events.model import ContentError
 from fhir_adapter.service import intake, notifications
 from fhir_adapter.service.context import Principal
@@ -82,7 +82,7 @@ def notify(ehr_id: str) -> Response:
     bundle = json_body()
     s = services()
     try:
-        note = fhir_events.notification(bundle)
+        note = subscriptions.notification(bundle)
         report = notifications.receive(
             s.engine,
             ehr,

@@ -1,10 +1,9 @@
-"""FHIR → Event: a Subscriptions-backport notification (R4 history Bundle, SubscriptionStatus Parameters
-first) and a Da Vinci admit/discharge notification message (a message Bundle, MessageHeader first)."""
+"""FHIR → Event: an Encounter with its Patient (what notifications name), and a Da Vinci admit/discharge
+notification message (a message Bundle, MessageHeader first)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +26,6 @@ DAVINCI_KINDS = {
     "notification-discharge": "discharge",
     "notification-transfer": "update",
 }
-NOTIFICATION_TYPES = ("handshake", "heartbeat", "event-notification", "query-status", "query-event")
-SUBSCRIPTION_STATUSES = ("requested", "active", "error", "off", "entered-in-error")
-MAX_COUNT = 2**31 - 1  # event numbers and counts as stored
-MAX_REF = 400  # a subscription or topic as stored
 FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 LOCAL_REF = re.compile(r"([A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?")
 
@@ -54,7 +49,7 @@ def _obj(parent: JSON, key: str, where: str) -> JSON:
     return value
 
 
-def _objs(parent: JSON, key: str, where: str) -> list[JSON]:
+def objects(parent: JSON, key: str, where: str) -> list[JSON]:
     """A repeating element: a list of JSON objects when present."""
     value = parent.get(key)
     if value is None:
@@ -90,7 +85,7 @@ def instant(value: Any, where: str) -> str | None:
 def _coded(concept: Any, where: str) -> Coded | None:
     if not isinstance(concept, dict):
         return None
-    coding = (_objs(concept, "coding", f"{where}.coding") or [{}])[0]
+    coding = (objects(concept, "coding", f"{where}.coding") or [{}])[0]
     code = coding.get("code") or concept.get("text")
     return (
         Coded(str(code), coding.get("display") or concept.get("text"), coding.get("system")) if code else None
@@ -101,18 +96,18 @@ def patient_of(resource: JSON | None, ehr_patient_id: str | None, mrn_system: st
     """Who: the EHR's Patient id, and the MRN from its identifiers (the EHR's MRN system, else typed MR)."""
     if not resource:
         return Patient(ehr_patient_id=ehr_patient_id)
-    idents = [i for i in _objs(resource, "identifier", "Patient.identifier") if i.get("value")]
+    idents = [i for i in objects(resource, "identifier", "Patient.identifier") if i.get("value")]
     typed = [
         i
         for i in idents
         if any(
             c.get("code") == "MR"
-            for c in _objs(_obj(i, "type", "Patient.identifier.type"), "coding", "Patient.identifier.type")
+            for c in objects(_obj(i, "type", "Patient.identifier.type"), "coding", "Patient.identifier.type")
         )
     ]
     ours = [i for i in idents if mrn_system and i.get("system") == mrn_system]
     mrn = (ours or typed or [{}])[0]
-    name = (_objs(resource, "name", "Patient.name") or [{}])[0]
+    name = (objects(resource, "name", "Patient.name") or [{}])[0]
     given = name.get("given")
     return Patient(
         mrn=_short(mrn.get("value"), 128, "Patient.identifier.value"),
@@ -128,11 +123,11 @@ def patient_of(resource: JSON | None, ehr_patient_id: str | None, mrn_system: st
 def visit_of(encounter: JSON, encounter_id: str | None) -> Visit:
     hosp = _obj(encounter, "hospitalization", "Encounter.hospitalization")
     period = _obj(encounter, "period", "Encounter.period")
-    ident = next((i for i in _objs(encounter, "identifier", "Encounter.identifier") if i.get("value")), {})
+    ident = next((i for i in objects(encounter, "identifier", "Encounter.identifier") if i.get("value")), {})
     where = next(
         (
             _obj(loc, "location", "Encounter.location.location").get("display")
-            for loc in _objs(encounter, "location", "Encounter.location")
+            for loc in objects(encounter, "location", "Encounter.location")
         ),
         None,
     )
@@ -185,125 +180,13 @@ def subject_of(encounter: JSON) -> str | None:
     return subject or None
 
 
-@dataclass(frozen=True)
-class NotificationEvent:
-    number: int | None
-    focus: str | None  # a reference: Encounter/123 or a full URL
-    resource: JSON | None  # present in full-resource notifications
-    timestamp: str | None
-
-
-@dataclass(frozen=True)
-class Notification:
-    subscription: str
-    topic: str | None
-    status: str
-    type: str
-    events_since_start: int | None
-    events: list[NotificationEvent]
-    included: dict[str, JSON]  # full-resource content by fullUrl and by Type/id
-
-
-def _value(param: JSON) -> Any:
-    for key, value in param.items():
-        if key.startswith("value"):
-            return value
-    return None
-
-
-def _number(value: Any, where: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        number = int(str(value))
-    except ValueError as err:
-        raise ContentError(f"{where} is not a whole number: {str(value)[:20]!r}", where) from err
-    if number < 0:
-        raise ContentError(f"{where} is negative", where)
-    if number > MAX_COUNT:
-        raise ContentError(f"{where} is beyond {MAX_COUNT}", where)
-    return number
-
-
-def _ref(value: Any) -> str | None:
+def reference(value: Any) -> str | None:
+    """The `reference` of a Reference, when it is a non-empty text."""
     ref = value.get("reference") if isinstance(value, dict) else None
     return ref if isinstance(ref, str) and ref else None
 
 
-def _text(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > MAX_REF:
-        raise ContentError(f"{where} is not a text of at most {MAX_REF} characters", where)
-    return value
-
-
-def notification(bundle: Any) -> Notification:
-    """Read a notification Bundle; ContentError names what is wrong."""
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise ContentError("a notification is a Bundle", "resourceType")
-    if bundle.get("type") != "history":
-        raise ContentError("a notification Bundle in R4 has type history", "Bundle.type")
-    entries = _objs(bundle, "entry", "Bundle.entry")
-    status = (entries[0].get("resource") if entries else None) or {}
-    if not isinstance(status, dict) or status.get("resourceType") != "Parameters":
-        raise ContentError("the first entry must be the SubscriptionStatus Parameters", "Bundle.entry[0]")
-    params: dict[str, Any] = {}
-    events: list[NotificationEvent] = []
-    for p in _objs(status, "parameter", "Parameters.parameter"):
-        if p.get("name") == "notification-event":
-            parts = {q.get("name"): _value(q) for q in _objs(p, "part", "notification-event.part")}
-            focus = _ref(parts.get("focus"))
-            if parts.get("focus") is not None and focus is None:
-                raise ContentError("the focus is not a literal reference", "notification-event.focus")
-            events.append(
-                NotificationEvent(
-                    _number(parts.get("event-number"), "notification-event.event-number"),
-                    focus,
-                    None,
-                    parts.get("timestamp"),
-                )
-            )
-        else:
-            params[str(p.get("name"))] = _value(p)
-    kind = params.get("type")
-    if not isinstance(kind, str) or kind not in NOTIFICATION_TYPES:
-        raise ContentError(f"type must be one of {', '.join(NOTIFICATION_TYPES)}", "Parameters.type")
-    subscription = _text(_ref(params.get("subscription")), "Parameters.subscription")
-    if not subscription:
-        raise ContentError("the subscription reference is missing", "Parameters.subscription")
-    status_code = params.get("status") or "active"
-    if status_code not in SUBSCRIPTION_STATUSES:
-        raise ContentError(f"status must be one of {', '.join(SUBSCRIPTION_STATUSES)}", "Parameters.status")
-    topic = _text(params.get("topic"), "Parameters.topic")
-    included: dict[str, JSON] = {}
-    for e in entries[1:]:
-        res = e.get("resource")
-        if isinstance(res, dict) and res.get("resourceType"):
-            if e.get("fullUrl"):
-                included[str(e["fullUrl"])] = res
-            included[f"{res['resourceType']}/{res.get('id')}"] = res
-    events = [
-        NotificationEvent(ev.number, ev.focus, _resolve(ev.focus, included), ev.timestamp) for ev in events
-    ]
-    for ev in events:
-        target = local_ref(ev.focus)
-        if ev.focus and ev.resource is None and (target is None or not target.startswith("Encounter/")):
-            raise ContentError(
-                "an id-only focus must reference an Encounter (Encounter/<id>)", "notification-event.focus"
-            )
-    return Notification(
-        subscription,
-        topic,
-        str(status_code),
-        kind,
-        _number(params.get("events-since-subscription-start"), "events-since-subscription-start"),
-        events,
-        included,
-    )
-
-
-def _resolve(ref: str | None, included: dict[str, JSON]) -> JSON | None:
+def resolve(ref: str | None, included: dict[str, JSON]) -> JSON | None:
     if not ref:
         return None
     if ref in included:
@@ -320,7 +203,7 @@ def message_event(bundle: Any, mrn_system: str | None) -> Event:
         or bundle.get("type") != "message"
     ):
         raise ContentError("$process-message takes a Bundle of type message", "Bundle.type")
-    entries = [e for e in _objs(bundle, "entry", "Bundle.entry") if isinstance(e.get("resource"), dict)]
+    entries = [e for e in objects(bundle, "entry", "Bundle.entry") if isinstance(e.get("resource"), dict)]
     header = entries[0]["resource"] if entries else {}
     if header.get("resourceType") != "MessageHeader":
         raise ContentError("the first entry must be the MessageHeader", "Bundle.entry[0]")
@@ -335,10 +218,10 @@ def message_event(bundle: Any, mrn_system: str | None) -> Event:
     included |= {
         f"{e['resource'].get('resourceType')}/{e['resource'].get('id')}": e["resource"] for e in entries
     }
-    focus = _resolve(_ref(next(iter(_objs(header, "focus", "MessageHeader.focus")), None)), included)
+    focus = resolve(reference(next(iter(objects(header, "focus", "MessageHeader.focus")), None)), included)
     if focus is None or focus.get("resourceType") != "Encounter":
         raise ContentError("MessageHeader.focus names no Encounter in the Bundle", "MessageHeader.focus")
-    patient = _resolve(subject_of(focus), included)
+    patient = resolve(subject_of(focus), included)
     if patient is None or patient.get("resourceType") != "Patient":
         raise ContentError("Encounter.subject names no Patient in the Bundle", "Encounter.subject")
     who = patient_of(patient, None, mrn_system)
