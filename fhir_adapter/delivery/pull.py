@@ -9,14 +9,23 @@ the reason and does not hold up the others. What comes back is not echoed to the
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 from sqlalchemy import Connection, Engine
 
-from fhir_adapter.adapters import admission_store, ehr_store, inbound_store, org_store, outbox_store
+from fhir_adapter.adapters import (
+    admission_store,
+    audit_store,
+    ehr_store,
+    inbound_store,
+    org_store,
+    outbox_store,
+)
 from fhir_adapter.adapters.admission_store import Admission
+from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
@@ -24,6 +33,7 @@ from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.writes import rewrite
 from fhir_adapter.events.model import Coded, Event, Patient
 from fhir_adapter.service import fhir_intake
+from fhir_adapter.service.audit import new_id
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import ServiceError
@@ -135,6 +145,27 @@ def _take(
     )
 
 
+def _read_back(job: Job, base: str, patient: str, now: str) -> AuditRow:
+    """The EHR's discharge information taken into the case record: who read it, from where, about whom."""
+    return AuditRow(
+        id=new_id(),
+        recorded=now,
+        org_id=job.org_id,
+        agent_id=f"delivery:{job.ehr_id}",
+        agent_name=f"fhir-adapter read-back from {job.ehr_id}",
+        source_address=None,
+        action="C",
+        interaction="search-type",
+        method="GET",
+        route=base[:200],
+        status_code=200,
+        outcome="0",
+        patient_id=patient,
+        entities=[],
+        query=None,
+    )
+
+
 class Puller:
     def __init__(self, engine: Engine, settings: Settings, deps: Deps) -> None:
         self.engine = engine
@@ -165,10 +196,8 @@ class Puller:
             for resource in found:
                 _take(conn, self.deps, principal, job, resource, refs, mine, now)
             if coded and admission:
-                admission_store.save(
-                    conn,
-                    admission.__class__(**{**admission.__dict__, "disposition": coded, "updated_at": now}),
-                )
+                admission_store.save(conn, replace(admission, disposition=coded, updated_at=now))
+            audit_store.add_many(conn, [_read_back(job, client.base, our_patient, now)])
             return outbox_store.delivered(conn, job, set(), now)
 
     def _principal(self, conn: Connection, job: Job) -> Principal:

@@ -12,15 +12,17 @@ import uuid
 from dataclasses import dataclass, replace
 
 import structlog
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from fhir_adapter.adapters import ehr_store, inbound_store, record_store
+from fhir_adapter.adapters import audit_store, ehr_store, fhir_store, inbound_store, record_store
+from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import StorageUnavailable, writing
 from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.events import hl7v2
 from fhir_adapter.events.model import ContentError, Event, Patient
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import admissions, matching
+from fhir_adapter.service.audit import new_id
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import conflict, not_found
 
@@ -62,12 +64,38 @@ def receive(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, dem
             else:
                 applied = admissions.apply(conn, ehr, found.client_id, event, now)
                 inbound_store.settle(conn, seq, applied.state, applied.detail, found.client_id, found.by)
+                audit_store.add_many(conn, [received(ehr, event, seq, found.client_id, conn, now)])
                 outcome = Outcome("AA", applied.state, applied.detail, seq)
     except StorageUnavailable as err:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
     log.info("intake.received", ehr=ehr.id, trigger=event.event, seq=outcome.seq, state=outcome.state)
     return outcome
+
+
+def received(ehr: Ehr, event: Event, seq: int, client_id: str, conn: Connection, now: str) -> AuditRow:
+    """What an EHR told us about a client's patient: an AuditEvent of the message's effect."""
+    patient = next(
+        (i for t, i in fhir_store.of_records(conn, ehr.org_id, [("client", client_id)]) if t == "Patient"),
+        None,
+    )
+    return AuditRow(
+        id=new_id(),
+        recorded=now,
+        org_id=ehr.org_id,
+        agent_id=f"ehr:{ehr.id}",
+        agent_name=f"EHR {ehr.id} ({event.channel})",
+        source_address=None,
+        action="C",
+        interaction="create",
+        method={"mllp": "MLLP", "query": "GET"}.get(event.channel, "POST"),
+        route=f"{event.event} {event.control_id}"[:200],
+        status_code=200,
+        outcome="0",
+        patient_id=patient,
+        entities=[],
+        query=None,
+    )
 
 
 def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError, clock: Clock) -> Outcome:

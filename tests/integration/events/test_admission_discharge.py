@@ -8,6 +8,8 @@ import copy
 from collections import Counter
 from typing import Any
 
+from fhir_adapter.mapping.catalogue import Catalogue
+from fhir_adapter.mapping.validation import validate_resource
 from tests.conftest import ROOT, read_json
 from tests.integration.events.conftest import Hospital
 from tests.support import adt
@@ -33,7 +35,9 @@ def _no_duplicates(hospital: Hospital) -> None:
         assert all(n == 1 for n in idents.values()), (rtype, idents)
 
 
-def test_admission_then_discharge_over_mllp(hospital: Hospital, listener: adt.Listener) -> None:
+def test_admission_then_discharge_over_mllp(
+    hospital: Hospital, listener: adt.Listener, catalogue: Catalogue
+) -> None:
     sender = adt.Sender(listener.port)
     try:
         ack = sender.send(adt.message("A01", hospital.visit(), control_id="ADM-1"))
@@ -97,6 +101,15 @@ def test_admission_then_discharge_over_mllp(hospital: Hospital, listener: adt.Li
     assert by_id["RF-7710"]["status"] == "in-progress"  # the Task's status came back
     assessments = hospital.get(f"/api/v1/assessments?client_id={hospital.client_id}")["items"]
     assert len(assessments) == 4
+
+    ours = hospital.get(f"/fhir/Patient?identifier={hospital.client_id}")["entry"][0]["resource"]["id"]
+    audited = hospital.get(f"/fhir/AuditEvent?patient={ours}&action=C&_count=100")["entry"]
+    from_ehr = [e["resource"] for e in audited if "ehr:hospital" in str(e["resource"]["agent"])]
+    assert len(from_ehr) == 2  # the A01 and the A03, as the EHR's writes about the patient
+    read_back = [e["resource"] for e in audited if "delivery:hospital" in str(e["resource"]["agent"])]
+    assert any(e["subtype"][0]["code"] == "search-type" for e in read_back)
+    for event in from_ehr:
+        assert [i for i in validate_resource(event, catalogue) if i.severity == "error"] == []
 
     timeline = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
     (admission,) = timeline["admissions"]

@@ -246,7 +246,9 @@ def test_the_demographic_rule_matches_only_when_configured_and_says_so(hospital:
     assert take(adt.message("A01", someone_else), demographics=True).state == "needs_match"
 
 
-def test_the_same_number_from_another_assigning_authority_is_not_the_linked_patient(hospital: Hospital) -> None:
+def test_the_same_number_from_another_assigning_authority_is_not_the_linked_patient(
+    hospital: Hospital,
+) -> None:
     hospital.adt(adt.message("A01", hospital.visit()))  # links Kim by MRN-448812 of RGH
     other = adt.Visit(mrn="MRN-448812", number="V5", authority="ELSEWHERE")
     answer = hospital.adt(adt.message("A01", other))
