@@ -63,6 +63,7 @@ records = Table(
     Column("updated_at", STAMP, nullable=False),
     UniqueConstraint("org_id", "kind", "record_id", name="uq_records_key"),
     Index("ix_records_client", "org_id", "kind", "client_id"),
+    Index("ix_records_of_client", "org_id", "client_id", "seq"),
 )
 
 # Every version of every record, the current one included.
@@ -197,6 +198,8 @@ patient_links = Table(
     Column("mrn", String(128)),
     Column("assigner", String(400)),
     Column("created_at", STAMP, nullable=False),
+    Index("ix_links_mrn", "org_id", "ehr_id", "mrn"),
+    Index("ix_links_patient", "org_id", "ehr_id", "patient_id"),
 )
 
 # Work for the delivery workers, written in the transaction of the change that caused it. One lane per

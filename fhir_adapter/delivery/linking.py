@@ -43,10 +43,11 @@ def ehr_patient(engine: Engine, client: EhrClient, ehr: ehr_store.Ehr, link: ehr
 
 def encounter_ref(engine: Engine, client: EhrClient, admission: Admission, patient: str) -> JSON:
     """A reference to the admission's Encounter in the EHR: literal when the EHR has it, else logical by
-    the visit number."""
+    the visit number. (`subject`, not `patient`: both are R4 Encounter parameters, and some servers search
+    `patient` through the whole compartment.)"""
     if admission.encounter_id:
         return {"reference": f"Encounter/{admission.encounter_id}"}
-    query = urlencode({"patient": f"Patient/{patient}", "identifier": admission.visit_number})
+    query = urlencode({"subject": f"Patient/{patient}", "identifier": admission.visit_number})
     found = _first_id(client.request("GET", f"Encounter?{query}"))
     if found is None:
         return {"identifier": {"value": admission.visit_number}, "display": f"visit {admission.visit_number}"}

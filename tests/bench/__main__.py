@@ -1,6 +1,7 @@
 """`make bench`: map + validate throughput of a discharge Bundle against bare R4B validation, then the HTTP
 service under gunicorn against its own ceiling (tests/bench/service.py), then delivery to an EHR by the
-workers (tests/bench/delivery.py)."""
+workers (tests/bench/delivery.py), then HL7 v2 ADT over MLLP: ACK latency and admission to the EHR
+(tests/bench/adt.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from fhir_adapter.mapping.validation import ensure_valid_bundle
-from tests.bench import delivery, service
+from tests.bench import adt, delivery, service
 from tests.bench.discharge import discharge_case
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
@@ -94,3 +95,5 @@ if __name__ == "__main__":
     service.main()
     print()
     delivery.main()
+    print()
+    adt.main()

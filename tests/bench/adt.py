@@ -3,11 +3,15 @@ put the client's records into the EHR.
 
 Set-up: a fresh PostgreSQL database; clients made through the service layer in this process (what the HTTP
 API calls) from fixtures/cases/discharge-kim.json, each with its own ids and its own medical record number
-(client identifier of the EHR's MRN system); the stand-in EHR (tests/ehr/server.js, as in
-tests/bench/delivery.py) behind the fault proxy, which adds BENCH_EHR_LATENCY_MS (default 20) to every
-request, holding a Patient with the MRN and an Encounter with the visit number for each admission. The
-listener is one `fhir-adapter mllp --org --ehr` process, logging at INFO to a file, as deployed; the messages
-come from this process over MLLP (tests/support/adt.py).
+(a client identifier of the EHR's MRN system), then ANALYZE: the planner's statistics, which autovacuum
+keeps in a running database (without them, matching by MRN takes a plan that reads every client); the
+stand-in EHR (tests/ehr/server.js, as in tests/bench/delivery.py) behind the fault proxy, which adds
+BENCH_EHR_LATENCY_MS (default 20) to every request, holding a Patient with the MRN and an Encounter with the
+visit number for each admission. The listener is one `fhir-adapter mllp --org --ehr` process, logging at
+INFO to a file, as deployed; the messages come from this process over MLLP (tests/support/adt.py). Where
+the time goes: the CPU each process used (from /proc: the listener, the workers, PostgreSQL's processes for
+this database, node, this process, anything else on the machine, which should be near 0) and how long the
+EHR took to answer each kind of request, past the proxy's added latency.
 
 ACK latency: BENCH_ADT_SECONDS (default 30) × BENCH_ADT_RATE (default 30) messages/s, open loop: each
 message has its time on a fixed schedule and latency counts from that time to its ACK, so a slow answer is
@@ -31,7 +35,7 @@ start-up): what one admission takes with no queue. Target (issue): p95 <= 2 s.
 
 Afterwards the EHR must hold, for each admitted client, one CarePlan linked to its admission's Encounter: a
 duplicate, a miss or a wrong link fails the run (non-zero exit status). Misses of the targets are printed,
-never fatal. About 2.5 minutes. Repeat with `make bench`, or alone with
+never fatal. About 2 minutes. Repeat with `make bench`, or alone with
 `.venv/bin/python -m tests.bench.adt`; BENCH_PG_URL names the PostgreSQL server (default
 postgresql+psycopg://postgres@127.0.0.1:5432/test).
 """
@@ -120,6 +124,7 @@ def pct(values: list[float], p: int) -> float:
 # --- where the CPU goes ---
 
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+OTHERS = "anything else on the machine"
 
 
 def _cpu_of(pid: int) -> float:
@@ -187,40 +192,66 @@ class CpuWatch:
             before = self._begin.get(name, {})
             self.used[name] = sum(max(0.0, cpu - before.get(pid, 0.0)) for pid, cpu in group.items())
         self.machine = _machine() - self._machine
-        self.used["anything else on the machine"] = max(0.0, self.machine - sum(self.used.values()))
+        self.used[OTHERS] = max(0.0, self.machine - sum(self.used.values()))
         return self
 
-    def per(self, count: int, idle: CpuWatch | None = None) -> str:
-        """CPU ms per item by group, less what the same groups use idle in as long (polling)."""
+    def net(self, idle: CpuWatch | None = None, idle_seconds: float = 0.0) -> dict[str, float]:
+        """CPU seconds by group, less what the same group uses idle (polling) in `idle_seconds`."""
+        out = {}
+        for name, used in self.used.items():
+            base = idle.used.get(name, 0.0) / idle.wall * idle_seconds if idle and idle.wall else 0.0
+            out[name] = max(0.0, used - base)
+        return out
+
+    def per(self, count: int, idle: CpuWatch | None = None, idle_seconds: float = 0.0) -> str:
+        """CPU ms per item by group, idle polling taken out as net() does."""
         if not self.used:
             return "(no /proc: not measured)"
-        parts = []
-        for name, used in self.used.items():
-            base = idle.used.get(name, 0.0) / idle.wall * self.wall if idle and idle.wall else 0.0
-            parts.append(f"{name} {max(0.0, used - base) / count * 1000:.1f}")
-        return ", ".join(parts)
+        return ", ".join(
+            f"{name} {used / count * 1000:.1f}" for name, used in self.net(idle, idle_seconds).items()
+        )
+
+    def disturbed(self) -> str:
+        """A warning when other processes used a noticeable share of the machine meanwhile."""
+        other = self.used.get(OTHERS, 0.0) / self.wall if self.wall else 0.0
+        if other < 0.1:
+            return ""
+        return (
+            f"  WARNING: other processes used {other:.2f} cores meanwhile: these numbers are disturbed, "
+            "run again on a quiet machine"
+        )
 
 
 # --- the EHR's share ---
 
 
+@dataclass(frozen=True)
+class Trip:
+    method: str
+    path: str
+    arrived: float  # wall clock, the request read by the proxy
+    answered: float  # wall clock, the EHR's answer back at the proxy
+    ehr: float  # seconds the EHR took, the added latency apart
+
+    @property
+    def kind(self) -> str:
+        resource = self.path.split("?", 1)[0].strip("/").split("/")[-1] or "(transaction)"
+        return f"{self.method} {resource}{'?' if '?' in self.path else ''}"
+
+
 class TimedProxy(FaultProxy):
-    """The fault proxy, also timing each request's trip on to the EHR and back (the added latency apart)."""
+    """The fault proxy, also timing each request's trip on to the EHR and back."""
 
     def __init__(self, upstream: str, delay_seconds: float = 0.0) -> None:
         super().__init__(upstream, delay_seconds)
-        self.trips: list[tuple[str, str, float]] = []  # method, path, seconds
+        self.trips: list[Trip] = []
 
     def forward(self, method: str, path: str, body: bytes, headers: Any) -> Any:
-        started = time.perf_counter()
+        arrived, started = time.time(), time.perf_counter()
         reply = super().forward(method, path, body, headers)
-        self.trips.append((method, path, time.perf_counter() - started - self.delay_seconds))
+        took = time.perf_counter() - started
+        self.trips.append(Trip(method, path, arrived, arrived + took, took - self.delay_seconds))
         return reply
-
-
-def request_kind(method: str, path: str) -> str:
-    resource = path.split("?", 1)[0].strip("/").split("/")[-1] or "(transaction)"
-    return f"{method} {resource}{'?' if '?' in path else ''}"
 
 
 # --- the clients ---
@@ -256,7 +287,11 @@ class Org:
                 for key, kind in COLLECTIONS:
                     for record in mine.get(key, []):
                         records.create(conn, deps, self.principal, KINDS[kind], record)
-        return (time.perf_counter() - started) / max(1, len(tags))
+        took = (time.perf_counter() - started) / max(1, len(tags))
+        with self.engine.connect() as conn:  # the planner's statistics, as autovacuum keeps them
+            conn.execute(sa.text("ANALYZE"))
+            conn.commit()
+        return took
 
 
 def _renamed(value: Any, names: dict[str, str]) -> Any:
@@ -444,7 +479,8 @@ def ack_latency(url: str, org: Org, case: dict[str, Any]) -> None:
     print(
         f"ACK latency: {len(messages)} messages at {RATE:g}/s for {SECONDS:g} s, open loop "
         f"({', '.join(f'{e} {n}' for e, n in sorted(events.items()))}); {visits} visits, "
-        f"{len(known)} of known clients (made at {ms(each)} a client), {visits - len(known)} of unknown MRNs"
+        f"{len(known)} of known clients (made at {ms(each)} a client, then ANALYZE), {visits - len(known)} "
+        "of unknown MRNs"
     )
     print(
         f"  {CONNECTIONS} MLLP connections, the messages dealt to them in turn: each connection waits for its "
@@ -483,8 +519,11 @@ def ack_latency(url: str, org: Org, case: dict[str, Any]) -> None:
     print(f"  ACKs: {dict(sorted(codes.items()))}; stored (with one warm-up A08 first): {stored}")
     busy = cpu.machine / cpu.wall if cpu.wall else 0.0
     print(
-        f"  CPU ms per message: {cpu.per(len(answers))}; the machine {busy:.2f} of {os.cpu_count()} cores busy"
+        f"  CPU ms per message: {cpu.per(len(answers))}; the machine {busy:.2f} of {os.cpu_count()} cores "
+        "busy"
     )
+    if cpu.disturbed():
+        print(cpu.disturbed())
     if set(codes) != {"AA"}:
         raise BenchError(f"not every message was accepted: {dict(codes)}")
 
@@ -594,6 +633,24 @@ def admissions(
     return out
 
 
+def worker_steps(done: list[Admission], trips: list[Trip]) -> dict[str, list[float]]:
+    """From the claim to the EHR's commit, step by step: the Patient lookup by MRN and the Encounter lookup
+    by visit number (each the added latency and the EHR's time), and the gaps the worker spends between."""
+    steps: dict[str, list[float]] = defaultdict(list)
+    for d in done:
+        patient = [t for t in trips if t.path.startswith("/Patient?") and t.path.endswith(f"MRN-{d.tag}")]
+        encounter = [t for t in trips if t.path.startswith("/Encounter?") and f"V-{d.tag}" in t.path]
+        if len(patient) != 1 or len(encounter) != 1:
+            continue
+        (p,), (e,) = patient, encounter
+        steps["claim to the Patient lookup"].append(p.arrived - d.claimed)
+        steps["Patient lookup"].append(p.answered - p.arrived)
+        steps["then to the Encounter lookup"].append(e.arrived - p.answered)
+        steps["Encounter lookup"].append(e.answered - e.arrived)
+        steps["then to the last resource committed"].append(d.committed - e.answered)
+    return steps
+
+
 def wait_all(org: Org, after: int, running: list[WorkerProcess]) -> None:
     wait_delivered(org.engine, org.id, after, running)
 
@@ -621,7 +678,7 @@ def admission_to_ehr(url: str, org: Org, ehr: EhrServer, proxy: TimedProxy, case
     print(
         f"admission to the EHR: {BURSTS} bursts of {BURST} A01s, one every {BURST_EVERY:g} s "
         f"({BURST / BURST_EVERY:g} admissions/s), each burst's A01s sent at once over {CONNECTIONS} MLLP "
-        f"connections; each a client not yet linked (made at {ms(each)} a client); {WORKERS} "
+        f"connections; each a client not yet linked (made at {ms(each)} a client, then ANALYZE); {WORKERS} "
         f"`fhir-adapter worker --org` processes, FHIR_ADAPTER_POLL_SECONDS={POLL}"
     )
     print(
@@ -695,28 +752,35 @@ def admission_to_ehr(url: str, org: Org, ehr: EhrServer, proxy: TimedProxy, case
         f"{span / BURST * WORKERS * 1000:.0f} ms per admission per worker"
     )
     by_kind: dict[str, list[float]] = defaultdict(list)
-    for method, path, seconds in trips:
-        by_kind[request_kind(method, path)].append(seconds)
+    for trip in trips:
+        by_kind[trip.kind].append(trip.ehr)
     print(
-        f"  EHR requests per admission, {LATENCY_MS:g} ms added to each, then the EHR's answer (median, through "
-        "the proxy): "
+        f"  EHR requests per admission, {LATENCY_MS:g} ms added to each, then the EHR's own time (median; "
+        "node serves one request at a time, and waiting behind another is included): "
         + ", ".join(
             f"{kind} {len(v) / len(done):.2f} x {ms(statistics.median(v))}"
             for kind, v in sorted(by_kind.items())
         )
     )
+    steps = worker_steps(done, trips)
+    if steps:
+        print(
+            "  a worker's steps, as the proxy saw them (p50 / p95): "
+            + "; ".join(f"{name} {ms(statistics.median(v))} / {ms(pct(v, 95))}" for name, v in steps.items())
+        )
     acks = [a.latency for a in answers]
     print(
         f"  the bursts' A01s, scheduled send to ACK: p50 {ms(statistics.median(acks))}, p99 {ms(pct(acks, 99))}"
     )
-    busy = 0.0
-    if cpu.used and idle.wall:
-        idle_rate = idle.machine / idle.wall
-        busy = (cpu.machine - idle_rate * cpu.wall) / (span * BURSTS) + idle_rate
+    quiet = max(0.0, cpu.wall - sum(spans))  # the workers poll between the bursts
+    net = cpu.net(idle, quiet)
+    ours = sum(used for name, used in net.items() if name != OTHERS) / sum(spans)
     print(
-        f"  CPU ms per admission (idle polling taken out): {cpu.per(len(done), idle)}; while bursts were "
-        f"delivered the machine was about {busy:.2f} of {os.cpu_count()} cores busy"
+        f"  CPU ms per admission (idle polling between the bursts taken out): {cpu.per(len(done), idle, quiet)}; "
+        f"while bursts were delivered, these processes used about {ours:.2f} of {os.cpu_count()} cores"
     )
+    if cpu.disturbed():
+        print(cpu.disturbed())
     print(
         f"  EHR: for each of the {len(done) + len(warm)} admitted clients one CarePlan linked to its Encounter, "
         "every resource sent present, about the right Patient"

@@ -16,6 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("patient_links", schema=None) as batch_op:
+        batch_op.create_index("ix_links_mrn", ["org_id", "ehr_id", "mrn"], unique=False)
+        batch_op.create_index("ix_links_patient", ["org_id", "ehr_id", "patient_id"], unique=False)
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.create_index("ix_records_of_client", ["org_id", "client_id", "seq"], unique=False)
     with op.batch_alter_table("ehrs", schema=None) as batch_op:
         batch_op.add_column(sa.Column("mrn_system", sa.String(length=400), nullable=True))
         batch_op.add_column(sa.Column("mrn_authority", sa.String(length=200), nullable=True))
@@ -99,3 +104,8 @@ def downgrade() -> None:
     with op.batch_alter_table("ehrs", schema=None) as batch_op:
         batch_op.drop_column("mrn_authority")
         batch_op.drop_column("mrn_system")
+    with op.batch_alter_table("records", schema=None) as batch_op:
+        batch_op.drop_index("ix_records_of_client")
+    with op.batch_alter_table("patient_links", schema=None) as batch_op:
+        batch_op.drop_index("ix_links_patient")
+        batch_op.drop_index("ix_links_mrn")
