@@ -201,3 +201,22 @@ def ours_of(conn: Connection, org_id: str, ehr_id: str, refs: Iterable[tuple[str
         .distinct()
     )
     return {f"{r.resource_type}/{r.ehr_resource_id}": f"{r.resource_type}/{r.id}" for r in rows}
+
+
+def sent_before(
+    conn: Connection, org_id: str, ehr_id: str, keys: Iterable[tuple[str, str]], job_id: int
+) -> set[tuple[str, str]]:
+    """Those of our (type, id) that a job older than `job_id` wrote to the EHR."""
+    keys = list(keys)
+    if not keys:
+        return set()
+    rows = conn.execute(
+        select(ledger.c.resource_type, ledger.c.id).where(
+            ledger.c.org_id == org_id,
+            ledger.c.ehr_id == ehr_id,
+            ledger.c.job_id < job_id,
+            ledger.c.action == "PUT",
+            tuple_(ledger.c.resource_type, ledger.c.id).in_(keys),
+        )
+    )
+    return {(row.resource_type, row.id) for row in rows}

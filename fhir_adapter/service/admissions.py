@@ -123,13 +123,18 @@ def _discharge(
 def _undo(
     conn: Connection, a: Admission, step: str, only: set[tuple[str, str]] | None, cause: str, now: str
 ) -> str:
-    """Withdraw the step's jobs not yet sent; retract what the sent ones carried (all, or those in `only`)."""
+    """Withdraw the step's jobs not yet sent; retract what the sent ones carried (all, or those in `only`)
+    unless the EHR had it before the stay began."""
     ids = a.jobs.get(step, [])
     withdrawn = set(outbox_store.withdraw(conn, a.org_id, ids, now, cause))
     sent = [
         j for j in outbox_store.of_ids(conn, a.org_id, ids) if j.id not in withdrawn and j.action == "push"
     ]
     keys = list(dict.fromkeys(k for j in sent for k in j.resources if only is None or k in only))
+    first = min(a.jobs.get("admit") or ids or [0])
+    if first and keys:  # what the EHR had before the stay stays there
+        keep = ehr_store.sent_before(conn, a.org_id, a.ehr_id, keys, first)
+        keys = [k for k in keys if k not in keep]
     retract = _push_retract(conn, a, keys, cause, now)
     return f"{len(withdrawn)} queued jobs withdrawn" + (
         f", {len(keys)} resources to retract from the EHR" if retract else ""

@@ -254,3 +254,17 @@ def test_the_same_number_from_another_assigning_authority_is_not_the_linked_pati
     answer = hospital.adt(adt.message("A01", other))
     assert answer["state"] == "needs_match", answer
     assert "of ELSEWHERE" in answer["detail"]
+
+
+def test_a_cancelled_admission_leaves_what_the_ehr_had_before_it(hospital: Hospital) -> None:
+    link = {"ehr": hospital.h.ehr_id, "patient_id": hospital.patient, "mrn": "MRN-448812", "assigner": "RGH"}
+    hospital.h.post(f"/api/v1/clients/{hospital.client_id}/ehr-links", link)
+    hospital.h.drain()  # linked before the stay: the EHR has the case record already
+    before = len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))
+    assert before == (1, 2)  # a link sends everything the client has, the draft referral too
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert answer["state"] == "applied" and "retract" not in answer["detail"], answer
+    hospital.h.drain()
+    assert (len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))) == before
