@@ -21,9 +21,15 @@ def configure(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=_to_stderr,
         cache_logger_on_first_use=False,
     )
+
+
+def _to_stderr(*_: object) -> structlog.PrintLogger:
+    """A logger on the standard error of the moment, not of the moment `configure` ran (a stream replaced
+    since, by a test's capture or a daemon's redirection, would be closed)."""
+    return structlog.PrintLogger(sys.stderr)
 
 
 def raised_at(err: BaseException) -> str:
