@@ -10,13 +10,16 @@ from __future__ import annotations
 import email.utils
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
 from fhir_adapter.adapters.ehr_store import Ehr
-from fhir_adapter.delivery.keys import SigningKey, client_assertion
+from fhir_adapter.delivery.keys import SigningKey, SigningKeyError, client_assertion, load_keys
 
 FHIR_JSON = "application/fhir+json"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -183,3 +186,49 @@ def _json(response: requests.Response) -> Any:
 
 def _first_line(err: Exception) -> str:
     return str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+
+
+class EhrClients:
+    """One client per EHR, made again when its registration changes; our signing keys read once."""
+
+    def __init__(self, key_paths: tuple[Path, ...], timeout: float) -> None:
+        self.key_paths = key_paths
+        self.timeout = timeout
+        self._clients: dict[tuple[str, str], EhrClient] = {}
+        self._keys: list[SigningKey] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, ehr: Ehr) -> EhrClient:
+        with self._lock:
+            client = self._clients.get((ehr.org_id, ehr.id))
+            if client is None or client.ehr != ehr:
+                client = EhrClient(ehr, self._signing_keys() if ehr.auth == "smart" else [], self.timeout)
+                self._clients[(ehr.org_id, ehr.id)] = client
+            return client
+
+    def _signing_keys(self) -> list[SigningKey]:
+        if self._keys is None:
+            try:
+                self._keys = load_keys(self.key_paths)
+            except SigningKeyError as err:
+                raise Failure("retry", "no_signing_key", None, str(err)) from err
+        return self._keys
+
+
+def pages(read: Callable[[str], Any], path: str, base_url: str, most: int) -> Iterator[dict[str, Any]]:
+    """A search and its next pages (at most `most`). Only a next link's path is followed, under the base
+    URL we are configured with: the server's own idea of its URL may name another host."""
+    base = urlsplit(base_url).path.rstrip("/")
+    next_path: str | None = path
+    for _ in range(most):
+        if next_path is None:
+            return
+        bundle = read(next_path)
+        yield bundle
+        url = next(
+            (link.get("url") for link in bundle.get("link", []) if link.get("relation") == "next"), None
+        )
+        parts = urlsplit(url) if isinstance(url, str) and url else None
+        if parts is None or not parts.path.startswith(f"{base}/"):
+            return
+        next_path = parts.path[len(base) + 1 :] + (f"?{parts.query}" if parts.query else "")

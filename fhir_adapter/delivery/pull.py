@@ -10,6 +10,7 @@ the reason and does not hold up the others. What comes back is not echoed to the
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,11 +30,11 @@ from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
 from fhir_adapter.delivery.writes import rewrite
 from fhir_adapter.events.model import Coded, Event, Patient
 from fhir_adapter.service import fhir_intake
-from fhir_adapter.service.audit import new_id
+from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import ServiceError
@@ -53,22 +54,10 @@ def fetch(client: EhrClient, patient: str, since: str | None) -> list[JSON]:
         params = {"patient": f"Patient/{patient}", "_count": "100"}
         if since:
             params["_lastUpdated"] = f"ge{since[:19]}Z"
-        path: str | None = f"{rtype}?{urlencode(params)}"
-        for _ in range(MAX_PAGES):
-            if path is None:
-                break
-            bundle = client.request("GET", path)
+        read = partial(client.request, "GET")
+        for bundle in pages(read, f"{rtype}?{urlencode(params)}", client.base, MAX_PAGES):
             found += [e["resource"] for e in bundle.get("entry", []) if isinstance(e.get("resource"), dict)]
-            path = _next(bundle, client.base)
     return found
-
-
-def _next(bundle: JSON, base: str) -> str | None:
-    for link in bundle.get("link", []):
-        if link.get("relation") == "next" and isinstance(link.get("url"), str):
-            url = link["url"]
-            return str(url[len(base) + 1 :] if url.startswith(base) else url.split("/", 3)[-1])
-    return None
 
 
 def disposition(client: EhrClient, admission: Admission) -> Coded | None:
@@ -147,23 +136,8 @@ def _take(
 
 def _read_back(job: Job, base: str, patient: str, now: str) -> AuditRow:
     """The EHR's discharge information taken into the case record: who read it, from where, about whom."""
-    return AuditRow(
-        id=new_id(),
-        recorded=now,
-        org_id=job.org_id,
-        agent_id=f"delivery:{job.ehr_id}",
-        agent_name=f"fhir-adapter read-back from {job.ehr_id}",
-        source_address=None,
-        action="C",
-        interaction="search-type",
-        method="GET",
-        route=base[:200],
-        status_code=200,
-        outcome="0",
-        patient_id=patient,
-        entities=[],
-        query=None,
-    )
+    agent = (f"delivery:{job.ehr_id}", f"fhir-adapter read-back from {job.ehr_id}")
+    return by_service(job.org_id, agent, "search-type", "GET", base, patient, now)
 
 
 class Puller:

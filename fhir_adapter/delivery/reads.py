@@ -9,21 +9,16 @@ from typing import Any
 
 from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery.ehr_client import EhrClient, Failure
-from fhir_adapter.delivery.keys import SigningKeyError, load_keys
+from fhir_adapter.delivery.ehr_client import EhrClients
 
-_clients: dict[tuple[str, str], EhrClient] = {}
+_clients: EhrClients | None = None
 _lock = threading.Lock()
 
 
 def reader(ehr: Ehr, settings: Settings) -> Callable[[str], Any]:
+    global _clients
     with _lock:
-        client = _clients.get((ehr.org_id, ehr.id))
-        if client is None or client.ehr != ehr:
-            try:
-                keys = load_keys(settings.signing_keys) if ehr.auth == "smart" else []
-            except SigningKeyError as err:
-                raise Failure("retry", "no_signing_key", None, str(err)) from err
-            client = EhrClient(ehr, keys, settings.ehr_timeout_seconds)
-            _clients[(ehr.org_id, ehr.id)] = client
+        if _clients is None:
+            _clients = EhrClients(settings.signing_keys, settings.ehr_timeout_seconds)
+    client = _clients.get(ehr)
     return lambda path: client.request("GET", path)

@@ -8,7 +8,7 @@ from fhir_adapter.adapters import audit_store, ehr_store
 from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.delivery.writes import Outgoing, Written
-from fhir_adapter.service.audit import new_id
+from fhir_adapter.service.audit import by_service
 
 
 def record_delivery(
@@ -45,20 +45,6 @@ def disclosure(
     job: Job, ehr: ehr_store.Ehr, patient_id: str | None, written: list[Written], now: str
 ) -> AuditRow:
     """Records of a patient disclosed to an EHR: who (the delivery worker), what, where."""
-    return AuditRow(
-        id=new_id(),
-        recorded=now,
-        org_id=job.org_id,
-        agent_id=f"delivery:{job.ehr_id}",
-        agent_name=f"fhir-adapter delivery to {job.ehr_id}",
-        source_address=None,
-        action="C",
-        interaction="transaction",
-        method="POST",
-        route=ehr.base_url,
-        status_code=200,
-        outcome="0",
-        patient_id=patient_id,
-        entities=[w.item.ref for w in written],
-        query=None,
-    )
+    agent = (f"delivery:{job.ehr_id}", f"fhir-adapter delivery to {job.ehr_id}")
+    entities = [w.item.ref for w in written]
+    return by_service(job.org_id, agent, "transaction", "POST", ehr.base_url, patient_id, now, entities)

@@ -23,8 +23,7 @@ from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import linking, writes
-from fhir_adapter.delivery.ehr_client import EhrClient, Failure
-from fhir_adapter.delivery.keys import SigningKey, SigningKeyError, load_keys
+from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Outgoing, Written
@@ -77,8 +76,7 @@ class Worker:
         self.settings = settings
         self.clock = clock
         self.skip_locked = is_postgres(engine)
-        self._clients: dict[tuple[str, str], EhrClient] = {}
-        self._keys: list[SigningKey] | None = None
+        self._clients = EhrClients(settings.signing_keys, settings.ehr_timeout_seconds)
         self._puller: Puller | None = None
 
     # --- the loop ---
@@ -142,7 +140,7 @@ class Worker:
 
     def _addressed(self, prepared: Prepared) -> Prepared:
         """Our Patient as the EHR's, and each resource linked to the admission's Encounter."""
-        client = self._client(prepared.ehr)
+        client = self._clients.get(prepared.ehr)
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         refs = {f"Patient/{prepared.patient_id}": f"Patient/{patient}"} if prepared.patient_id else {}
         send = prepared.send
@@ -155,7 +153,7 @@ class Worker:
         return replace(prepared, send=send, refs=refs)
 
     def _pull(self, job: Job, prepared: Prepared) -> None:
-        client = self._client(prepared.ehr)
+        client = self._clients.get(prepared.ehr)
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         if self._puller is None:
             catalogue = self._catalogue or load_catalogue(
@@ -196,7 +194,7 @@ class Worker:
         return Prepared(ehr, send, withheld, {}, known, patient_id, link, admission)
 
     def _send(self, job: Job, prepared: Prepared) -> list[Written]:
-        client = self._client(prepared.ehr)
+        client = self._clients.get(prepared.ehr)
         known = dict(prepared.known)
         for round_ in range(self.settings.reconcile_limit + 1):
             try:
@@ -285,22 +283,3 @@ class Worker:
             if not outbox_store.dead(conn, job, now, failure.reason, failure.detail):
                 raise LeaseLost()
         log.warning("delivery.dead_letter", job=job.id, reason=failure.reason, status=failure.status)
-
-    # --- EHR clients ---
-
-    def _client(self, ehr: ehr_store.Ehr) -> EhrClient:
-        key = (ehr.org_id, ehr.id)
-        client = self._clients.get(key)
-        if client is None or client.ehr != ehr:
-            keys = self._signing_keys() if ehr.auth == "smart" else []
-            client = EhrClient(ehr, keys, self.settings.ehr_timeout_seconds)
-            self._clients[key] = client
-        return client
-
-    def _signing_keys(self) -> list[SigningKey]:
-        if self._keys is None:
-            try:
-                self._keys = load_keys(self.settings.signing_keys)
-            except SigningKeyError as err:
-                raise Failure("retry", "no_signing_key", None, str(err)) from err
-        return self._keys

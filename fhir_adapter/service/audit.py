@@ -28,6 +28,37 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def by_service(
+    org_id: str,
+    agent: tuple[str, str],
+    interaction: str,
+    method: str,
+    route: str,
+    patient_id: str | None,
+    now: str,
+    entities: list[str] | None = None,
+) -> AuditRow:
+    """What the service's own processes did with patient data (a delivery, an event an EHR sent, a
+    read-back): no request behind it, so no network address; it succeeded, or it is not recorded."""
+    return AuditRow(
+        id=new_id(),
+        recorded=now,
+        org_id=org_id,
+        agent_id=agent[0],
+        agent_name=agent[1],
+        source_address=None,
+        action="C",
+        interaction=interaction,
+        method=method,
+        route=route[:200],
+        status_code=200,
+        outcome="0",
+        patient_id=patient_id,
+        entities=entities or [],
+        query=None,
+    )
+
+
 def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
     """One audit record as an R4 AuditEvent."""
     agent: dict[str, Any] = {

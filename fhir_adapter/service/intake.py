@@ -22,7 +22,7 @@ from fhir_adapter.events import hl7v2
 from fhir_adapter.events.model import ContentError, Event, Patient
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import admissions, matching
-from fhir_adapter.service.audit import new_id
+from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import conflict, not_found
 
@@ -79,23 +79,9 @@ def received(ehr: Ehr, event: Event, seq: int, client_id: str, conn: Connection,
         (i for t, i in fhir_store.of_records(conn, ehr.org_id, [("client", client_id)]) if t == "Patient"),
         None,
     )
-    return AuditRow(
-        id=new_id(),
-        recorded=now,
-        org_id=ehr.org_id,
-        agent_id=f"ehr:{ehr.id}",
-        agent_name=f"EHR {ehr.id} ({event.channel})",
-        source_address=None,
-        action="C",
-        interaction="create",
-        method={"mllp": "MLLP", "query": "GET"}.get(event.channel, "POST"),
-        route=f"{event.event} {event.control_id}"[:200],
-        status_code=200,
-        outcome="0",
-        patient_id=patient,
-        entities=[],
-        query=None,
-    )
+    method = {"mllp": "MLLP", "query": "GET"}.get(event.channel, "POST")
+    agent = (f"ehr:{ehr.id}", f"EHR {ehr.id} ({event.channel})")
+    return by_service(ehr.org_id, agent, "create", method, f"{event.event} {event.control_id}", patient, now)
 
 
 def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError, clock: Clock) -> Outcome:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from itertools import chain, islice
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from sqlalchemy import Engine
 
@@ -17,6 +17,7 @@ from fhir_adapter.adapters import ehr_store, inbound_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.adapters.inbound_store import Subscription
+from fhir_adapter.delivery.ehr_client import pages
 from fhir_adapter.events.fhir_events import encounter_event, local_ref, patient_of, subject_of
 from fhir_adapter.events.model import Event
 from fhir_adapter.events.subscriptions import Notification
@@ -59,28 +60,11 @@ def _take(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, demog
     return {"state": outcome.state, "detail": outcome.detail, "inbound": outcome.seq}
 
 
-def _next_page(bundle: JSON, ehr: Ehr) -> str | None:
-    """The bundle's next link as a path under the EHR's base (its own URL for itself may name another
-    host: only the path is followed, on the EHR we are configured with)."""
-    url = next((link.get("url") for link in bundle.get("link", []) if link.get("relation") == "next"), None)
-    if not isinstance(url, str) or not url:
-        return None
-    parts = urlsplit(url)
-    base = urlsplit(ehr.base_url).path.rstrip("/")
-    if not parts.path.startswith(f"{base}/"):
-        return None
-    return parts.path[len(base) + 1 :] + (f"?{parts.query}" if parts.query else "")
-
-
 def recover(engine: Engine, ehr: Ehr, read: Read, since: str, clock: Clock, demographics: bool) -> list[JSON]:
     """Every Encounter the EHR changed since `since`, taken as events (each version once)."""
     taken = []
     query = {"_lastUpdated": f"ge{since[:19]}Z", "_count": str(RECOVERY_PAGE_SIZE)}
-    path: str | None = "Encounter?" + urlencode(query)
-    for _ in range(RECOVERY_PAGES):
-        if path is None:
-            break
-        bundle = read(path)
+    for bundle in pages(read, "Encounter?" + urlencode(query), ehr.base_url, RECOVERY_PAGES):
         for entry in bundle.get("entry", []):
             enc = entry.get("resource") or {}
             if enc.get("resourceType") != "Encounter":
@@ -90,7 +74,6 @@ def recover(engine: Engine, ehr: Ehr, read: Read, since: str, clock: Clock, demo
             patient = _patient(read, ehr, enc, {}, engine)
             event = encounter_event(enc, patient, "query", f"enc:{enc.get('id')}/{version}")
             taken.append({"encounter": enc.get("id")} | _take(engine, ehr, event, "", clock, demographics))
-        path = _next_page(bundle, ehr)
     return taken
 
 
