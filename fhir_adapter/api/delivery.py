@@ -4,27 +4,35 @@ jobs with their dead letters, and replay."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import Response
 from marshmallow import Schema, fields, validate
 
 from fhir_adapter.adapters import ehr_store, outbox_store, record_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.outbox_store import STATES, Job
-from fhir_adapter.api.http import client_id_arg, int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.http import (
+    MAX_ROW_ID,
+    json_body,
+    json_response,
+    list_parameters,
+    list_query,
+    require,
+    row_id,
+    services,
+    touched,
+)
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import CLIENT_ID, bp
-from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.api.registry import API, Operation, path_param
 from fhir_adapter.service import outbox, records
 from fhir_adapter.service.context import stamp
-from fhir_adapter.service.errors import invalid, not_found
+from fhir_adapter.service.errors import not_found
 from fhir_adapter.service.projection import patient_id
 
 FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
-MAX_JOB_ID = 2**31 - 1
 JOB_ID = path_param(
-    "job_id", "the delivery job's id", {"type": "integer", "minimum": 1, "maximum": MAX_JOB_ID}
+    "job_id", "the delivery job's id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
 )
 DELIVERIES = "Delivery to EHRs"
 
@@ -110,24 +118,14 @@ def add_link(record_id: str) -> Response:
 
 def list_jobs() -> Response:
     principal = require("Endpoint", "read", "search")
-    state = request.args.get("state")
-    if state is not None and state not in STATES:
-        raise invalid(f"state is one of {', '.join(STATES)}", "state", 400)
-    client_id = client_id_arg()
-    after, limit = int_arg("after", 0, 0, 2**31 - 1), int_arg("limit", 50, 1, 200)
+    q = list_query(STATES)
     with reading(services().engine) as conn:
-        jobs = outbox_store.listing(conn, principal.org.id, state, client_id, after, limit + 1)
-    page: dict[str, Any] = {"items": [job_json(job) for job in jobs[:limit]]}
-    if len(jobs) > limit:
-        args = {k: v for k, v in request.args.items() if k != "after"}
-        page["next"] = f"/api/v1/deliveries?{urlencode({**args, 'after': jobs[limit - 1].id})}"
-    return json_response(page)
+        jobs = outbox_store.listing(conn, principal.org.id, q.state, q.client_id, q.after, q.limit + 1)
+    return q.page(jobs, lambda job: job.id, job_json, "/api/v1/deliveries")
 
 
 def _job_id(job_id: int) -> int:
-    if not 1 <= job_id <= MAX_JOB_ID:
-        raise not_found(f"delivery job {job_id}")
-    return job_id
+    return row_id(job_id, "delivery job")
 
 
 def read_job(job_id: int) -> Response:
@@ -229,16 +227,7 @@ _route(
         "system/Endpoint.read",
         None,
         "DeliveryJobList",
-        parameters=(
-            query("state", "only jobs in this state", {"type": "string", "enum": list(STATES)}),
-            query("client_id", "only jobs for this client", CLIENT_ID),
-            query(
-                "after",
-                "jobs after this id (paging)",
-                {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-            ),
-            query("limit", "jobs per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
-        ),
+        parameters=list_parameters(STATES, "jobs"),
         errors=(400, 401, 403),
     ),
     "list_jobs",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from flask import Response, current_app, g, request
@@ -11,12 +13,13 @@ from sqlalchemy import Engine
 
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.api.limits import first_violation
+from fhir_adapter.api.registry import query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.config import Settings
 from fhir_adapter.service import scopes
 from fhir_adapter.service.auth import Authenticator
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import Problem, ServiceError, invalid
+from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
 from fhir_adapter.service.records import Deps
 
 JSON_TYPES = ("application/json", "application/fhir+json")
@@ -123,4 +126,58 @@ def client_id_arg() -> str | None:
     value = request.args.get("client_id")
     if value is not None and not RECORD_ID_RE.fullmatch(value):
         raise invalid("not a record id", "client_id", 400)
+    return value
+
+
+MAX_ROW_ID = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The filters and keyset page of a list of jobs or messages: ?state=&client_id=&after=&limit=."""
+
+    state: str | None
+    client_id: str | None
+    after: int
+    limit: int
+
+    def page(
+        self, rows: list[Any], key: Callable[[Any], int], to_json: Callable[[Any], Any], path: str
+    ) -> Response:
+        """`rows` fetched with limit + 1: the page, and a next link when there is more."""
+        out: dict[str, Any] = {"items": [to_json(row) for row in rows[: self.limit]]}
+        if len(rows) > self.limit:
+            args = {k: v for k, v in request.args.items() if k != "after"}
+            out["next"] = f"{path}?{urlencode({**args, 'after': key(rows[self.limit - 1])})}"
+        return json_response(out)
+
+
+def list_query(states: tuple[str, ...]) -> ListQuery:
+    state = request.args.get("state")
+    if state is not None and state not in states:
+        raise invalid(f"state is one of {', '.join(states)}", "state", 400)
+    after, limit = int_arg("after", 0, 0, MAX_ROW_ID), int_arg("limit", 50, 1, 200)
+    return ListQuery(state, client_id_arg(), after, limit)
+
+
+def list_parameters(states: tuple[str, ...], noun: str) -> tuple[dict[str, Any], ...]:
+    """The OpenAPI parameters `list_query` reads."""
+    return (
+        query("state", f"only {noun} in this state", {"type": "string", "enum": list(states)}),
+        query(
+            "client_id", f"only {noun} about this client", {"type": "string", "pattern": RECORD_ID_RE.pattern}
+        ),
+        query(
+            "after",
+            f"{noun} after this id (paging)",
+            {"type": "integer", "minimum": 0, "maximum": MAX_ROW_ID},
+        ),
+        query("limit", f"{noun} per page (default 50)", {"type": "integer", "minimum": 1, "maximum": 200}),
+    )
+
+
+def row_id(value: int, what: str) -> int:
+    """A job's or a message's id from the path: out of range is not found, like any unknown id."""
+    if not 1 <= value <= MAX_ROW_ID:
+        raise not_found(f"{what} {value}")
     return value

@@ -4,17 +4,26 @@ match or dismissal; and one client's case timeline."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import Response
 
 from fhir_adapter.adapters import inbound_store, record_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.inbound_store import Inbound
-from fhir_adapter.api.http import client_id_arg, int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.http import (
+    MAX_ROW_ID,
+    json_body,
+    json_response,
+    list_parameters,
+    list_query,
+    require,
+    row_id,
+    services,
+    touched,
+)
 from fhir_adapter.api.intake import EVENTS, route
 from fhir_adapter.api.records import CLIENT_ID
-from fhir_adapter.api.registry import Operation, path_param, query
+from fhir_adapter.api.registry import Operation, path_param
 from fhir_adapter.service import intake, timeline
 from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.projection import patient_id
@@ -50,24 +59,14 @@ def inbound_json(m: Inbound) -> dict[str, Any]:
 
 def list_inbound() -> Response:
     principal = require("Encounter", "read", "search")
-    state = request.args.get("state")
-    if state is not None and state not in STATES:
-        raise invalid(f"state is one of {', '.join(STATES)}", "state", 400)
-    client_id = client_id_arg()
-    after, limit = int_arg("after", 0, 0, 2**31 - 1), int_arg("limit", 50, 1, 200)
+    q = list_query(STATES)
     with reading(services().engine) as conn:
-        found = inbound_store.listing(conn, principal.org.id, state, client_id, after, limit + 1)
-    page: dict[str, Any] = {"items": [inbound_json(m) for m in found[:limit]]}
-    if len(found) > limit:
-        args = {k: v for k, v in request.args.items() if k != "after"}
-        page["next"] = f"/api/v1/inbound?{urlencode({**args, 'after': found[limit - 1].seq})}"
-    return json_response(page)
+        found = inbound_store.listing(conn, principal.org.id, q.state, q.client_id, q.after, q.limit + 1)
+    return q.page(found, lambda m: m.seq, inbound_json, "/api/v1/inbound")
 
 
 def _seq(seq: int) -> int:
-    if not 1 <= seq <= 2**31 - 1:
-        raise not_found(f"inbound message {seq}")
-    return seq
+    return row_id(seq, "inbound message")
 
 
 def read_inbound(seq: int) -> Response:
@@ -111,7 +110,7 @@ def client_timeline(record_id: str) -> Response:
     return json_response(found)
 
 
-SEQ = path_param("seq", "the inbound message's id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+SEQ = path_param("seq", "the inbound message's id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
 route(
     "/inbound",
     Operation(
@@ -122,12 +121,7 @@ route(
         "system/Encounter.read",
         None,
         "InboundList",
-        parameters=(
-            query("state", "only messages in this state", {"enum": list(STATES)}),
-            query("client_id", "only messages about this client", CLIENT_ID),
-            query("after", "the page after this id", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),
-            query("limit", "at most this many", {"type": "integer", "minimum": 1, "maximum": 200}),
-        ),
+        parameters=list_parameters(STATES, "messages"),
         errors=(400, 401, 403),
     ),
     "list_inbound",
