@@ -11,7 +11,7 @@ import structlog
 
 
 def configure(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level, force=True)
+    logging.basicConfig(format="%(message)s", handlers=[_StderrHandler()], level=level, force=True)
     # The development server logs every request line with its path, which may hold identifiers.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     structlog.configure(
@@ -24,6 +24,18 @@ def configure(level: str = "INFO") -> None:
         logger_factory=_to_stderr,
         cache_logger_on_first_use=False,
     )
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The standard library's lines, on the standard error of the moment too."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: object) -> None:
+        pass
 
 
 def _to_stderr(*_: object) -> structlog.PrintLogger:
