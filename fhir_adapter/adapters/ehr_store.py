@@ -3,7 +3,7 @@ ledger of what was sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,18 +142,27 @@ def last_sent(
 
 
 def sent_by_job(conn: Connection, job_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(select(ledger).where(ledger.c.job_id == job_id).order_by(ledger.c.seq))
-    return [
-        {
-            "resource": f"{row.resource_type}/{row.id}",
-            "version": row.version_id,
-            "action": row.action,
-            "ehr_resource": f"{row.resource_type}/{row.ehr_resource_id}" if row.ehr_resource_id else None,
-            "ehr_version": row.ehr_version_id,
-            "sent_at": row.sent_at,
-        }
-        for row in rows
-    ]
+    return sent_by_jobs(conn, [job_id]).get(job_id, [])
+
+
+def sent_by_jobs(conn: Connection, job_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """What each job wrote, from the ledger, in one query."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    if not job_ids:
+        return found
+    rows = conn.execute(select(ledger).where(ledger.c.job_id.in_(list(job_ids))).order_by(ledger.c.seq))
+    for row in rows:
+        found.setdefault(row.job_id, []).append(
+            {
+                "resource": f"{row.resource_type}/{row.id}",
+                "version": row.version_id,
+                "action": row.action,
+                "ehr_resource": f"{row.resource_type}/{row.ehr_resource_id}" if row.ehr_resource_id else None,
+                "ehr_version": row.ehr_version_id,
+                "sent_at": row.sent_at,
+            }
+        )
+    return found
 
 
 def link_by_patient(

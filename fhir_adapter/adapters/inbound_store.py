@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters.tables import inbound_messages as msgs
@@ -119,9 +119,14 @@ def listing(
     return [_inbound(row) for row in conn.execute(query.order_by(msgs.c.seq).limit(limit))]
 
 
-def counts(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(select(msgs.c.state, func.count()).group_by(msgs.c.state))
-    return {state: int(n) for state, n in rows}
+def waiting(conn: Connection, org_id: str, ehr_id: str, mrn: str | None) -> list[Inbound]:
+    """The messages from one EHR that need a match, oldest first; with `mrn`, those for that MRN."""
+    query = select(msgs).where(
+        msgs.c.org_id == org_id, msgs.c.ehr_id == ehr_id, msgs.c.state == "needs_match"
+    )
+    if mrn:
+        query = query.where(msgs.c.mrn == mrn)
+    return [_inbound(row) for row in conn.execute(query.order_by(msgs.c.seq))]
 
 
 # --- subscriptions ---
@@ -136,12 +141,8 @@ class Subscription:
     last_event_at: str | None
 
 
-def subscription(
-    conn: Connection, org_id: str, ehr_id: str, ref: str, lock: bool = False
-) -> Subscription | None:
+def subscription(conn: Connection, org_id: str, ehr_id: str, ref: str) -> Subscription | None:
     query = select(subs).where(subs.c.org_id == org_id, subs.c.ehr_id == ehr_id, subs.c.subscription == ref)
-    if lock:
-        query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
         return None

@@ -27,7 +27,7 @@ from fhir_adapter.adapters import (
 )
 from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.audit_store import AuditRow
-from fhir_adapter.adapters.db import writing
+from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
@@ -149,23 +149,15 @@ class Puller:
     def run(self, job: Job, client: EhrClient, ehr_patient: str, now: str) -> bool:
         """Read back and store; False when the job's lease was lost."""
         context = job.context or {}
-        with writing(self.engine) as conn:
+        with reading(self.engine) as conn:
             admission = admission_store.get(conn, job.org_id, int(context.get("admission", 0)))
         found = fetch(client, ehr_patient, context.get("since"))
         coded = disposition(client, admission) if admission else None
         with writing(self.engine) as conn:
             principal = self._principal(conn, job)
             our_patient = patient_id(job.client_id, principal.org.identity)
-            mine = ehr_store.ours_of(
-                conn,
-                job.org_id,
-                job.ehr_id,
-                set().union(
-                    *(_references(r) for r in found), {(r["resourceType"], str(r.get("id"))) for r in found}
-                )
-                if found
-                else set(),
-            )
+            named = _references(found) | {(r["resourceType"], str(r.get("id"))) for r in found}
+            mine = ehr_store.ours_of(conn, job.org_id, job.ehr_id, named)
             refs = {**mine, f"Patient/{ehr_patient}": f"Patient/{our_patient}"}
             for resource in found:
                 _take(conn, self.deps, principal, job, resource, refs, mine, now)

@@ -4,6 +4,7 @@ notification message (a message Bundle, MessageHeader first)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -231,4 +232,4 @@ def message_event(bundle: Any, mrn_system: str | None) -> Event:
     if not isinstance(control, str) or not control:
         raise ContentError("the Bundle has no id to tell a repeat by", "Bundle.id")
     event = encounter_event(focus, who, "process-message", f"msg:{control}", DAVINCI_KINDS[code], code)
-    return Event(**{**event.__dict__, "visit": Visit(**{**event.visit.__dict__, "encounter_id": None})})
+    return replace(event, visit=replace(event.visit, encounter_id=None))  # the sender's id, not the EHR's

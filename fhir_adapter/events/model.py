@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# The kinds of event the service acts on; anything else is stored and reported, never acted on.
-KINDS = ("admit", "register", "update", "discharge", "cancel-admit", "cancel-discharge", "merge", "other")
 V2_KINDS = {
     "A01": "admit",
     "A04": "register",
@@ -66,7 +64,7 @@ class Event:
     channel: str  # mllp | http | notification | process-message | query
     control_id: str  # what a repeat of the same message carries again
     event: str  # A01, notification-admit, encounter:in-progress ...
-    kind: str
+    kind: str  # admit register update discharge cancel-admit cancel-discharge merge, or other (not acted on)
     patient: Patient
     visit: Visit = field(default_factory=Visit)
     occurred_at: str | None = None

@@ -53,10 +53,19 @@ def ensure_link(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: s
     ehr_store.add_link(conn, link)
 
 
-def _push(conn: Connection, a: Admission, keys: list[tuple[str, str]], cause: str, now: str) -> list[int]:
-    if not keys:
+def _queue(
+    conn: Connection,
+    a: Admission,
+    keys: list[tuple[str, str]],
+    cause: str,
+    now: str,
+    action: str = "push",
+    context: dict[str, object] | None = None,
+) -> list[int]:
+    """The job, if it has something to do (a pull always has)."""
+    if not keys and action != "pull":
         return []
-    return [outbox_store.enqueue(conn, a.org_id, a.ehr_id, a.client_id, cause, keys, now)]
+    return [outbox_store.enqueue(conn, a.org_id, a.ehr_id, a.client_id, cause, keys, now, action, context)]
 
 
 def _admit(
@@ -74,7 +83,7 @@ def _admit(
         else replace(_visit_fields(found, event), state=state)
     )
     keys = sync_plan.for_admission(conn, ehr.org_id, client_id)
-    jobs = _push(conn, a, keys, f"{event.event} admission, visit {key}", now)
+    jobs = _queue(conn, a, keys, f"{event.event} admission, visit {key}", now)
     admission_store.save(conn, replace(a, jobs={**a.jobs, "admit": jobs}, updated_at=now))
     return Applied(
         "applied",
@@ -99,20 +108,11 @@ def _discharge(
         disposition=event.visit.disposition or a.disposition,
     )
     a = admission_store.save(conn, a)
-    keys, _ = sync_plan.for_discharge(conn, ehr.org_id, client_id, a.admitted_at)
-    jobs = _push(conn, a, keys, f"{event.event} discharge, visit {key}", now)
-    pull = outbox_store.enqueue(
-        conn,
-        a.org_id,
-        a.ehr_id,
-        client_id,
-        f"{event.event} discharge, visit {key}: read back",
-        [],
-        now,
-        "pull",
-        {"admission": a.id, "since": a.admitted_at},
-    )
-    admission_store.save(conn, replace(a, jobs={**a.jobs, "discharge": [*jobs, pull]}, updated_at=now))
+    keys = sync_plan.for_discharge(conn, ehr.org_id, client_id, a.admitted_at)
+    jobs = _queue(conn, a, keys, f"{event.event} discharge, visit {key}", now)
+    cause = f"{event.event} discharge, visit {key}: read back"
+    jobs += _queue(conn, a, [], cause, now, "pull", {"admission": a.id, "since": a.admitted_at})
+    admission_store.save(conn, replace(a, jobs={**a.jobs, "discharge": jobs}, updated_at=now))
     first = "" if found is not None else " (no admission of it was received: opened from the discharge)"
     return Applied(
         "applied",
@@ -135,18 +135,10 @@ def _undo(
     if first and keys:  # what the EHR had before the stay stays there
         keep = ehr_store.sent_before(conn, a.org_id, a.ehr_id, keys, first)
         keys = [k for k in keys if k not in keep]
-    retract = _push_retract(conn, a, keys, cause, now)
+    retract = _queue(conn, a, keys, cause, now, "retract")
     return f"{len(withdrawn)} queued jobs withdrawn" + (
         f", {len(keys)} resources to retract from the EHR" if retract else ""
     )
-
-
-def _push_retract(
-    conn: Connection, a: Admission, keys: list[tuple[str, str]], cause: str, now: str
-) -> int | None:
-    if not keys:
-        return None
-    return outbox_store.enqueue(conn, a.org_id, a.ehr_id, a.client_id, cause, keys, now, "retract")
 
 
 def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -> Applied:
@@ -165,7 +157,7 @@ def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -
             "ignored",
             f"visit {key} has no discharge to cancel" + (f" (it is {found.state})" if found else ""),
         )
-    _, referrals = sync_plan.for_discharge(conn, found.org_id, found.client_id, found.admitted_at)
+    referrals = sync_plan.of_discharge_referrals(conn, found.org_id, found.client_id, found.admitted_at)
     done = _undo(
         conn, found, "discharge", set(referrals), f"{event.event} cancels the discharge of visit {key}", now
     )

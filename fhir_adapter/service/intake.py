@@ -137,14 +137,26 @@ def resolve(
             raise conflict(f"the EHR {msg.ehr_id} is no longer registered", "ehr")
         same = [
             m
-            for m in inbound_store.listing(conn, org, "needs_match", limit=10_000)
-            if m.ehr_id == msg.ehr_id and _same_patient(m.event.patient, msg.event.patient)
+            for m in inbound_store.waiting(conn, org, msg.ehr_id, msg.event.patient.mrn)
+            if _same_patient(m.event.patient, msg.event.patient)
         ]
+        done = []
         for m in same:
             applied = admissions.apply(conn, ehr, client_id, m.event, now)
             inbound_store.settle(conn, m.seq, applied.state, applied.detail, client_id, "person")
             inbound_store.resolved(conn, m.seq, principal.agent_id, now)
-        return [found for m in same if (found := inbound_store.get(conn, org, m.seq)) is not None]
+            done.append(
+                replace(
+                    m,
+                    state=applied.state,
+                    detail=applied.detail,
+                    client_id=client_id,
+                    matched_by="person",
+                    resolved_at=now,
+                    resolved_by=principal.agent_id,
+                )
+            )
+        return done
 
 
 def dismiss(

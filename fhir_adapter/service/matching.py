@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Select, select
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.ehr_store import Ehr
@@ -38,8 +38,8 @@ def _authority_of(identifier: JSON, ehr: Ehr, said: str | None) -> bool:
     return bool(said) and (assigner == said or system in (said, f"urn:oid:{said}"))
 
 
-def _patients(conn: Connection, org_id: str, query: object) -> list[tuple[str, JSON]]:
-    rows = conn.execute(query)  # type: ignore[call-overload]
+def _patients(conn: Connection, query: Select[Any]) -> list[tuple[str, JSON]]:
+    rows = conn.execute(query)
     return [(row.record_id, orjson.loads(row.data)) for row in rows]
 
 
@@ -62,7 +62,7 @@ def by_identifier(conn: Connection, ehr: Ehr, patient: Patient) -> list[str]:
         )
     )
     found = []
-    for client_id, data in _patients(conn, ehr.org_id, query):
+    for client_id, data in _patients(conn, query):
         idents = [i for i in data.get("identifier", []) if i.get("value") == patient.mrn]
         if any(_authority_of(i, ehr, patient.authority) for i in idents) and client_id not in found:
             found.append(client_id)
@@ -80,7 +80,7 @@ def by_demographics(conn: Connection, ehr: Ehr, patient: Patient) -> list[str]:
         res.c.data.contains(f'"birthDate":"{patient.birth_date}"'),
     )
     found = []
-    for client_id, data in _patients(conn, ehr.org_id, query):
+    for client_id, data in _patients(conn, query):
         if data.get("gender") != patient.gender:
             continue
         for name in data.get("name", []):

@@ -68,10 +68,12 @@ def for_admission(conn: Connection, org_id: str, client_id: str) -> list[Key]:
     return resources(conn, org_id, admission_records(record_store.of_client(conn, org_id, client_id)))
 
 
-def for_discharge(
-    conn: Connection, org_id: str, client_id: str, since: str | None
-) -> tuple[list[Key], list[Key]]:
-    """(everything the discharge sends, the discharge referrals' resources among it)."""
-    records = record_store.of_client(conn, org_id, client_id)
-    referrals = resources(conn, org_id, discharge_referrals(records, since))
-    return resources(conn, org_id, discharge_records(records, since)), referrals
+def for_discharge(conn: Connection, org_id: str, client_id: str, since: str | None) -> list[Key]:
+    return resources(conn, org_id, discharge_records(record_store.of_client(conn, org_id, client_id), since))
+
+
+def of_discharge_referrals(conn: Connection, org_id: str, client_id: str, since: str | None) -> list[Key]:
+    """The discharge referrals' resources: what a cancelled discharge takes back."""
+    return resources(
+        conn, org_id, discharge_referrals(record_store.of_client(conn, org_id, client_id), since)
+    )

@@ -49,8 +49,12 @@ def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
                 inbound=m.seq,
             )
         )
-    for job in outbox_store.of_client(conn, org_id, client_id):
-        sent = ehr_store.sent_by_job(conn, job.id) if job.state == "delivered" else []
+    jobs = outbox_store.of_client(conn, org_id, client_id)
+    # A job delivered together with others is in the ledger under the first of them.
+    ledger = ehr_store.sent_by_jobs(conn, [j.batch_head or j.id for j in jobs if j.state == "delivered"])
+    for job in jobs:
+        own = [f"{t}/{i}" for t, i in job.resources]
+        sent = ledger.get(job.batch_head or job.id, []) if job.state == "delivered" else []
         entries.append(
             _entry(
                 job.created_at,
@@ -61,8 +65,8 @@ def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
                 state=job.state,
                 finished_at=job.finished_at,
                 reason=job.last_reason,
-                resources=[f"{t}/{i}" for t, i in job.resources],
-                in_ehr=[s["ehr_resource"] for s in sent if s.get("ehr_resource")],
+                resources=own,
+                in_ehr=[s["ehr_resource"] for s in sent if s["resource"] in own and s["ehr_resource"]],
             )
         )
     entries.sort(key=lambda e: e["at"])
