@@ -19,15 +19,18 @@ from fhir_adapter.config import Settings
 from fhir_adapter.delivery.keys import SigningKeyError, generate, jwks, load_keys
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.logs import configure
+from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import outbox
 from fhir_adapter.service.context import stamp, utc_now
 from fhir_adapter.service.errors import ServiceError
 
 
-def start_embedded(engine: Any, settings: Settings) -> threading.Event:
-    """One worker thread inside the web process (the embedded SQLite set-up); set the event to stop it."""
+def start_embedded(engine: Any, settings: Settings, catalogue: Catalogue | None = None) -> threading.Event:
+    """One worker thread inside the web process (the embedded SQLite set-up), using the mappings the web
+    process loaded; set the event to stop it."""
     stop = threading.Event()
-    threading.Thread(target=Worker(engine, settings).run, args=(stop,), name="delivery", daemon=True).start()
+    worker = Worker(engine, settings, catalogue=catalogue)
+    threading.Thread(target=worker.run, args=(stop,), name="delivery", daemon=True).start()
     return stop
 
 

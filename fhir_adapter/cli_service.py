@@ -20,13 +20,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     if not args.no_migrate:
         migrate.upgrade(engine)
-    app = create_app(services=bootstrap(settings, engine=engine))
+    services = bootstrap(settings, engine=engine)
+    app = create_app(services=services)
     host, port = args.host or settings.host, args.port or settings.port
     embedded = settings.worker_embedded
     if embedded or (embedded is None and not is_postgres(engine)):
         from fhir_adapter.cli_delivery import start_embedded
 
-        start_embedded(engine, settings)
+        start_embedded(engine, settings, services.deps.catalogue)
         print("delivery worker running in this process", file=sys.stderr)
     print(
         f"fhir-adapter listening on http://{host}:{port} (API /api/v1, FHIR /fhir, docs /api/v1/docs)",

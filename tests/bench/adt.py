@@ -62,11 +62,8 @@ import sqlalchemy as sa
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading, writing
-from fhir_adapter.adapters.migrate import upgrade
 from fhir_adapter.adapters.tables import delivery_ledger, inbound_messages, outbox_jobs
 from fhir_adapter.api.http import Services
-from fhir_adapter.bootstrap import bootstrap
-from fhir_adapter.config import Settings
 from fhir_adapter.delivery.writes import provenance_id
 from fhir_adapter.service import records
 from fhir_adapter.service.auth import register_client
@@ -79,13 +76,14 @@ from tests.bench.delivery import (
     WrongContent,
     last_job,
     moment,
+    rig,
     verdict,
     wait_delivered,
     workers,
 )
-from tests.bench.service import BIN, CASE_FILE, BenchError, _unpin, database
+from tests.bench.service import BIN, CASE_FILE, BenchError
 from tests.support import adt
-from tests.support.ehr_server import EhrServer, node_available, start_ehr
+from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import FaultProxy
 
 LATENCY_MS = float(os.environ.get("BENCH_EHR_LATENCY_MS", "20"))
@@ -788,20 +786,9 @@ def admission_to_ehr(url: str, org: Org, ehr: EhrServer, proxy: TimedProxy, case
 
 
 def run() -> None:
-    _unpin()
-    missing = node_available()
-    if missing:
-        raise BenchError(f"the stand-in EHR cannot start: {missing}")
     case = json.loads(CASE_FILE.read_text())
     with ExitStack() as stack:
-        url, label = stack.enter_context(database())
-        ehr = start_ehr()
-        stack.callback(ehr.stop)
-        proxy = TimedProxy(ehr.url, delay_seconds=LATENCY_MS / 1000).start()
-        stack.callback(proxy.stop)
-        services = bootstrap(Settings(database_url=url, log_level="WARNING"))
-        stack.callback(services.close)
-        upgrade(services.engine)
+        url, label, ehr, proxy, services = rig(stack, TimedProxy)
         orgs = {}
         for org_id in ("bench-adt-ack", "bench-adt-ehr"):
             _, token = register_client(

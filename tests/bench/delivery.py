@@ -370,21 +370,28 @@ def drain(
     return rate
 
 
-def run() -> None:
+def rig(stack: ExitStack, proxy_class: type[FaultProxy] = FaultProxy) -> tuple[str, str, Any, Any, Services]:
+    """A fresh PostgreSQL database, migrated, with the service's parts on it; the stand-in EHR behind a
+    proxy adding LATENCY_MS: (url, label, ehr, proxy, services), each stopped when `stack` closes."""
     _unpin()
     missing = node_available()
     if missing:
         raise BenchError(f"the stand-in EHR cannot start: {missing}")
+    url, label = stack.enter_context(database())
+    ehr = start_ehr()
+    stack.callback(ehr.stop)
+    proxy = proxy_class(ehr.url, delay_seconds=LATENCY_MS / 1000).start()
+    stack.callback(proxy.stop)
+    services = bootstrap(Settings(database_url=url, log_level="WARNING"))
+    stack.callback(services.close)
+    upgrade(services.engine)
+    return url, label, ehr, proxy, services
+
+
+def run() -> None:
     case = json.loads(CASE_FILE.read_text())
     with ExitStack() as stack:
-        url, label = stack.enter_context(database())
-        ehr = start_ehr()
-        stack.callback(ehr.stop)
-        proxy = FaultProxy(ehr.url, delay_seconds=LATENCY_MS / 1000).start()
-        stack.callback(proxy.stop)
-        services = bootstrap(Settings(database_url=url, log_level="WARNING"))
-        stack.callback(services.close)
-        upgrade(services.engine)
+        url, label, ehr, proxy, services = rig(stack)
         orgs = {}
         for org_id, prefix in (("bench-throughput", "tp"), ("bench-drain", "dr"), ("bench-drain-1", "d1")):
             _, token = register_client(
