@@ -48,9 +48,9 @@ def test_serve_runs_a_worker_that_delivers_to_the_ehr(tmp_path: Path, ehr: EhrSe
         assert linked.status_code == 201, linked.text
         plan = {k: v for k, v in case["service_plans"][0].items() if k != "episode_id"}
         assert requests.post(f"{base}/api/v1/service-plans", json=plan, headers=auth, timeout=10).ok
-        wait_until(lambda: len(ehr.search("CarePlan", subject="Patient/ehr-123")) == 1)
-        jobs = requests.get(f"{base}/api/v1/deliveries", headers=auth, timeout=10).json()["items"]
-        assert [j["state"] for j in jobs] == ["delivered"]
+        # the EHR holds the plan a moment before the worker records the job as delivered
+        wait_until(lambda: job_states(base, auth) == ["delivered"])
+        assert len(ehr.search("CarePlan", subject="Patient/ehr-123")) == 1
         keys = requests.get(f"{base}/.well-known/jwks.json", timeout=10).json()["keys"]
         assert [k["alg"] for k in keys] == ["ES384"] and "d" not in keys[0]
         metrics = requests.get(f"{base}/metrics", timeout=10).text
@@ -58,6 +58,11 @@ def test_serve_runs_a_worker_that_delivers_to_the_ehr(tmp_path: Path, ehr: EhrSe
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def job_states(base: str, auth: dict[str, str]) -> list[str]:
+    jobs = requests.get(f"{base}/api/v1/deliveries", headers=auth, timeout=10).json()["items"]
+    return [j["state"] for j in jobs]
 
 
 def wait_until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
