@@ -37,6 +37,12 @@ class Link:
     mrn: str | None
     assigner: str | None
     created_at: str
+    made_by_visit: str | None = None  # made by that visit's admission (a person's link: None)
+    ended_at: str | None = None  # that admission was cancelled: nothing more is sent to the EHR
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,17 @@ def list_ehrs(conn: Connection, org_id: str | None = None) -> list[Ehr]:
 
 
 def _link(row: Any) -> Link:
-    return Link(row.org_id, row.client_id, row.ehr_id, row.patient_id, row.mrn, row.assigner, row.created_at)
+    return Link(
+        row.org_id,
+        row.client_id,
+        row.ehr_id,
+        row.patient_id,
+        row.mrn,
+        row.assigner,
+        row.created_at,
+        row.made_by_visit,
+        row.ended_at,
+    )
 
 
 def add_link(conn: Connection, link: Link) -> None:
@@ -103,13 +119,37 @@ def get_link(conn: Connection, org_id: str, client_id: str, ehr_id: str) -> Link
     return _link(row) if row else None
 
 
-def links_of(conn: Connection, org_id: str, client_id: str) -> list[Link]:
-    rows = conn.execute(
-        select(patient_links)
-        .where(patient_links.c.org_id == org_id, patient_links.c.client_id == client_id)
-        .order_by(patient_links.c.ehr_id)
+def links_of(conn: Connection, org_id: str, client_id: str, active: bool = False) -> list[Link]:
+    """The client's links (only those not ended, when `active`)."""
+    query = select(patient_links).where(
+        patient_links.c.org_id == org_id, patient_links.c.client_id == client_id
     )
-    return [_link(row) for row in rows]
+    if active:
+        query = query.where(patient_links.c.ended_at.is_(None))
+    return [_link(row) for row in conn.execute(query.order_by(patient_links.c.ehr_id))]
+
+
+def _update_link(conn: Connection, link: Link, **values: Any) -> None:
+    conn.execute(
+        update(patient_links)
+        .where(
+            patient_links.c.org_id == link.org_id,
+            patient_links.c.client_id == link.client_id,
+            patient_links.c.ehr_id == link.ehr_id,
+        )
+        .values(**values)
+    )
+
+
+def end_link(conn: Connection, link: Link, now: str) -> None:
+    _update_link(conn, link, ended_at=now)
+
+
+def reopen_link(conn: Connection, link: Link) -> None:
+    """An ended link made anew: every field as in `link`."""
+    _update_link(
+        conn, link, **{k: v for k, v in link.__dict__.items() if k not in ("org_id", "client_id", "ehr_id")}
+    )
 
 
 def record_sent(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
@@ -184,15 +224,7 @@ def link_by_patient(
 
 def found_patient(conn: Connection, link: Link, patient_id: str) -> None:
     """The EHR's Patient id, once looked up by the link's MRN."""
-    conn.execute(
-        update(patient_links)
-        .where(
-            patient_links.c.org_id == link.org_id,
-            patient_links.c.client_id == link.client_id,
-            patient_links.c.ehr_id == link.ehr_id,
-        )
-        .values(patient_id=patient_id)
-    )
+    _update_link(conn, link, patient_id=patient_id)
 
 
 def ours_of(conn: Connection, org_id: str, ehr_id: str, refs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters.tables import inbound_messages as msgs
@@ -139,6 +139,7 @@ class Subscription:
     status: str
     events_seen: int
     last_event_at: str | None
+    generation: int = 0  # how many times the EHR started its count again
 
 
 def subscription(conn: Connection, org_id: str, ehr_id: str, ref: str) -> Subscription | None:
@@ -146,19 +147,48 @@ def subscription(conn: Connection, org_id: str, ehr_id: str, ref: str) -> Subscr
     row = conn.execute(query).first()
     if row is None:
         return None
-    return Subscription(row.subscription, row.topic, row.status, row.events_seen, row.last_event_at)
+    return Subscription(
+        row.subscription, row.topic, row.status, row.events_seen, row.last_event_at, row.generation
+    )
 
 
-def save_subscription(conn: Connection, org_id: str, ehr_id: str, sub: Subscription, now: str) -> None:
-    values = {
+def _greater(column: Any, value: int) -> Any:
+    return case((column < value, value), else_=column)
+
+
+def save_subscription(
+    conn: Connection, org_id: str, ehr_id: str, sub: Subscription, now: str, restarted: bool = False
+) -> None:
+    """What a notification told us. The count only grows (notifications handled at the same time each save
+    theirs) unless the EHR started its count again: then the new generation and its count replace ours.
+    The time of the last event is where a recovery starts: an earlier one only makes it read more."""
+    values: dict[str, Any] = {
+        "topic": sub.topic,
+        "status": sub.status,
+        "last_event_at": sub.last_event_at,
+        "updated_at": now,
+    }
+    key = [subs.c.org_id == org_id, subs.c.ehr_id == ehr_id, subs.c.subscription == sub.subscription]
+    if restarted:
+        values |= {"events_seen": sub.events_seen, "generation": sub.generation}
+    else:  # a notification of an older generation leaves the new count alone
+        key.append(subs.c.generation == sub.generation)
+        values["events_seen"] = _greater(subs.c.events_seen, sub.events_seen)
+    if conn.execute(update(subs).where(*key).values(**values)).rowcount > 0:
+        return
+    first = {
+        "org_id": org_id,
+        "ehr_id": ehr_id,
+        "subscription": sub.subscription,
         "topic": sub.topic,
         "status": sub.status,
         "events_seen": sub.events_seen,
         "last_event_at": sub.last_event_at,
+        "generation": sub.generation,
         "updated_at": now,
     }
-    key = (subs.c.org_id == org_id, subs.c.ehr_id == ehr_id, subs.c.subscription == sub.subscription)
-    if conn.execute(update(subs).where(*key).values(**values)).rowcount == 0:
-        conn.execute(
-            insert(subs).values(org_id=org_id, ehr_id=ehr_id, subscription=sub.subscription, **values)
-        )
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(subs).values(**first))
+    except IntegrityError:  # saved at the same moment by another notification: add ours to it
+        conn.execute(update(subs).where(*key).values(**values))

@@ -314,6 +314,14 @@ def of_ids(conn: Connection, org_id: str, ids: Sequence[int]) -> list[Job]:
     return [_job(row) for row in conn.execute(query)]
 
 
+def lane_since(conn: Connection, org_id: str, ehr_id: str, client_id: str, since: str) -> list[int]:
+    """The ids of the lane's jobs queued at or after `since`."""
+    query = select(jobs.c.id).where(
+        jobs.c.lane == lane(org_id, ehr_id, client_id), jobs.c.created_at >= since
+    )
+    return [int(i) for i in conn.execute(query.order_by(jobs.c.id)).scalars()]
+
+
 def of_client(conn: Connection, org_id: str, client_id: str, limit: int = 500) -> list[Job]:
     query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.client_id == client_id)
     return [_job(row) for row in conn.execute(query.order_by(jobs.c.id).limit(limit))]

@@ -198,6 +198,8 @@ patient_links = Table(
     Column("mrn", String(128)),
     Column("assigner", String(400)),
     Column("created_at", STAMP, nullable=False),
+    Column("made_by_visit", String(200)),  # the visit whose admission made the link; a person's: null
+    Column("ended_at", STAMP),  # that admission was cancelled: nothing more is sent there
     Index("ix_links_mrn", "org_id", "ehr_id", "mrn"),
     Index("ix_links_patient", "org_id", "ehr_id", "patient_id"),
 )
@@ -326,4 +328,7 @@ subscriptions = Table(
     Column("events_seen", Integer, nullable=False),  # events-since-subscription-start we have accounted for
     Column("last_event_at", STAMP),
     Column("updated_at", STAMP, nullable=False),
+    # Raised when the EHR starts the count again (a handshake below our count): the events' control ids
+    # name it, so the new event 1 is not taken for the old one.
+    Column("generation", Integer, nullable=False, server_default="0"),
 )

@@ -47,7 +47,8 @@ class LinkSchema(Schema):
 def _link_json(link: ehr_store.Link) -> dict[str, Any]:
     out = {"client_id": link.client_id, "ehr": link.ehr_id, "patient_id": link.patient_id}
     out |= {k: v for k, v in (("mrn", link.mrn), ("assigner", link.assigner)) if v}
-    return out | {"created_at": link.created_at}
+    out |= {"created_at": link.created_at}
+    return out | {k: v for k, v in (("made_by_visit", link.made_by_visit), ("ended_at", link.ended_at)) if v}
 
 
 def job_json(job: Job) -> dict[str, Any]:

@@ -29,6 +29,11 @@ LINK = {
         "mrn": STRING,
         "assigner": STRING,
         "created_at": STRING,
+        "made_by_visit": {**STRING, "description": "the visit whose admission made the link"},
+        "ended_at": {
+            **STRING,
+            "description": "when that admission was cancelled: nothing more is sent to the EHR",
+        },
         "job": {"type": ["integer", "null"], "description": "the job queueing what the client has"},
     },
 }

@@ -24,6 +24,8 @@ from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_foun
 from fhir_adapter.service.intake import Outcome
 
 MAX_MESSAGE = 1_000_000
+ER7 = "x-application/hl7-v2+er7"
+ACK_STATUS = {"AA": 200, "AE": 400, "AR": 503}
 
 
 def _ehr(principal: Principal, ehr_id: str) -> Ehr:
@@ -44,8 +46,14 @@ def _answer(outcome: Outcome, ack: str | None) -> Response:
     return json_response(body | ({"hl7": ack} if ack else {}))
 
 
+def _er7(outcome: Outcome, ack: str) -> Response:
+    """The ACK itself as the answer, for senders that ask for it (`Accept: x-application/hl7-v2+er7`)."""
+    headers = {"X-Inbound-Id": str(outcome.seq or "")} | ({"Retry-After": "5"} if outcome.ack == "AR" else {})
+    return Response(ack, ACK_STATUS[outcome.ack], headers, mimetype=ER7)
+
+
 def adt(ehr_id: str) -> Response:
-    """One HL7 v2 message in the body (ER7 text); the answer carries its ACK."""
+    """One HL7 v2 message in the body (ER7 text); the answer carries its ACK, or is the ACK."""
     principal = require("Encounter", "create", "create")
     ehr = _ehr(principal, ehr_id)
     raw = request.get_data(cache=True)
@@ -56,6 +64,8 @@ def adt(ehr_id: str) -> Response:
     outcome, ack = intake.take_v2(
         s.engine, s.deps.catalogue, s.deps.clock, s.settings.match_demographics, ehr, text, "http"
     )
+    if request.accept_mimetypes.best_match(["application/json", ER7], "application/json") == ER7:
+        return _er7(outcome, ack)
     return _answer(outcome, ack)
 
 
@@ -66,6 +76,8 @@ def _read(ehr: Ehr) -> Any:
         try:
             return read(path)
         except Failure as failure:
+            if failure.status in (404, 410):
+                raise notifications.Gone(path, failure.status) from failure
             raise ServiceError(
                 503 if failure.action == "retry" else 502,
                 [Problem("", f"the EHR answered GET {path} with {failure.reason}", "transient")],
@@ -83,17 +95,12 @@ def notify(ehr_id: str) -> Response:
     s = services()
     try:
         note = subscriptions.notification(bundle)
-        report = notifications.receive(
-            s.engine,
-            ehr,
-            note,
-            orjson.dumps(bundle).decode(),
-            _read(ehr),
-            s.deps.clock,
-            s.settings.match_demographics,
-        )
+        feed = notifications.Feed(s.engine, ehr, _read(ehr), s.deps.clock, s.settings.match_demographics)
+        report = notifications.receive(feed, note, orjson.dumps(bundle).decode())
     except ContentError as err:
         raise invalid(err.reason, err.where) from err
+    except notifications.Gone as err:  # the recovery's own query: the EHR should not answer it so
+        raise ServiceError(502, [Problem("", str(err), "transient")], {"Retry-After": "5"}) from err
     return json_response(report.to_json())
 
 
@@ -138,8 +145,11 @@ route(
         parameters=(EHR_ID,),
         errors=WRITE_ERRORS,
         media="text/plain",
+        also=ER7,
         description="The body is the message as ER7 text (any Content-Type: text/plain, "
-        "x-application/hl7-v2+er7). The answer's `hl7` is the ACK. AA comes only after the message is stored; a repeat "
+        "x-application/hl7-v2+er7). The answer's `hl7` is the ACK; with `Accept: x-application/hl7-v2+er7` "
+        "the answer is the ACK itself (segments end in CR), with the same status. AA comes only after the "
+        "message is stored; a repeat "
         "MSH-10 is accepted and not processed again; a content error is a 400 (AE) naming the field; "
         "when the database is away, 503 (AR): send it again.",
     ),

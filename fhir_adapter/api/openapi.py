@@ -148,6 +148,9 @@ def _operation(op: Operation) -> dict[str, Any]:
             "description": ERROR_TEXT[status],
             "content": {"application/fhir+json": {"schema": ref}},
         }
+    if op.also:
+        for response in responses.values():
+            response["content"][op.also] = {"schema": {"type": "string"}}
     out: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],

@@ -24,6 +24,7 @@ class Operation:
     idempotent: bool = False  # takes an Idempotency-Key
     description: str = ""
     media: str = "application/json"  # of the request body
+    also: str | None = None  # a media type (text) every answer comes in too, when the client accepts it
 
 
 @dataclass

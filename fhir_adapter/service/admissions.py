@@ -45,12 +45,30 @@ def _new(ehr: Ehr, client_id: str, event: Event, state: str, now: str) -> Admiss
 
 def ensure_link(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: str) -> None:
     """The client linked to the EHR's patient: by its id when the event is FHIR, else by MRN (the worker
-    looks the patient up in the EHR the first time it sends)."""
-    if ehr_store.get_link(conn, ehr.org_id, client_id, ehr.id) is not None:
+    looks the patient up in the EHR the first time it sends). A link the event makes, or makes anew after
+    a cancelled admission ended it, names the visit: cancelling that admission ends it again."""
+    before = ehr_store.get_link(conn, ehr.org_id, client_id, ehr.id)
+    if before is not None and before.active:
         return
     p = event.patient
-    link = ehr_store.Link(ehr.org_id, client_id, ehr.id, p.ehr_patient_id or "", p.mrn, p.authority, now)
-    ehr_store.add_link(conn, link)
+    known = before.patient_id if before is not None and before.mrn == p.mrn else ""
+    link = ehr_store.Link(
+        ehr.org_id, client_id, ehr.id, p.ehr_patient_id or known, p.mrn, p.authority, now, event.visit_key
+    )
+    (ehr_store.add_link if before is None else ehr_store.reopen_link)(conn, link)
+
+
+def _link_made_by(conn: Connection, a: Admission) -> ehr_store.Link | None:
+    """The client's link to the EHR when this admission made it and no other stay there keeps it."""
+    link = ehr_store.get_link(conn, a.org_id, a.client_id, a.ehr_id)
+    if link is None or not link.active or link.made_by_visit != a.visit_number:
+        return None
+    others = [
+        o
+        for o in admission_store.of_client(conn, a.org_id, a.client_id)
+        if o.ehr_id == a.ehr_id and o.id != a.id and o.state != "cancelled"
+    ]
+    return None if others else link
 
 
 def _queue(
@@ -121,17 +139,16 @@ def _discharge(
 
 
 def _undo(
-    conn: Connection, a: Admission, step: str, only: set[tuple[str, str]] | None, cause: str, now: str
+    conn: Connection, a: Admission, ids: list[int], only: set[tuple[str, str]] | None, cause: str, now: str
 ) -> str:
-    """Withdraw the step's jobs not yet sent; retract what the sent ones carried (all, or those in `only`)
-    unless the EHR had it before the stay began."""
-    ids = a.jobs.get(step, [])
+    """Withdraw the jobs not yet sent; retract what the sent ones carried (all, or those in `only`) unless
+    the EHR had it before the stay began."""
     withdrawn = set(outbox_store.withdraw(conn, a.org_id, ids, now, cause))
     sent = [
         j for j in outbox_store.of_ids(conn, a.org_id, ids) if j.id not in withdrawn and j.action == "push"
     ]
     keys = list(dict.fromkeys(k for j in sent for k in j.resources if only is None or k in only))
-    first = min(a.jobs.get("admit") or ids or [0])
+    first = min(a.jobs.get("admit", []) + ids or [0])
     if first and keys:  # what the EHR had before the stay stays there
         keep = ehr_store.sent_before(conn, a.org_id, a.ehr_id, keys, first)
         keys = [k for k in keys if k not in keep]
@@ -149,7 +166,16 @@ def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -
                 "ignored",
                 f"visit {key} has no open admission to cancel" + (f" (it is {found.state})" if found else ""),
             )
-        done = _undo(conn, found, "admit", None, f"{event.event} cancels the admission of visit {key}", now)
+        cause = f"{event.event} cancels the admission of visit {key}"
+        link = _link_made_by(conn, found)
+        if link is None:
+            done = _undo(conn, found, found.jobs.get("admit", []), None, cause, now)
+        else:  # all that went through the link since it was made goes back with it
+            ids = outbox_store.lane_since(conn, found.org_id, found.ehr_id, found.client_id, link.created_at)
+            done = (
+                _undo(conn, found, ids, None, cause, now) + "; the link it made to the EHR's patient is ended"
+            )
+            ehr_store.end_link(conn, link, now)
         admission_store.save(conn, replace(found, state="cancelled", updated_at=now))
         return Applied("applied", f"admission of visit {key} cancelled: {done}")
     if found is None or found.state != "discharged":
@@ -159,7 +185,12 @@ def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -
         )
     referrals = sync_plan.of_discharge_referrals(conn, found.org_id, found.client_id, found.admitted_at)
     done = _undo(
-        conn, found, "discharge", set(referrals), f"{event.event} cancels the discharge of visit {key}", now
+        conn,
+        found,
+        found.jobs.get("discharge", []),
+        set(referrals),
+        f"{event.event} cancels the discharge of visit {key}",
+        now,
     )
     jobs = {k: v for k, v in found.jobs.items() if k != "discharge"}
     admission_store.save(
@@ -185,9 +216,9 @@ def apply(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: str) ->
             return Applied("applied", "no admission of this visit yet: nothing to update")
         admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
         return Applied("applied", f"visit {key} updated")
+    if event.kind.startswith("cancel"):
+        return _cancel(conn, event, found, now)
     ensure_link(conn, ehr, client_id, event, now)
     if event.kind in ("admit", "register"):
         return _admit(conn, ehr, client_id, event, found, now)
-    if event.kind == "discharge":
-        return _discharge(conn, ehr, client_id, event, found, now)
-    return _cancel(conn, event, found, now)
+    return _discharge(conn, ehr, client_id, event, found, now)

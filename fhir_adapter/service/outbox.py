@@ -24,11 +24,12 @@ def changed(
     now: str,
     source_ehr: str | None = None,
 ) -> None:
-    """Queue the changed resources for every EHR the client is linked to, except the one they came from."""
+    """Queue the changed resources for every EHR the client is linked to (links not ended), except the one
+    they came from."""
     keys = [k for k in keys if k[0] != "Patient"]  # the EHR keeps its own Patient
     if not keys:
         return
-    for link in ehr_store.links_of(conn, org_id, client_id):
+    for link in ehr_store.links_of(conn, org_id, client_id, active=True):
         if link.ehr_id != source_ehr:
             outbox_store.enqueue(conn, org_id, link.ehr_id, client_id, cause, keys, now)
 
@@ -40,9 +41,13 @@ def link(conn: Connection, principal: Principal, link: Link) -> int | None:
         raise invalid(f"no EHR {link.ehr_id} is registered", "ehr")
     if record_store.get(conn, org.id, "client", link.client_id) is None:
         raise not_found(f"client {link.client_id}")
-    if ehr_store.get_link(conn, org.id, link.client_id, link.ehr_id) is not None:
+    before = ehr_store.get_link(conn, org.id, link.client_id, link.ehr_id)
+    if before is not None and before.active:
         raise conflict(f"client {link.client_id} is linked to a patient in {link.ehr_id} already", "ehr")
-    ehr_store.add_link(conn, link)
+    if before is not None:  # ended with a cancelled admission: a person links it again
+        ehr_store.reopen_link(conn, link)
+    else:
+        ehr_store.add_link(conn, link)
     keys = fhir_store.of_patient(conn, org.id, patient_id(link.client_id, org.identity))
     if not keys:
         return None

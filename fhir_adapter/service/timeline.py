@@ -71,7 +71,7 @@ def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
         )
     entries.sort(key=lambda e: e["at"])
     links = [
-        {"ehr": link.ehr_id, "patient": link.patient_id or None, "mrn": link.mrn}
+        {"ehr": link.ehr_id, "patient": link.patient_id or None, "mrn": link.mrn, "ended_at": link.ended_at}
         for link in ehr_store.links_of(conn, org_id, client_id)
     ]
     return {

@@ -9,7 +9,7 @@ from typing import Any
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.config import Settings
 from fhir_adapter.service import intake
-from tests.integration.events.conftest import Hospital
+from tests.integration.events.conftest import VISIT, Hospital
 from tests.support import adt
 
 
@@ -268,3 +268,72 @@ def test_a_cancelled_admission_leaves_what_the_ehr_had_before_it(hospital: Hospi
     assert answer["state"] == "applied" and "retract" not in answer["detail"], answer
     hospital.h.drain()
     assert (len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))) == before
+    links = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert "ended_at" not in links[0]  # a person's link outlives the stay
+
+
+def _referral(hospital: Hospital, rid: str) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "client_id": hospital.client_id,
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2099-01-01T09:00:00Z",
+        "reason": {"text": "needs stable housing after discharge"},
+    }
+
+
+def test_a_cancelled_admission_ends_the_link_it_made_and_takes_back_what_went_through_it(
+    hospital: Hospital,
+) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7720"))  # made during the stay
+    hospital.h.drain()
+    assert len(hospital.in_ehr("ServiceRequest")) == 2
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert "the link it made to the EHR's patient is ended" in answer["detail"], answer
+    hospital.h.drain()
+    for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task", "CareTeam"):
+        assert hospital.in_ehr(rtype) == [], rtype
+    (link,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert link["made_by_visit"] == VISIT and link["ended_at"]
+    jobs = len(_jobs(hospital))
+    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7730"))
+    assert len(_jobs(hospital)) == jobs  # nothing more goes to that EHR
+    # A later stay links the client again and sends what it has.
+    again = hospital.adt(adt.message("A01", hospital.visit(number="V-2")))
+    assert again["state"] == "applied" and "resources queued" in again["detail"], again
+    hospital.h.drain()
+    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
+    assert values == {"RF-7710", "RF-7720", "RF-7730"}
+    (link,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert link["made_by_visit"] == "V-2" and "ended_at" not in link
+
+
+def test_a_person_links_again_a_link_a_cancelled_admission_ended(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.adt(adt.message("A11", hospital.visit()))
+    link = {"ehr": hospital.h.ehr_id, "patient_id": hospital.patient, "mrn": "MRN-448812"}
+    made = hospital.h.post(f"/api/v1/clients/{hospital.client_id}/ehr-links", link)
+    assert made["job"] is not None and "made_by_visit" not in made, made
+    hospital.h.drain()
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    (listed,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert "ended_at" not in listed and listed["patient_id"] == hospital.patient
+
+
+def test_over_http_the_answer_is_the_ack_itself_when_asked_for(hospital: Hospital) -> None:
+    headers = hospital.h.headers | {"Content-Type": "x-application/hl7-v2+er7"}
+    headers["Accept"] = "x-application/hl7-v2+er7"
+    path = f"/api/v1/ehrs/{hospital.h.ehr_id}/adt"
+    good = hospital.h.client.post(
+        path, data=adt.message("A01", hospital.visit(), control_id="ER7-1"), headers=headers
+    )
+    assert (good.status_code, good.mimetype) == (200, "x-application/hl7-v2+er7")
+    segments = good.get_data(as_text=True).split("\r")
+    assert segments[0].startswith("MSH|") and segments[1].startswith("MSA|AA|ER7-1")
+    bad = adt.message("A01", hospital.visit(number=""), control_id="ER7-2")  # no visit number
+    refused = hospital.h.client.post(path, data=bad, headers=headers)
+    assert refused.status_code == 400 and "MSA|AE|ER7-2" in refused.get_data(as_text=True)
+    assert refused.headers["X-Inbound-Id"]
