@@ -29,6 +29,7 @@ class Admission:
     disposition: Coded | None = None
     jobs: dict[str, list[int]] = field(default_factory=dict)
     updated_at: str = ""
+    encounter_sought_at: str | None = None  # the EHR had no Encounter with the visit number then
 
 
 def _admission(row: Any) -> Admission:
@@ -49,6 +50,7 @@ def _admission(row: Any) -> Admission:
         Coded(**disposition) if disposition else None,
         orjson.loads(row.jobs),
         row.updated_at,
+        row.encounter_sought_at,
     )
 
 
@@ -99,6 +101,11 @@ def of_client(conn: Connection, org_id: str, client_id: str) -> list[Admission]:
 
 def set_encounter(conn: Connection, admission_id: int, encounter_id: str) -> None:
     conn.execute(update(adm).where(adm.c.id == admission_id).values(encounter_id=encounter_id))
+
+
+def sought_encounter(conn: Connection, admission_id: int, now: str) -> None:
+    """The EHR has no Encounter with the admission's visit number (yet)."""
+    conn.execute(update(adm).where(adm.c.id == admission_id).values(encounter_sought_at=now))
 
 
 def current(conn: Connection, org_id: str, ehr_id: str, client_id: str) -> Admission | None:

@@ -305,6 +305,7 @@ admissions = Table(
     Column("client_id", String(128), nullable=False),
     Column("visit_number", String(200), nullable=False),
     Column("encounter_id", String(64)),  # the EHR's Encounter id, when known
+    Column("encounter_sought_at", STAMP),  # when the EHR last had no Encounter with the visit number
     Column("state", String(12), nullable=False),  # admitted | registered | discharged | cancelled
     Column("class_code", String(20)),
     Column("location", String(200)),

@@ -3,6 +3,7 @@ number, and its Encounter for the client's current admission, found once by the 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,10 +13,12 @@ from fhir_adapter.adapters import admission_store, ehr_store
 from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.service.context import stamp
 
 JSON = dict[str, Any]
 # The resources we send that have an `encounter` element in R4.
 WITH_ENCOUNTER = ("CarePlan", "CareTeam", "QuestionnaireResponse", "ServiceRequest", "Task", "Observation")
+ENCOUNTER_RECHECK = timedelta(minutes=10)  # how long an Encounter the EHR did not have is not asked for
 
 
 def _first_id(bundle: Any) -> str | None:
@@ -41,16 +44,25 @@ def ehr_patient(engine: Engine, client: EhrClient, ehr: ehr_store.Ehr, link: ehr
     return found
 
 
-def encounter_ref(engine: Engine, client: EhrClient, admission: Admission, patient: str) -> JSON:
+def encounter_ref(
+    engine: Engine, client: EhrClient, admission: Admission, patient: str, now: datetime
+) -> JSON:
     """A reference to the admission's Encounter in the EHR: literal when the EHR has it, else logical by
     the visit number. (`subject`, not `patient`: both are R4 Encounter parameters, and some servers search
-    `patient` through the whole compartment.)"""
+    `patient` through the whole compartment.) When the EHR had none, it is asked again only after a while:
+    many EHRs never give their Encounters the ADT visit number."""
     if admission.encounter_id:
         return {"reference": f"Encounter/{admission.encounter_id}"}
+    logical = {"identifier": {"value": admission.visit_number}, "display": f"visit {admission.visit_number}"}
+    sought = admission.encounter_sought_at
+    if sought and now - datetime.fromisoformat(sought) < ENCOUNTER_RECHECK:
+        return logical
     query = urlencode({"subject": f"Patient/{patient}", "identifier": admission.visit_number})
     found = _first_id(client.request("GET", f"Encounter?{query}"))
     if found is None:
-        return {"identifier": {"value": admission.visit_number}, "display": f"visit {admission.visit_number}"}
+        with writing(engine) as conn:
+            admission_store.sought_encounter(conn, admission.id, stamp(now))
+        return logical
     with writing(engine) as conn:
         admission_store.set_encounter(conn, admission.id, found)
     return {"reference": f"Encounter/{found}"}

@@ -4,10 +4,12 @@ errors (AE), storage away (AR), and the event taken from MSH-9 whatever EVN-1 sa
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.config import Settings
+from fhir_adapter.delivery import linking
 from fhir_adapter.service import intake
 from tests.integration.events.conftest import VISIT, Hospital
 from tests.support import adt
@@ -337,3 +339,25 @@ def test_over_http_the_answer_is_the_ack_itself_when_asked_for(hospital: Hospita
     refused = hospital.h.client.post(path, data=bad, headers=headers)
     assert refused.status_code == 400 and "MSA|AE|ER7-2" in refused.get_data(as_text=True)
     assert refused.headers["X-Inbound-Id"]
+
+
+def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_sought_each_time(
+    hospital: Hospital, monkeypatch: Any
+) -> None:
+    def searches() -> int:
+        return sum(
+            1 for m, path in hospital.h.proxy.received if m == "GET" and path.startswith("/Encounter?")
+        )
+
+    hospital.adt(adt.message("A01", hospital.visit(number="V-UNKNOWN")))
+    hospital.h.drain()
+    (plan,) = hospital.in_ehr("CarePlan")
+    assert plan["encounter"] == {"identifier": {"value": "V-UNKNOWN"}, "display": "visit V-UNKNOWN"}
+    assert searches() == 1
+    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7720"))
+    hospital.h.drain()
+    assert searches() == 1  # asked a moment ago: not again
+    monkeypatch.setattr(linking, "ENCOUNTER_RECHECK", timedelta(0))
+    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7730"))
+    hospital.h.drain()
+    assert searches() == 2  # after a while the EHR may have it: asked again
