@@ -119,6 +119,12 @@ def listing(
     return [_inbound(row) for row in conn.execute(query.order_by(msgs.c.seq).limit(limit))]
 
 
+def of_client(conn: Connection, org_id: str, client_id: str, limit: int) -> list[Inbound]:
+    """The newest `limit` messages about the client, oldest first."""
+    query = select(msgs).where(msgs.c.org_id == org_id, msgs.c.client_id == client_id)
+    return [_inbound(row) for row in conn.execute(query.order_by(msgs.c.seq.desc()).limit(limit))][::-1]
+
+
 def waiting(conn: Connection, org_id: str, ehr_id: str, mrn: str | None) -> list[Inbound]:
     """The messages from one EHR that need a match, oldest first; with `mrn`, those for that MRN."""
     query = select(msgs).where(

@@ -322,6 +322,7 @@ def lane_since(conn: Connection, org_id: str, ehr_id: str, client_id: str, since
     return [int(i) for i in conn.execute(query.order_by(jobs.c.id)).scalars()]
 
 
-def of_client(conn: Connection, org_id: str, client_id: str, limit: int = 500) -> list[Job]:
+def of_client(conn: Connection, org_id: str, client_id: str, limit: int) -> list[Job]:
+    """The client's newest `limit` jobs, oldest first."""
     query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.client_id == client_id)
-    return [_job(row) for row in conn.execute(query.order_by(jobs.c.id).limit(limit))]
+    return [_job(row) for row in conn.execute(query.order_by(jobs.c.id.desc()).limit(limit))][::-1]

@@ -115,6 +115,10 @@ def register(spec: APISpec) -> None:
                 "links": {"type": "array", "items": OBJECT},
                 "admissions": {"type": "array", "items": OBJECT},
                 "entries": {"type": "array", "items": OBJECT},
+                "earlier": {
+                    "type": "boolean",
+                    "description": "older messages or jobs than the newest 500 of each were left out",
+                },
             },
         },
     )

@@ -63,8 +63,8 @@ def _text(value: Any, where: str) -> str | None:
     return value
 
 
-def notification(bundle: Any) -> Notification:
-    """Read a notification Bundle; ContentError names what is wrong."""
+def _status(bundle: Any) -> tuple[JSON, list[JSON]]:
+    """The SubscriptionStatus Parameters and the entries after it."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise ContentError("a notification is a Bundle", "resourceType")
     if bundle.get("type") != "history":
@@ -73,22 +73,51 @@ def notification(bundle: Any) -> Notification:
     status = (entries[0].get("resource") if entries else None) or {}
     if not isinstance(status, dict) or status.get("resourceType") != "Parameters":
         raise ContentError("the first entry must be the SubscriptionStatus Parameters", "Bundle.entry[0]")
+    return status, entries[1:]
+
+
+def _event(param: JSON) -> NotificationEvent:
+    parts = {q.get("name"): _value(q) for q in objects(param, "part", "notification-event.part")}
+    focus = reference(parts.get("focus"))
+    if parts.get("focus") is not None and focus is None:
+        raise ContentError("the focus is not a literal reference", "notification-event.focus")
+    number = _number(parts.get("event-number"), "notification-event.event-number")
+    return NotificationEvent(number, focus, None, parts.get("timestamp"))
+
+
+def _included(entries: list[JSON]) -> dict[str, JSON]:
+    """Full-resource content by its fullUrl and by Type/id."""
+    included: dict[str, JSON] = {}
+    for e in entries:
+        res = e.get("resource")
+        if isinstance(res, dict) and res.get("resourceType"):
+            if e.get("fullUrl"):
+                included[str(e["fullUrl"])] = res
+            included[f"{res['resourceType']}/{res.get('id')}"] = res
+    return included
+
+
+def _with_content(events: list[NotificationEvent], included: dict[str, JSON]) -> list[NotificationEvent]:
+    """Each event with its focus's content when the Bundle carries it; else its focus must be one we can
+    read: an Encounter."""
+    out = [NotificationEvent(ev.number, ev.focus, resolve(ev.focus, included), ev.timestamp) for ev in events]
+    for ev in out:
+        target = local_ref(ev.focus)
+        if ev.focus and ev.resource is None and (target is None or not target.startswith("Encounter/")):
+            raise ContentError(
+                "an id-only focus must reference an Encounter (Encounter/<id>)", "notification-event.focus"
+            )
+    return out
+
+
+def notification(bundle: Any) -> Notification:
+    """Read a notification Bundle; ContentError names what is wrong."""
+    status, rest = _status(bundle)
     params: dict[str, Any] = {}
     events: list[NotificationEvent] = []
     for p in objects(status, "parameter", "Parameters.parameter"):
         if p.get("name") == "notification-event":
-            parts = {q.get("name"): _value(q) for q in objects(p, "part", "notification-event.part")}
-            focus = reference(parts.get("focus"))
-            if parts.get("focus") is not None and focus is None:
-                raise ContentError("the focus is not a literal reference", "notification-event.focus")
-            events.append(
-                NotificationEvent(
-                    _number(parts.get("event-number"), "notification-event.event-number"),
-                    focus,
-                    None,
-                    parts.get("timestamp"),
-                )
-            )
+            events.append(_event(p))
         else:
             params[str(p.get("name"))] = _value(p)
     kind = params.get("type")
@@ -100,29 +129,13 @@ def notification(bundle: Any) -> Notification:
     status_code = params.get("status") or "active"
     if status_code not in SUBSCRIPTION_STATUSES:
         raise ContentError(f"status must be one of {', '.join(SUBSCRIPTION_STATUSES)}", "Parameters.status")
-    topic = _text(params.get("topic"), "Parameters.topic")
-    included: dict[str, JSON] = {}
-    for e in entries[1:]:
-        res = e.get("resource")
-        if isinstance(res, dict) and res.get("resourceType"):
-            if e.get("fullUrl"):
-                included[str(e["fullUrl"])] = res
-            included[f"{res['resourceType']}/{res.get('id')}"] = res
-    events = [
-        NotificationEvent(ev.number, ev.focus, resolve(ev.focus, included), ev.timestamp) for ev in events
-    ]
-    for ev in events:
-        target = local_ref(ev.focus)
-        if ev.focus and ev.resource is None and (target is None or not target.startswith("Encounter/")):
-            raise ContentError(
-                "an id-only focus must reference an Encounter (Encounter/<id>)", "notification-event.focus"
-            )
+    included = _included(rest)
     return Notification(
         subscription,
-        topic,
+        _text(params.get("topic"), "Parameters.topic"),
         str(status_code),
         kind,
         _number(params.get("events-since-subscription-start"), "events-since-subscription-start"),
-        events,
+        _with_content(events, included),
         included,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import admission_store, ehr_store, inbound_store, outbox_store
 
 JSON = dict[str, Any]
+MOST = 500  # messages, and jobs, shown: the newest
 
 
 def _admission(a: admission_store.Admission) -> JSON:
@@ -31,27 +32,31 @@ def _entry(at: str, what: str, **fields: Any) -> JSON:
     return {"at": at, "what": what} | {k: v for k, v in fields.items() if v not in (None, [], "")}
 
 
-def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
-    admissions = admission_store.of_client(conn, org_id, client_id)
-    entries: list[JSON] = []
-    for m in inbound_store.listing(conn, org_id, client_id=client_id, limit=1000):
-        what = "received" if m.channel != "query" else "read back"
-        entries.append(
-            _entry(
-                m.received_at,
-                what,
-                ehr=m.ehr_id,
-                event=m.event.event,
-                kind=m.event.kind,
-                visit=m.event.visit_key,
-                state=m.state,
-                detail=m.detail,
-                inbound=m.seq,
-            )
+def _messages(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON], bool]:
+    found = inbound_store.of_client(conn, org_id, client_id, MOST + 1)
+    entries = [
+        _entry(
+            m.received_at,
+            "received" if m.channel != "query" else "read back",
+            ehr=m.ehr_id,
+            event=m.event.event,
+            kind=m.event.kind,
+            visit=m.event.visit_key,
+            state=m.state,
+            detail=m.detail,
+            inbound=m.seq,
         )
-    jobs = outbox_store.of_client(conn, org_id, client_id)
+        for m in found[-MOST:]
+    ]
+    return entries, len(found) > MOST
+
+
+def _jobs(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON], bool]:
+    found = outbox_store.of_client(conn, org_id, client_id, MOST + 1)
+    jobs = found[-MOST:]
     # A job delivered together with others is in the ledger under the first of them.
     ledger = ehr_store.sent_by_jobs(conn, [j.batch_head or j.id for j in jobs if j.state == "delivered"])
+    entries = []
     for job in jobs:
         own = [f"{t}/{i}" for t, i in job.resources]
         sent = ledger.get(job.batch_head or job.id, []) if job.state == "delivered" else []
@@ -69,14 +74,22 @@ def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
                 in_ehr=[s["ehr_resource"] for s in sent if s["resource"] in own and s["ehr_resource"]],
             )
         )
-    entries.sort(key=lambda e: e["at"])
+    return entries, len(found) > MOST
+
+
+def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
+    """Links, admissions, and the newest messages and jobs (at most MOST of each) in time order; `earlier`
+    says that older ones were left out."""
+    messages, more_messages = _messages(conn, org_id, client_id)
+    jobs, more_jobs = _jobs(conn, org_id, client_id)
     links = [
         {"ehr": link.ehr_id, "patient": link.patient_id or None, "mrn": link.mrn, "ended_at": link.ended_at}
         for link in ehr_store.links_of(conn, org_id, client_id)
     ]
-    return {
+    out = {
         "client_id": client_id,
         "links": links,
-        "admissions": [_admission(a) for a in admissions],
-        "entries": entries,
+        "admissions": [_admission(a) for a in admission_store.of_client(conn, org_id, client_id)],
+        "entries": sorted(messages + jobs, key=lambda e: e["at"]),
     }
+    return out | ({"earlier": True} if more_messages or more_jobs else {})

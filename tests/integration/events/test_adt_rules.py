@@ -10,7 +10,7 @@ from typing import Any
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import linking
-from fhir_adapter.service import intake
+from fhir_adapter.service import intake, timeline
 from tests.integration.events.conftest import VISIT, Hospital
 from tests.support import adt
 
@@ -361,3 +361,20 @@ def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_s
     hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7730"))
     hospital.h.drain()
     assert searches() == 2  # after a while the EHR may have it: asked again
+
+
+def test_the_timeline_shows_the_newest_and_says_when_it_leaves_older_out(
+    hospital: Hospital, monkeypatch: Any
+) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.adt(adt.message("A08", hospital.visit()))
+    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
+    whole = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
+    assert "earlier" not in whole
+    monkeypatch.setattr(timeline, "MOST", 2)
+    cut = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
+    assert cut["earlier"] is True
+    events = [e["event"] for e in cut["entries"] if e["what"] == "received"]
+    assert events == ["A08", "A03"]  # the newest, oldest first
+    jobs = [e["job"] for e in cut["entries"] if e["what"] in ("sent", "read back")]
+    assert jobs == sorted(j.id for j in _jobs(hospital))[-2:]
