@@ -25,6 +25,7 @@ JSON = dict[str, Any]
 # Referenced resources go before the ones that refer to them (conditional mode learns ids as it goes).
 ORDER = ("EpisodeOfCare", "CareTeam", "Goal", "QuestionnaireResponse", "Observation", "ServiceRequest")
 SEVERITY = {"dead": 3, "reconcile": 2, "retry": 1}
+PROVENANCE_TAG = "urn:fhir-adapter:delivery"  # a Provenance's tag: its delivery job, as its id is made
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def provenance(provenance_id: str, targets: list[str], recorded: str, org: str) 
     return {
         "resourceType": "Provenance",
         "id": provenance_id,
+        "meta": {"tag": [{"system": PROVENANCE_TAG, "code": provenance_id}]},  # what a resend is known by
         "target": [{"reference": t} for t in targets],
         "recorded": recorded,
         "activity": {
@@ -194,7 +196,8 @@ def send_conditional(
         refs[item.ref] = f"{item.resource_type}/{ehr_id}"
         written.append(Written(item, ehr_id, answer.get("meta", {}).get("versionId")))
     targets = [refs[w.item.ref] for w in written if not w.item.deleted]
-    if targets:  # the server names it; a resend after a lost answer may leave a second Provenance
+    if targets:  # the server names it; a resend after a lost answer finds the first by its tag
         prov = {k: v for k, v in make_provenance(targets).items() if k != "id"}
-        client.request("POST", "Provenance", prov)
+        once = {"If-None-Exist": f"_tag={PROVENANCE_TAG}|{prov['meta']['tag'][0]['code']}"}
+        client.request("POST", "Provenance", prov, once)
     return written

@@ -71,3 +71,4 @@ def test_a_reset_after_commit_makes_no_duplicate_in_either_mode(moded: Harness) 
     h.drain()
     assert h.jobs()[0].state == "delivered"
     assert len(h.assert_exactly_once(client_id)) == 3
+    assert len(h.ehr.search("Provenance")) == 1  # the resent one too: found by its tag
