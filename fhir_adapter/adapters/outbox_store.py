@@ -210,6 +210,14 @@ def delivered(conn: Connection, job: Job, withheld: set[tuple[str, str]], now: s
     return done == len(job.members)
 
 
+def split(conn: Connection, job: Job, now: str, reason: str, error: Any) -> bool:
+    """Put a claim's jobs back, due now, each to be claimed alone (a context no batch takes). False when
+    the lease was lost."""
+    alone = orjson.dumps({"alone": f"sent with jobs {', '.join(str(i) for i, _ in job.members)}: {reason}"})
+    values = {"state": "pending", "not_before": now, "context": alone.decode(), **_failure(reason, error)}
+    return _settle(conn, job, values) == len(job.members)
+
+
 def retry_later(conn: Connection, job: Job, not_before: str, reason: str, error: Any) -> bool:
     """Put a claim's jobs back, due again at `not_before`. False when the lease was lost."""
     values = {"state": "pending", "not_before": not_before, **_failure(reason, error)}

@@ -277,9 +277,15 @@ class Worker:
         self._dead(job, failure)
 
     def _dead(self, job: Job, failure: Failure) -> None:
+        """A dead letter; when the claim held several jobs, which of them the EHR refused is not known:
+        each goes again alone, so only the one at fault ends a dead letter."""
         now = stamp(self.clock())
+        settle = outbox_store.split if len(job.members) > 1 else outbox_store.dead
         with writing(self.engine) as conn:
             outbox_store.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
-            if not outbox_store.dead(conn, job, now, failure.reason, failure.detail):
+            if not settle(conn, job, now, failure.reason, failure.detail):
                 raise LeaseLost()
+        if len(job.members) > 1:
+            log.info("delivery.batch_split", job=job.id, jobs=len(job.members), reason=failure.reason)
+            return
         log.warning("delivery.dead_letter", job=job.id, reason=failure.reason, status=failure.status)

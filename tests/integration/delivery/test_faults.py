@@ -183,3 +183,23 @@ def test_restricted_records_are_withheld_unless_the_ehr_allows_them(harness: Har
     assert replayed.status_code == 202
     h.drain()
     assert len(h.ehr.search("QuestionnaireResponse", subject="Patient/pt-3")) == 1
+
+
+def test_a_batch_the_ehr_refuses_goes_again_job_by_job_and_only_the_one_at_fault_is_dead(
+    harness: Harness,
+) -> None:
+    h = harness
+    client_id = h.new_client()
+    h.change_plan(client_id, "second revision")  # queued behind the first: one claim takes both
+    refused = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}
+    h.proxy.inject(*[Fault("status", 422, body=refused, **POST)] * 2)  # the pair, then the first alone
+    h.drain()
+    first, second = h.jobs()
+    assert (first.state, first.last_reason) == ("dead", "http_422")
+    assert second.state == "delivered" and second.attempts == 2
+    assert second.batch_head is None  # claimed alone the second time
+    (plan,) = h.ehr.search("CarePlan", subject=f"Patient/pt-{client_id.lower()}")
+    assert plan["title"] == "second revision"
+    assert h.client.post(f"/api/v1/deliveries/{first.id}/replay", headers=h.headers).status_code == 202
+    h.drain()
+    h.assert_exactly_once(client_id)  # the goals the first job carried, too
