@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ssl
 import sys
+from pathlib import Path
 from typing import Any
 
 from fhir_adapter.adapters import ehr_store, inbound_store, migrate
@@ -15,6 +17,18 @@ from fhir_adapter.logs import configure
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import utc_now
+
+
+def _tls(args: argparse.Namespace, settings: Settings) -> tuple[ssl.SSLContext | None, str | None]:
+    """The TLS context the options ask for (None: plain MLLP), or why there can be none."""
+    cert = args.tls_cert or settings.mllp_tls_cert
+    key, client_ca = args.tls_key or settings.mllp_tls_key, args.tls_client_ca or settings.mllp_tls_client_ca
+    if cert is None:
+        return None, "--tls-key and --tls-client-ca need --tls-cert" if key or client_ca else None
+    try:
+        return mllp.tls(cert, key, client_ca), None
+    except (OSError, ssl.SSLError) as err:
+        return None, f"cannot use the TLS certificate, key or CA files: {err}"
 
 
 def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
@@ -32,15 +46,25 @@ def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     catalogue = load_catalogue(settings.mappings_dir, settings.mappings_override)
     host, port = args.host or settings.mllp_host, args.port if args.port is not None else settings.mllp_port
+    context, why = _tls(args, settings)
+    if why:
+        print(why, file=sys.stderr)
+        return 2
 
     def handle(text: str) -> str:
         return intake.take_v2(engine, catalogue, utc_now, settings.match_demographics, ehr, text, "mllp")[1]
 
     def ready(bound: int) -> None:
-        print(f"fhir-adapter MLLP listening on {host}:{bound} for EHR {ehr.id}", file=sys.stderr, flush=True)
+        required = context is not None and context.verify_mode == ssl.CERT_REQUIRED
+        over = " over TLS" + (", client certificates required" if required else "") if context else ""
+        print(
+            f"fhir-adapter MLLP listening on {host}:{bound}{over} for EHR {ehr.id}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     try:
-        asyncio.run(mllp.serve(host, port, handle, ready))
+        asyncio.run(mllp.serve(host, port, handle, ready, context))
     except KeyboardInterrupt:
         pass
     except OSError as err:
@@ -65,6 +89,11 @@ def add_parsers(sub: Any) -> None:
     m.add_argument("--ehr", required=True, help="the registered EHR the feed comes from")
     m.add_argument("--host", help="default FHIR_ADAPTER_MLLP_HOST or 127.0.0.1")
     m.add_argument("--port", type=int, help="default FHIR_ADAPTER_MLLP_PORT or 2575 (0: any free port)")
+    m.add_argument(
+        "--tls-cert", type=Path, help="MLLP over TLS: the certificate chain, PEM (FHIR_ADAPTER_MLLP_TLS_CERT)"
+    )
+    m.add_argument("--tls-key", type=Path, help="its private key, PEM, when not in the certificate file")
+    m.add_argument("--tls-client-ca", type=Path, help="require sender certificates signed by these CAs, PEM")
     m.set_defaults(service=cmd_mllp)
     i = sub.add_parser("inbound", help="list inbound messages (those that match nobody: --state needs_match)")
     i.add_argument("--org", required=True)

@@ -56,6 +56,9 @@ class Settings:
     match_demographics: bool = False  # match by name, birth date and sex when the MRN matches nobody
     mllp_host: str = "127.0.0.1"
     mllp_port: int = 2575
+    mllp_tls_cert: Path | None = None  # MLLP over TLS: the listener's certificate chain (PEM)
+    mllp_tls_key: Path | None = None  # its private key; None: in the certificate file
+    mllp_tls_client_ca: Path | None = None  # senders must present a certificate signed by these CAs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +109,9 @@ class Settings:
             match_demographics=_flag(get("MATCH_DEMOGRAPHICS"), "MATCH_DEMOGRAPHICS") or False,
             mllp_host=get("MLLP_HOST") or cls.mllp_host,
             mllp_port=int(number("MLLP_PORT", cls.mllp_port)),
+            mllp_tls_cert=path("MLLP_TLS_CERT"),
+            mllp_tls_key=path("MLLP_TLS_KEY"),
+            mllp_tls_client_ca=path("MLLP_TLS_CLIENT_CA"),
         )
 
     def identity(self) -> Identity:

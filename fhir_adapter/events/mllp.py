@@ -4,7 +4,9 @@ handler on a worker thread, and its ACK is written back before the connection's 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import structlog
 from hl7.mllp import InvalidBlockError, start_hl7_server
@@ -25,10 +27,27 @@ def _guarded(handle: Callable[[str], str], text: str) -> str:
         return ack(None, "AR", "internal error: send the message again")
 
 
+def tls(cert: Path, key: Path | None = None, client_ca: Path | None = None) -> ssl.SSLContext:
+    """A server context for MLLP over TLS (1.2 at least); with `client_ca`, senders must present a
+    certificate those authorities signed. OSError or ssl.SSLError when the files cannot be used."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
+    return context
+
+
 async def serve(
-    host: str, port: int, handle: Callable[[str], str], ready: Callable[[int], None] | None = None
+    host: str,
+    port: int,
+    handle: Callable[[str], str],
+    ready: Callable[[int], None] | None = None,
+    context: ssl.SSLContext | None = None,
 ) -> None:
-    """Listen until cancelled; `handle` takes one message's text and returns the ACK's."""
+    """Listen until cancelled (over TLS with `context`); `handle` takes one message's text and returns
+    the ACK's."""
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -50,7 +69,7 @@ async def serve(
         finally:
             writer.close()
 
-    server = await start_hl7_server(on_connection, host, port, limit=MAX_MESSAGE)
+    server = await start_hl7_server(on_connection, host, port, limit=MAX_MESSAGE, ssl=context)
     async with server:
         if ready is not None:
             ready(server.sockets[0].getsockname()[1])

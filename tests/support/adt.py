@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -56,8 +57,9 @@ def message(
 class Listener:
     """`fhir_adapter.events.mllp.serve` on a free port, in a thread with its own event loop."""
 
-    def __init__(self, handle: Callable[[str], str]) -> None:
+    def __init__(self, handle: Callable[[str], str], context: ssl.SSLContext | None = None) -> None:
         self.handle = handle
+        self.context = context
         self.port = 0
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -71,7 +73,7 @@ class Listener:
             self._ready.set()
 
         asyncio.set_event_loop(self._loop)
-        self._task = self._loop.create_task(serve("127.0.0.1", 0, self.handle, ready))
+        self._task = self._loop.create_task(serve("127.0.0.1", 0, self.handle, ready, self.context))
         try:
             self._loop.run_until_complete(self._task)
         except asyncio.CancelledError:
@@ -91,11 +93,12 @@ class Listener:
 
 
 class Sender:
-    """One MLLP connection: send a message, read its ACK."""
+    """One MLLP connection (over TLS with `context`): send a message, read its ACK."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
-        self.sock = socket.create_connection((host, port), timeout=30)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def __init__(self, port: int, host: str = "127.0.0.1", context: ssl.SSLContext | None = None) -> None:
+        plain = socket.create_connection((host, port), timeout=30)
+        plain.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = context.wrap_socket(plain, server_hostname=host) if context else plain
         self._buffer = b""
 
     def send(self, text: str) -> str:
