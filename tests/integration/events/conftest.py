@@ -94,3 +94,15 @@ def listener(hospital: Hospital) -> Iterator[adt.Listener]:
     running = adt.Listener(hospital.handle).start()
     yield running
     running.stop()
+
+
+def referral(hospital: Hospital, rid: str) -> dict[str, Any]:
+    """A housing referral the case manager makes during the stay."""
+    return {
+        "id": rid,
+        "client_id": hospital.client_id,
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2099-01-01T09:00:00Z",
+        "reason": {"text": "needs stable housing after discharge"},
+    }

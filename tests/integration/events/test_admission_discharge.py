@@ -1,17 +1,21 @@
 """The scenario the service exists for, against the real FHIR server: an A01 over MLLP puts the case
 manager's plan, goals, assessments and open referrals into the EHR, linked to the hospital's Encounter;
-an A03 sends the discharge referrals and brings the EHR's new referral, assessment and Task status back."""
+an A03 sends the discharge referrals and brings the EHR's new referral, assessment and Task status back.
+A visit the EHR has no Encounter for, and the timeline of a long stay."""
 
 from __future__ import annotations
 
 import copy
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
+from fhir_adapter.delivery import linking
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.validation import validate_resource
+from fhir_adapter.service import timeline
 from tests.conftest import ROOT, read_json
-from tests.integration.events.conftest import Hospital
+from tests.integration.events.conftest import Hospital, referral
 from tests.support import adt
 
 
@@ -121,3 +125,42 @@ def test_admission_then_discharge_over_mllp(
     assert whats[("sent", "delivered")] >= 2
     assert whats[("read back", "delivered")] == 1
     assert whats[("read back", "applied")] >= 3  # a referral, an assessment, a Task's status
+
+
+def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_sought_each_time(
+    hospital: Hospital, monkeypatch: Any
+) -> None:
+    def searches() -> int:
+        return sum(
+            1 for m, path in hospital.h.proxy.received if m == "GET" and path.startswith("/Encounter?")
+        )
+
+    hospital.adt(adt.message("A01", hospital.visit(number="V-UNKNOWN")))
+    hospital.h.drain()
+    (plan,) = hospital.in_ehr("CarePlan")
+    assert plan["encounter"] == {"identifier": {"value": "V-UNKNOWN"}, "display": "visit V-UNKNOWN"}
+    assert searches() == 1
+    hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7720"))
+    hospital.h.drain()
+    assert searches() == 1  # asked a moment ago: not again
+    monkeypatch.setattr(linking, "ENCOUNTER_RECHECK", timedelta(0))
+    hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7730"))
+    hospital.h.drain()
+    assert searches() == 2  # after a while the EHR may have it: asked again
+
+
+def test_the_timeline_shows_the_newest_and_says_when_it_leaves_older_out(
+    hospital: Hospital, monkeypatch: Any
+) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.adt(adt.message("A08", hospital.visit()))
+    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
+    whole = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
+    assert "earlier" not in whole
+    monkeypatch.setattr(timeline, "MOST", 2)
+    cut = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
+    assert cut["earlier"] is True
+    events = [e["event"] for e in cut["entries"] if e["what"] == "received"]
+    assert events == ["A08", "A03"]  # the newest, oldest first
+    jobs = [e["job"] for e in cut["entries"] if e["what"] in ("sent", "read back")]
+    assert jobs == sorted(j.id for j in hospital.h.jobs())[-2:]

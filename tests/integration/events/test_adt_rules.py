@@ -1,17 +1,15 @@
 """The ADT rules, over the HTTP endpoint (and MLLP where the transport matters): stored before AA, a
-repeat MSH-10 not processed twice, events out of order, cancellations, patients nobody matches, content
-errors (AE), storage away (AR), and the event taken from MSH-9 whatever EVN-1 says."""
+repeat MSH-10 not processed twice, events out of order, patients nobody matches, content errors (AE),
+storage away (AR), the event taken from MSH-9 whatever EVN-1 says, and the ACK as the HTTP answer."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import linking
-from fhir_adapter.service import intake, timeline
-from tests.integration.events.conftest import VISIT, Hospital
+from fhir_adapter.service import intake
+from tests.integration.events.conftest import Hospital
 from tests.support import adt
 
 
@@ -56,58 +54,6 @@ def test_a_discharge_before_its_admission_opens_the_visit_and_the_late_admission
     assert len(hospital.in_ehr("CarePlan")) == 1
     (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
     assert admission["state"] == "discharged"
-
-
-def test_a_cancelled_admission_not_yet_sent_is_withdrawn(hospital: Hospital) -> None:
-    hospital.adt(adt.message("A01", hospital.visit()))
-    answer = hospital.adt(adt.message("A11", hospital.visit()))
-    assert "1 queued jobs withdrawn" in answer["detail"]
-    assert [j.state for j in _jobs(hospital)] == ["withdrawn"]
-    hospital.h.drain()
-    assert hospital.in_ehr("CarePlan") == []
-
-
-def test_a_cancelled_admission_already_sent_is_retracted_from_the_ehr(hospital: Hospital) -> None:
-    hospital.adt(adt.message("A01", hospital.visit()))
-    hospital.h.drain()
-    assert len(hospital.in_ehr("CarePlan")) == 1
-    answer = hospital.adt(adt.message("A11", hospital.visit()))
-    assert "to retract from the EHR" in answer["detail"]
-    hospital.h.drain()
-    for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task"):
-        assert hospital.in_ehr(rtype) == [], rtype
-    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
-    assert admission["state"] == "cancelled"
-    again = hospital.adt(adt.message("A11", hospital.visit()))
-    assert again["state"] == "ignored"
-
-
-def test_a_cancelled_discharge_reopens_the_visit_and_retracts_the_discharge_referrals(
-    hospital: Hospital,
-) -> None:
-    hospital.adt(adt.message("A01", hospital.visit()))
-    hospital.h.drain()
-    referral = {
-        "id": "RF-7720",
-        "client_id": hospital.client_id,
-        "service_type": "housing",
-        "status": "sent",
-        "authored_on": "2099-01-01T09:00:00Z",
-        "reason": {"text": "needs stable housing after discharge"},
-    }
-    hospital.h.post("/api/v1/referrals", referral)
-    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
-    hospital.h.drain()
-    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
-    assert values == {"RF-7710", "RF-7720"}
-    answer = hospital.adt(adt.message("A13", hospital.visit()))
-    assert answer["state"] == "applied", answer
-    hospital.h.drain()
-    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
-    assert values == {"RF-7710"}  # the admission's referral stays; the discharge's is taken back
-    assert len(hospital.in_ehr("CarePlan")) == 1
-    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
-    assert admission["state"] == "admitted" and "disposition" not in admission
 
 
 def test_an_unknown_patient_waits_for_a_person_and_is_applied_once_matched(hospital: Hospital) -> None:
@@ -258,73 +204,6 @@ def test_the_same_number_from_another_assigning_authority_is_not_the_linked_pati
     assert "of ELSEWHERE" in answer["detail"]
 
 
-def test_a_cancelled_admission_leaves_what_the_ehr_had_before_it(hospital: Hospital) -> None:
-    link = {"ehr": hospital.h.ehr_id, "patient_id": hospital.patient, "mrn": "MRN-448812", "assigner": "RGH"}
-    hospital.h.post(f"/api/v1/clients/{hospital.client_id}/ehr-links", link)
-    hospital.h.drain()  # linked before the stay: the EHR has the case record already
-    before = len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))
-    assert before == (1, 2)  # a link sends everything the client has, the draft referral too
-    hospital.adt(adt.message("A01", hospital.visit()))
-    hospital.h.drain()
-    answer = hospital.adt(adt.message("A11", hospital.visit()))
-    assert answer["state"] == "applied" and "retract" not in answer["detail"], answer
-    hospital.h.drain()
-    assert (len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))) == before
-    links = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
-    assert "ended_at" not in links[0]  # a person's link outlives the stay
-
-
-def _referral(hospital: Hospital, rid: str) -> dict[str, Any]:
-    return {
-        "id": rid,
-        "client_id": hospital.client_id,
-        "service_type": "housing",
-        "status": "sent",
-        "authored_on": "2099-01-01T09:00:00Z",
-        "reason": {"text": "needs stable housing after discharge"},
-    }
-
-
-def test_a_cancelled_admission_ends_the_link_it_made_and_takes_back_what_went_through_it(
-    hospital: Hospital,
-) -> None:
-    hospital.adt(adt.message("A01", hospital.visit()))
-    hospital.h.drain()
-    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7720"))  # made during the stay
-    hospital.h.drain()
-    assert len(hospital.in_ehr("ServiceRequest")) == 2
-    answer = hospital.adt(adt.message("A11", hospital.visit()))
-    assert "the link it made to the EHR's patient is ended" in answer["detail"], answer
-    hospital.h.drain()
-    for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task", "CareTeam"):
-        assert hospital.in_ehr(rtype) == [], rtype
-    (link,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
-    assert link["made_by_visit"] == VISIT and link["ended_at"]
-    jobs = len(_jobs(hospital))
-    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7730"))
-    assert len(_jobs(hospital)) == jobs  # nothing more goes to that EHR
-    # A later stay links the client again and sends what it has.
-    again = hospital.adt(adt.message("A01", hospital.visit(number="V-2")))
-    assert again["state"] == "applied" and "resources queued" in again["detail"], again
-    hospital.h.drain()
-    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
-    assert values == {"RF-7710", "RF-7720", "RF-7730"}
-    (link,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
-    assert link["made_by_visit"] == "V-2" and "ended_at" not in link
-
-
-def test_a_person_links_again_a_link_a_cancelled_admission_ended(hospital: Hospital) -> None:
-    hospital.adt(adt.message("A01", hospital.visit()))
-    hospital.adt(adt.message("A11", hospital.visit()))
-    link = {"ehr": hospital.h.ehr_id, "patient_id": hospital.patient, "mrn": "MRN-448812"}
-    made = hospital.h.post(f"/api/v1/clients/{hospital.client_id}/ehr-links", link)
-    assert made["job"] is not None and "made_by_visit" not in made, made
-    hospital.h.drain()
-    assert len(hospital.in_ehr("CarePlan")) == 1
-    (listed,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
-    assert "ended_at" not in listed and listed["patient_id"] == hospital.patient
-
-
 def test_over_http_the_answer_is_the_ack_itself_when_asked_for(hospital: Hospital) -> None:
     headers = hospital.h.headers | {"Content-Type": "x-application/hl7-v2+er7"}
     headers["Accept"] = "x-application/hl7-v2+er7"
@@ -339,42 +218,3 @@ def test_over_http_the_answer_is_the_ack_itself_when_asked_for(hospital: Hospita
     refused = hospital.h.client.post(path, data=bad, headers=headers)
     assert refused.status_code == 400 and "MSA|AE|ER7-2" in refused.get_data(as_text=True)
     assert refused.headers["X-Inbound-Id"]
-
-
-def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_sought_each_time(
-    hospital: Hospital, monkeypatch: Any
-) -> None:
-    def searches() -> int:
-        return sum(
-            1 for m, path in hospital.h.proxy.received if m == "GET" and path.startswith("/Encounter?")
-        )
-
-    hospital.adt(adt.message("A01", hospital.visit(number="V-UNKNOWN")))
-    hospital.h.drain()
-    (plan,) = hospital.in_ehr("CarePlan")
-    assert plan["encounter"] == {"identifier": {"value": "V-UNKNOWN"}, "display": "visit V-UNKNOWN"}
-    assert searches() == 1
-    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7720"))
-    hospital.h.drain()
-    assert searches() == 1  # asked a moment ago: not again
-    monkeypatch.setattr(linking, "ENCOUNTER_RECHECK", timedelta(0))
-    hospital.h.post("/api/v1/referrals", _referral(hospital, "RF-7730"))
-    hospital.h.drain()
-    assert searches() == 2  # after a while the EHR may have it: asked again
-
-
-def test_the_timeline_shows_the_newest_and_says_when_it_leaves_older_out(
-    hospital: Hospital, monkeypatch: Any
-) -> None:
-    hospital.adt(adt.message("A01", hospital.visit()))
-    hospital.adt(adt.message("A08", hospital.visit()))
-    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
-    whole = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
-    assert "earlier" not in whole
-    monkeypatch.setattr(timeline, "MOST", 2)
-    cut = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
-    assert cut["earlier"] is True
-    events = [e["event"] for e in cut["entries"] if e["what"] == "received"]
-    assert events == ["A08", "A03"]  # the newest, oldest first
-    jobs = [e["job"] for e in cut["entries"] if e["what"] in ("sent", "read back")]
-    assert jobs == sorted(j.id for j in _jobs(hospital))[-2:]

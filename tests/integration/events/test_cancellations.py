@@ -1,0 +1,122 @@
+"""Cancellations: A11 withdraws what its admission queued or takes back what it sent, and ends the link
+it made; A13 takes back the discharge referrals and re-opens the visit; what the EHR had before the stay
+stays there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integration.events.conftest import VISIT, Hospital, referral
+from tests.support import adt
+
+
+def _jobs(hospital: Hospital) -> list[Any]:
+    return hospital.h.jobs()
+
+
+def test_a_cancelled_admission_not_yet_sent_is_withdrawn(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert "1 queued jobs withdrawn" in answer["detail"]
+    assert [j.state for j in _jobs(hospital)] == ["withdrawn"]
+    hospital.h.drain()
+    assert hospital.in_ehr("CarePlan") == []
+
+
+def test_a_cancelled_admission_already_sent_is_retracted_from_the_ehr(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert "to retract from the EHR" in answer["detail"]
+    hospital.h.drain()
+    for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task"):
+        assert hospital.in_ehr(rtype) == [], rtype
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "cancelled"
+    again = hospital.adt(adt.message("A11", hospital.visit()))
+    assert again["state"] == "ignored"
+
+
+def test_a_cancelled_discharge_reopens_the_visit_and_retracts_the_discharge_referrals(
+    hospital: Hospital,
+) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    referral = {
+        "id": "RF-7720",
+        "client_id": hospital.client_id,
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2099-01-01T09:00:00Z",
+        "reason": {"text": "needs stable housing after discharge"},
+    }
+    hospital.h.post("/api/v1/referrals", referral)
+    hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
+    hospital.h.drain()
+    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
+    assert values == {"RF-7710", "RF-7720"}
+    answer = hospital.adt(adt.message("A13", hospital.visit()))
+    assert answer["state"] == "applied", answer
+    hospital.h.drain()
+    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
+    assert values == {"RF-7710"}  # the admission's referral stays; the discharge's is taken back
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "admitted" and "disposition" not in admission
+
+
+def test_a_cancelled_admission_leaves_what_the_ehr_had_before_it(hospital: Hospital) -> None:
+    link = {"ehr": hospital.h.ehr_id, "patient_id": hospital.patient, "mrn": "MRN-448812", "assigner": "RGH"}
+    hospital.h.post(f"/api/v1/clients/{hospital.client_id}/ehr-links", link)
+    hospital.h.drain()  # linked before the stay: the EHR has the case record already
+    before = len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))
+    assert before == (1, 2)  # a link sends everything the client has, the draft referral too
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert answer["state"] == "applied" and "retract" not in answer["detail"], answer
+    hospital.h.drain()
+    assert (len(hospital.in_ehr("CarePlan")), len(hospital.in_ehr("ServiceRequest"))) == before
+    links = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert "ended_at" not in links[0]  # a person's link outlives the stay
+
+
+def test_a_cancelled_admission_ends_the_link_it_made_and_takes_back_what_went_through_it(
+    hospital: Hospital,
+) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7720"))  # made during the stay
+    hospital.h.drain()
+    assert len(hospital.in_ehr("ServiceRequest")) == 2
+    answer = hospital.adt(adt.message("A11", hospital.visit()))
+    assert "the link it made to the EHR's patient is ended" in answer["detail"], answer
+    hospital.h.drain()
+    for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task", "CareTeam"):
+        assert hospital.in_ehr(rtype) == [], rtype
+    (link,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert link["made_by_visit"] == VISIT and link["ended_at"]
+    jobs = len(_jobs(hospital))
+    hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7730"))
+    assert len(_jobs(hospital)) == jobs  # nothing more goes to that EHR
+    # A later stay links the client again and sends what it has.
+    again = hospital.adt(adt.message("A01", hospital.visit(number="V-2")))
+    assert again["state"] == "applied" and "resources queued" in again["detail"], again
+    hospital.h.drain()
+    values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
+    assert values == {"RF-7710", "RF-7720", "RF-7730"}
+    (link,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert link["made_by_visit"] == "V-2" and "ended_at" not in link
+
+
+def test_a_person_links_again_a_link_a_cancelled_admission_ended(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.adt(adt.message("A11", hospital.visit()))
+    link = {"ehr": hospital.h.ehr_id, "patient_id": hospital.patient, "mrn": "MRN-448812"}
+    made = hospital.h.post(f"/api/v1/clients/{hospital.client_id}/ehr-links", link)
+    assert made["job"] is not None and "made_by_visit" not in made, made
+    hospital.h.drain()
+    assert len(hospital.in_ehr("CarePlan")) == 1
+    (listed,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
+    assert "ended_at" not in listed and listed["patient_id"] == hospital.patient
