@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tests.bench.adt_setup import EHR_ID
 from tests.bench.service import BIN, BenchError
 from tests.support import adt
+from tests.support.processes import stop
 
 # --- the listener ---
 
@@ -30,12 +31,7 @@ def listener(url: str, org_id: str) -> Iterator[tuple[int, int]]:
         try:
             yield _wait_listening(proc, log.name), proc.pid
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=15)
 
 
 def _wait_listening(proc: subprocess.Popen[bytes], log: str) -> int:

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from tests.bench import loadgen
 from tests.bench.loadgen import Result, Spec
+from tests.support.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 CASE_FILE = ROOT / "fixtures" / "cases" / "discharge-kim.json"
@@ -118,12 +119,7 @@ def server(env: dict[str, str]) -> Iterator[int]:
             _wait_healthy(proc, port, log)
             yield port
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, timeout=15)
 
 
 def _wait_healthy(proc: subprocess.Popen[bytes], port: int, log: Any) -> None:

@@ -14,6 +14,8 @@ from typing import IO, Any
 
 import requests
 
+from tests.support.processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 EHR_DIR = ROOT / "tests" / "ehr"
 SERVER_JS = EHR_DIR / "server.js"
@@ -61,21 +63,11 @@ class EhrServer:
     def stop(self) -> None:
         """Stop the process and release its pipes; safe to call twice."""
         self.session.close()
-        _terminate(self.process)
+        stop(self.process)
         self.reader.join(timeout=5)
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.stderr.close()
-
-
-def _terminate(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
@@ -87,7 +79,7 @@ def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:
 
 
 def _failure(process: subprocess.Popen[str], stderr: IO[bytes], why: str) -> RuntimeError:
-    _terminate(process)
+    stop(process)
     stderr.seek(0)
     detail = stderr.read().decode("utf-8", "replace").strip()
     return RuntimeError(f"the stand-in EHR did not start ({why}); stderr:\n{detail or '(empty)'}")

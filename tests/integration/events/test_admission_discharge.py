@@ -70,15 +70,7 @@ def test_admission_then_discharge_over_mllp(
         task.pop("meta", None)
         hospital.h.ehr.put(task)
         # ... and the case manager adds a discharge referral.
-        discharge_referral = {
-            "id": "RF-7720",
-            "client_id": hospital.client_id,
-            "service_type": "housing",
-            "status": "sent",
-            "authored_on": "2099-01-01T09:00:00Z",
-            "reason": {"text": "needs stable housing after discharge"},
-        }
-        hospital.h.post("/api/v1/referrals", discharge_referral)
+        hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7720"))
 
         a03 = adt.message(
             "A03",

@@ -43,15 +43,7 @@ def test_a_cancelled_discharge_reopens_the_visit_and_retracts_the_discharge_refe
 ) -> None:
     hospital.adt(adt.message("A01", hospital.visit()))
     hospital.h.drain()
-    referral = {
-        "id": "RF-7720",
-        "client_id": hospital.client_id,
-        "service_type": "housing",
-        "status": "sent",
-        "authored_on": "2099-01-01T09:00:00Z",
-        "reason": {"text": "needs stable housing after discharge"},
-    }
-    hospital.h.post("/api/v1/referrals", referral)
+    hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7720"))
     hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Home"))
     hospital.h.drain()
     values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
