@@ -16,6 +16,7 @@ from fhir_adapter.logs import raised_at
 
 log = structlog.get_logger("fhir_adapter.mllp")
 MAX_MESSAGE = 1_000_000
+HANDSHAKE_SECONDS = 30.0
 
 
 def _guarded(handle: Callable[[str], str], text: str) -> str:
@@ -39,6 +40,17 @@ def tls(cert: Path, key: Path | None = None, client_ca: Path | None = None) -> s
     return context
 
 
+async def _secured(writer: asyncio.StreamWriter, context: ssl.SSLContext, peer: object) -> bool:
+    """The TLS handshake, ours to run so that a sender it refuses is logged (asyncio would say nothing)."""
+    try:
+        await writer.start_tls(context, ssl_handshake_timeout=HANDSHAKE_SECONDS)
+        return True
+    except (ssl.SSLError, OSError, TimeoutError) as err:
+        log.warning("mllp.tls_refused", peer=str(peer), error=str(err)[:200] or type(err).__name__)
+        writer.close()
+        return False
+
+
 async def serve(
     host: str,
     port: int,
@@ -51,6 +63,8 @@ async def serve(
 
     async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        if context is not None and not await _secured(writer, context, peer):
+            return
         try:
             while not reader.at_eof():
                 try:
@@ -69,7 +83,7 @@ async def serve(
         finally:
             writer.close()
 
-    server = await start_hl7_server(on_connection, host, port, limit=MAX_MESSAGE, ssl=context)
+    server = await start_hl7_server(on_connection, host, port, limit=MAX_MESSAGE)
     async with server:
         if ready is not None:
             ready(server.sockets[0].getsockname()[1])

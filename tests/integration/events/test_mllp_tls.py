@@ -4,6 +4,7 @@ errors for certificate files it cannot use."""
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,8 +56,16 @@ def test_an_admission_over_tls_is_acknowledged(
     assert len(hospital.h.jobs()) == 1
 
 
-def test_a_plain_connection_to_the_tls_listener_gets_no_ack(
-    hospital: Hospital, tls_listener: adt.Listener
+def _refusals(capsys: pytest.CaptureFixture[str]) -> int:
+    """How many refused TLS handshakes the listener logged (it logs from its own thread)."""
+    deadline = time.monotonic() + 5
+    while "mllp.tls_refused" not in (err := capsys.readouterr().err) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return err.count("mllp.tls_refused")
+
+
+def test_a_plain_connection_to_the_tls_listener_gets_no_ack_and_is_logged(
+    hospital: Hospital, tls_listener: adt.Listener, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sender = adt.Sender(tls_listener.port)
     try:
@@ -65,10 +74,11 @@ def test_a_plain_connection_to_the_tls_listener_gets_no_ack(
     finally:
         sender.close()
     assert hospital.h.jobs() == []
+    assert _refusals(capsys) == 1
 
 
 def test_client_certificates_when_required(
-    hospital: Hospital, mutual_listener: adt.Listener, pki: Pki
+    hospital: Hospital, mutual_listener: adt.Listener, pki: Pki, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
         anonymous = adt.Sender(mutual_listener.port, context=_sender_context(pki, False))
@@ -77,6 +87,7 @@ def test_client_certificates_when_required(
         finally:
             anonymous.close()
     assert hospital.h.jobs() == []
+    assert _refusals(capsys) == 1  # the sender without a certificate
     sender = adt.Sender(mutual_listener.port, context=_sender_context(pki, True))
     try:
         assert "MSA|AA|TLS-2" in sender.send(adt.message("A01", hospital.visit(), control_id="TLS-2"))
