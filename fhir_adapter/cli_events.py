@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import ssl
 import sys
 from pathlib import Path
 from typing import Any
 
-from fhir_adapter.adapters import ehr_store, inbound_store, migrate
+from sqlalchemy import Engine
+
+from fhir_adapter.adapters import ehr_store, inbound_store, migrate, org_store
 from fhir_adapter.adapters.db import make_engine, reading
 from fhir_adapter.config import Settings
 from fhir_adapter.events import mllp
 from fhir_adapter.logs import configure
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.service import intake
-from fhir_adapter.service.context import utc_now
+from fhir_adapter.service.auth import to_org
+from fhir_adapter.service.context import Principal, utc_now
+from fhir_adapter.service.errors import ServiceError
 
 
 def _tls(args: argparse.Namespace, settings: Settings) -> tuple[ssl.SSLContext | None, str | None]:
@@ -73,14 +78,65 @@ def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _line(m: inbound_store.Inbound) -> str:
+    who = m.client_id or f"MRN {m.event.patient.mrn or '?'}"
+    return f"{m.seq}\t{m.received_at}\t{m.ehr_id}\t{m.event.event}\t{m.state}\t{who}\t{m.detail or ''}"
+
+
+def _person(engine: Engine, settings: Settings, org_id: str) -> Principal | None:
+    """Whoever runs the command, acting for the organisation (audited as cli:<user>)."""
+    with reading(engine) as conn:
+        row = org_store.get_org(conn, org_id)
+    if row is None:
+        return None
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container, say)
+        user = "unknown"
+    org = to_org(row, settings)
+    return Principal(f"cli:{user}", "fhir-adapter command line", org, frozenset({("*", "*")}), True)
+
+
+def _decide(engine: Engine, settings: Settings, args: argparse.Namespace) -> int:
+    """`inbound match SEQ --client CL` or `inbound dismiss SEQ --reason TEXT`."""
+    if args.seq is None or (args.action == "match" and not args.client):
+        print(
+            f"inbound {args.action} needs the message's id" + (" and --client" * (args.action == "match")),
+            file=sys.stderr,
+        )
+        return 2
+    if args.action == "dismiss" and not (args.reason or "").strip():
+        print("inbound dismiss needs --reason: why the message is about nobody we serve", file=sys.stderr)
+        return 2
+    person = _person(engine, settings, args.org)
+    if person is None:
+        print(f"no organisation {args.org}", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "match":
+            done = intake.resolve(engine, person, args.seq, args.client, utc_now)
+        else:
+            done = [intake.dismiss(engine, person, args.seq, args.reason.strip()[:500], utc_now)]
+    except ServiceError as err:
+        print("; ".join(p.message for p in err.problems), file=sys.stderr)
+        return 2
+    for m in done:
+        print(_line(m))
+    return 0
+
+
 def cmd_inbound(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
-    with reading(engine) as conn:
-        found = inbound_store.listing(conn, args.org, args.state, args.client, 0, args.limit)
-    for m in found:
-        who = m.client_id or f"MRN {m.event.patient.mrn or '?'}"
-        print(f"{m.seq}\t{m.received_at}\t{m.ehr_id}\t{m.event.event}\t{m.state}\t{who}\t{m.detail or ''}")
-    return 0
+    try:
+        if args.action != "list":
+            return _decide(engine, settings, args)
+        with reading(engine) as conn:
+            found = inbound_store.listing(conn, args.org, args.state, args.client, 0, args.limit)
+        for m in found:
+            print(_line(m))
+        return 0
+    finally:
+        engine.dispose()
 
 
 def add_parsers(sub: Any) -> None:
@@ -95,9 +151,16 @@ def add_parsers(sub: Any) -> None:
     m.add_argument("--tls-key", type=Path, help="its private key, PEM, when not in the certificate file")
     m.add_argument("--tls-client-ca", type=Path, help="require sender certificates signed by these CAs, PEM")
     m.set_defaults(service=cmd_mllp)
-    i = sub.add_parser("inbound", help="list inbound messages (those that match nobody: --state needs_match)")
+    i = sub.add_parser(
+        "inbound",
+        help="list inbound messages (those that match nobody: --state needs_match); `match SEQ --client CL` "
+        "says whom one is about, `dismiss SEQ --reason TEXT` that it is about nobody we serve",
+    )
     i.add_argument("--org", required=True)
+    i.add_argument("action", nargs="?", choices=("list", "match", "dismiss"), default="list")
+    i.add_argument("seq", nargs="?", type=int, help="match and dismiss: the message's id")
     i.add_argument("--state")
-    i.add_argument("--client")
+    i.add_argument("--client", help="list: that client's messages; match: the client the message is about")
+    i.add_argument("--reason", help="dismiss: why the message is about nobody we serve")
     i.add_argument("--limit", type=int, default=100)
     i.set_defaults(service=cmd_inbound)
