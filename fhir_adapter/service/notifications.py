@@ -131,17 +131,21 @@ def _instant(text: str | None, otherwise: str) -> datetime:
 
 
 def _state(feed: Feed, note: Notification, report: Report) -> tuple[Subscription, bool]:
-    """Our count of the subscription's events; a new generation when a handshake starts it again."""
+    """Our count of the subscription's events: a new subscription's handshake sets it; a handshake below it
+    starts a new generation (the EHR counts again); one above it leaves a gap (a subscription re-activated
+    after an error: the events in between are recovered)."""
     with reading(feed.engine) as conn:
-        sub = inbound_store.subscription(conn, feed.ehr.org_id, feed.ehr.id, note.subscription)
-    sub = sub or Subscription(note.subscription, note.topic, note.status, 0, None)
-    restarted = note.type == "handshake" and (note.events_since_start or 0) < sub.events_seen
-    if restarted:
-        sub = replace(sub, events_seen=note.events_since_start or 0, generation=sub.generation + 1)
+        known = inbound_store.subscription(conn, feed.ehr.org_id, feed.ehr.id, note.subscription)
+    sub = known or Subscription(note.subscription, note.topic, note.status, 0, None)
+    count = note.events_since_start  # a handshake need not carry it: then it says nothing of the count
+    if note.type != "handshake" or count is None:
+        return sub, False
+    if known is None:
+        return replace(sub, events_seen=count), False
+    if count < sub.events_seen:
         report.restarted = True
-    if note.type == "handshake":
-        sub = replace(sub, events_seen=note.events_since_start or sub.events_seen)
-    return sub, restarted
+        return replace(sub, events_seen=count, generation=sub.generation + 1), True
+    return sub, False
 
 
 def _events(
@@ -173,7 +177,7 @@ def _events(
         event = encounter_event(encounter, patient, "notification", control)
         report.events.append({"number": ev.number} | feed.take(event, body))
         took = True
-    counted = note.type in ("heartbeat", "event-notification", "query-status")
+    counted = note.type in ("handshake", "heartbeat", "event-notification", "query-status")
     if counted and (note.events_since_start or 0) > seen:
         missing.append(range(seen + 1, (note.events_since_start or 0) + 1))
     return seen, took, missing

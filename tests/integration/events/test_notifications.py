@@ -281,3 +281,28 @@ def test_a_recovery_longer_than_its_page_limit_goes_on_at_the_next_notification(
     timeline = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
     visits = {a["visit"]: a["state"] for a in timeline["admissions"]}
     assert visits == {VISIT: "discharged", "V2002": "discharged", "V2003": "discharged"}
+
+
+def test_a_handshake_without_a_count_is_not_a_restart(hospital: Hospital) -> None:
+    notify(hospital, notification("event-notification", 1, event(1)))
+    handshake = notification("handshake", 0)
+    params = handshake["entry"][0]["resource"]["parameter"]
+    params[:] = [p for p in params if p["name"] != "events-since-subscription-start"]
+    assert "restarted" not in notify(hospital, handshake)
+    assert (
+        notify(hospital, notification("event-notification", 1, event(1)))["events"][0]["state"] == "duplicate"
+    )
+
+
+def test_a_handshake_ahead_of_our_count_recovers_the_events_in_between(hospital: Hospital) -> None:
+    """A subscription re-activated after an error: what it could not send is asked of the EHR."""
+    notify(hospital, notification("handshake", 0))
+    notify(hospital, notification("event-notification", 1, event(1)))
+    hospital.h.ehr.put(discharged(kim_encounter(hospital)))
+
+    answer = notify(hospital, notification("handshake", 3))
+
+    assert "restarted" not in answer
+    assert answer["gap"]["missing"] == [2, 3]
+    assert [r["state"] for r in answer["gap"]["recovered"]] == ["applied"]
+    assert the_admission(hospital)["state"] == "discharged"
