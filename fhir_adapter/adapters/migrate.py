@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,8 +37,15 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def current(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    """The database's revision; asking says nothing on the log (Alembic would say which dialect it uses)."""
+    talkative = logging.getLogger("alembic.runtime.migration")
+    level = talkative.level
+    talkative.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        talkative.setLevel(level)
 
 
 def head() -> str | None:
