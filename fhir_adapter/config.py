@@ -52,6 +52,7 @@ class Settings:
     reconcile_limit: int = 3
     poll_seconds: float = 0.2
     batch_jobs: int = 50  # a patient's queued jobs one claim takes together
+    encounter_recheck_seconds: float = 600.0  # an Encounter the EHR did not have is not sought again so soon
     # admission and discharge events
     match_demographics: bool = False  # match by name, birth date and sex when the MRN matches nobody
     mllp_host: str = "127.0.0.1"
@@ -106,6 +107,7 @@ class Settings:
             reconcile_limit=int(number("RECONCILE_LIMIT", cls.reconcile_limit)),
             poll_seconds=number("POLL_SECONDS", cls.poll_seconds),
             batch_jobs=max(1, int(number("BATCH_JOBS", cls.batch_jobs))),
+            encounter_recheck_seconds=number("ENCOUNTER_RECHECK_SECONDS", cls.encounter_recheck_seconds),
             match_demographics=_flag(get("MATCH_DEMOGRAPHICS"), "MATCH_DEMOGRAPHICS") or False,
             mllp_host=get("MLLP_HOST") or cls.mllp_host,
             mllp_port=int(number("MLLP_PORT", cls.mllp_port)),

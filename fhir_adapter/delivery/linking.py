@@ -18,7 +18,6 @@ from fhir_adapter.service.context import stamp
 JSON = dict[str, Any]
 # The resources we send that have an `encounter` element in R4.
 WITH_ENCOUNTER = ("CarePlan", "CareTeam", "QuestionnaireResponse", "ServiceRequest", "Task", "Observation")
-ENCOUNTER_RECHECK = timedelta(minutes=10)  # how long an Encounter the EHR did not have is not asked for
 
 
 def _first_id(bundle: Any) -> str | None:
@@ -45,17 +44,17 @@ def ehr_patient(engine: Engine, client: EhrClient, ehr: ehr_store.Ehr, link: ehr
 
 
 def encounter_ref(
-    engine: Engine, client: EhrClient, admission: Admission, patient: str, now: datetime
+    engine: Engine, client: EhrClient, admission: Admission, patient: str, now: datetime, recheck: timedelta
 ) -> JSON:
     """A reference to the admission's Encounter in the EHR: literal when the EHR has it, else logical by
     the visit number. (`subject`, not `patient`: both are R4 Encounter parameters, and some servers search
-    `patient` through the whole compartment.) When the EHR had none, it is asked again only after a while:
+    `patient` through the whole compartment.) When the EHR had none, it is asked again only after `recheck`:
     many EHRs never give their Encounters the ADT visit number."""
     if admission.encounter_id:
         return {"reference": f"Encounter/{admission.encounter_id}"}
     logical = {"identifier": {"value": admission.visit_number}, "display": f"visit {admission.visit_number}"}
     sought = admission.encounter_sought_at
-    if sought and now - datetime.fromisoformat(sought) < ENCOUNTER_RECHECK:
+    if sought and now - datetime.fromisoformat(sought) < recheck:
         return logical
     query = urlencode({"subject": f"Patient/{patient}", "identifier": admission.visit_number})
     found = _first_id(client.request("GET", f"Encounter?{query}"))

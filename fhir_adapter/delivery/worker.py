@@ -145,7 +145,10 @@ class Worker:
         refs = {f"Patient/{prepared.patient_id}": f"Patient/{patient}"} if prepared.patient_id else {}
         send = prepared.send
         if prepared.admission is not None:
-            encounter = linking.encounter_ref(self.engine, client, prepared.admission, patient, self.clock())
+            recheck = timedelta(seconds=self.settings.encounter_recheck_seconds)
+            encounter = linking.encounter_ref(
+                self.engine, client, prepared.admission, patient, self.clock(), recheck
+            )
             send = [
                 o if o.deleted else replace(o, resource=linking.with_encounter(o.resource, encounter))
                 for o in send

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from datetime import timedelta
 from typing import Any
 
-from fhir_adapter.delivery import linking
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service import timeline
@@ -120,7 +118,7 @@ def test_admission_then_discharge_over_mllp(
 
 
 def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_sought_each_time(
-    hospital: Hospital, monkeypatch: Any
+    hospital: Hospital,
 ) -> None:
     def searches() -> int:
         return sum(
@@ -135,9 +133,8 @@ def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_s
     hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7720"))
     hospital.h.drain()
     assert searches() == 1  # asked a moment ago: not again
-    monkeypatch.setattr(linking, "ENCOUNTER_RECHECK", timedelta(0))
     hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7730"))
-    hospital.h.drain()
+    hospital.h.drain(hospital.h.worker(encounter_recheck_seconds=0))
     assert searches() == 2  # after a while the EHR may have it: asked again
 
 
