@@ -27,6 +27,16 @@ def normalise(raw: str) -> str:
     return raw.replace("\r\n", "\r").replace("\n", "\r").strip("\r\x0b\x1c ")
 
 
+def same_message(first: str, again: str) -> bool:
+    """Whether a message under a control id seen before is that message sent again: every segment after
+    MSH the same (a resend may carry a new MSH-7 time; a sender that numbers from 1 again sends others)."""
+
+    def after_msh(text: str) -> list[str]:
+        return [s for s in normalise(text).split("\r")[1:] if s]
+
+    return after_msh(first) == after_msh(again)
+
+
 def parse(raw: str) -> hl7.Message:
     text = normalise(raw)
     if not text.startswith("MSH") or len(text) < 8:

@@ -8,7 +8,9 @@ cannot be reached the answer is AR / 503 and the sender keeps the message to sen
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import structlog
@@ -38,11 +40,39 @@ class Outcome:
     where: str = ""  # the field a content error is about
 
 
-def receive(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, demographics: bool) -> Outcome:
+Same = Callable[[str, str], bool]  # whether two bodies under one control id are one message sent again
+
+
+def _repeat(
+    conn: Connection, ehr: Ehr, event: Event, body: str, same: Same | None
+) -> tuple[Event, inbound_store.Inbound | None, str]:
+    """The message stored before under the event's control id when this is it sent again. A control id
+    used before by another message (a sender that starts its numbering again) does not make this one a
+    repeat: it is kept under a key of its own, and said so."""
+    before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
+    if before is None or same is None or (before.event.event == event.event and same(before.body, body)):
+        return event, before, ""
+    digest = hashlib.sha256(body.encode()).hexdigest()[:12]
+    own = replace(event, control_id=f"{event.control_id}~{digest}")
+    said = f"the control id {event.control_id} came before with another message (inbound {before.seq}): taken as new; "
+    return own, inbound_store.seen(conn, ehr.org_id, ehr.id, own.control_id), said
+
+
+def receive(
+    engine: Engine,
+    ehr: Ehr,
+    event: Event,
+    body: str,
+    clock: Clock,
+    demographics: bool,
+    same: Same | None = None,
+) -> Outcome:
+    """Store and act on one event. With `same`, a control id seen before is a repeat only when `same`
+    says the two bodies are one message."""
     now = stamp(clock())
     try:
         with writing(engine) as conn:
-            before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
+            event, before, said = _repeat(conn, ehr, event, body, same)
             seq = None if before else inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
             if seq is None:
                 first = before.received_at if before else "before"
@@ -54,18 +84,19 @@ def receive(engine: Engine, ehr: Ehr, event: Event, body: str, clock: Clock, dem
                 )
             found = matching.match(conn, ehr, event.patient, demographics)
             if found.client_id is None:
-                inbound_store.settle(conn, seq, "needs_match", found.why)
+                inbound_store.settle(conn, seq, "needs_match", said + found.why)
                 outcome = Outcome(
                     "AA",
                     "needs_match",
-                    f"stored; it matches no client ({found.why}) and waits for a person",
+                    f"{said}stored; it matches no client ({found.why}) and waits for a person",
                     seq,
                 )
             else:
                 applied = admissions.apply(conn, ehr, found.client_id, event, now)
-                inbound_store.settle(conn, seq, applied.state, applied.detail, found.client_id, found.by)
+                detail = said + applied.detail
+                inbound_store.settle(conn, seq, applied.state, detail, found.client_id, found.by)
                 audit_store.add_many(conn, [received(ehr, event, seq, found.client_id, conn, now)])
-                outcome = Outcome("AA", applied.state, applied.detail, seq)
+                outcome = Outcome("AA", applied.state, detail, seq)
     except StorageUnavailable as err:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
@@ -110,7 +141,7 @@ def take_v2(
         event = hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables["patient_class"])
     except ContentError as err:
         return reject(engine, ehr, channel, text, err, clock), hl7v2.ack(message, "AE", err.reason)
-    outcome = receive(engine, ehr, event, hl7v2.normalise(text), clock, demographics)
+    outcome = receive(engine, ehr, event, hl7v2.normalise(text), clock, demographics, hl7v2.same_message)
     return outcome, hl7v2.ack(message, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
 
 

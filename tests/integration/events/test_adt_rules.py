@@ -218,3 +218,30 @@ def test_over_http_the_answer_is_the_ack_itself_when_asked_for(hospital: Hospita
     refused = hospital.h.client.post(path, data=bad, headers=headers)
     assert refused.status_code == 400 and "MSA|AE|ER7-2" in refused.get_data(as_text=True)
     assert refused.headers["X-Inbound-Id"]
+
+
+def _with_msh_7(text: str, when: str) -> str:
+    msh, rest = text.split("\r", 1)
+    fields = msh.split("|")
+    fields[6] = when
+    return "|".join(fields) + "\r" + rest
+
+
+def test_a_control_id_another_message_used_before_is_taken_as_new(hospital: Hospital) -> None:
+    """Senders that number from 1 again after a restart reuse control ids: the discharge is not a repeat."""
+    hospital.adt(adt.message("A01", hospital.visit(), control_id="MSG00001"))
+    a03 = adt.message("A03", hospital.visit(), control_id="MSG00001", disposition="01^Home")
+    answer = hospital.adt(a03)
+    assert answer["state"] == "applied", answer
+    assert "came before with another message" in answer["detail"] and "discharged" in answer["detail"]
+    assert hospital.adt(a03)["state"] == "duplicate"  # that discharge sent again is a repeat
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "discharged"
+
+
+def test_a_resend_with_a_new_message_time_is_a_repeat(hospital: Hospital) -> None:
+    text = adt.message("A01", hospital.visit(), control_id="RESENT-1")
+    assert hospital.adt(text)["state"] == "applied"
+    again = hospital.adt(_with_msh_7(text, "20991231235959"))
+    assert again["state"] == "duplicate"
+    assert len(_jobs(hospital)) == 1
