@@ -93,7 +93,7 @@ def _admit(
     state = "registered" if event.kind == "register" else "admitted"
     if found is not None and found.state in ("admitted", "registered", "discharged"):
         admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
-        why = "discharged already (the discharge came first)" if found.state == "discharged" else found.state
+        why = "discharged already" if found.state == "discharged" else found.state
         return Applied("applied", f"visit {key} is {why}: nothing is sent again")
     a = (
         _new(ehr, client_id, event, state, now)
