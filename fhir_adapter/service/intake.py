@@ -82,26 +82,28 @@ def receive(
                     f"{event.control_id} was received {first}: not processed again",
                     before.seq if before else None,
                 )
-            found = matching.match(conn, ehr, event.patient, demographics)
-            if found.client_id is None:
-                inbound_store.settle(conn, seq, "needs_match", said + found.why)
-                outcome = Outcome(
-                    "AA",
-                    "needs_match",
-                    f"{said}stored; it matches no client ({found.why}) and waits for a person",
-                    seq,
-                )
-            else:
-                applied = admissions.apply(conn, ehr, found.client_id, event, now)
-                detail = said + applied.detail
-                inbound_store.settle(conn, seq, applied.state, detail, found.client_id, found.by)
-                audit_store.add_many(conn, [received(ehr, event, seq, found.client_id, conn, now)])
-                outcome = Outcome("AA", applied.state, detail, seq)
+            outcome = _act(conn, ehr, event, seq, said, demographics, now)
     except StorageUnavailable as err:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
     log.info("intake.received", ehr=ehr.id, trigger=event.event, seq=outcome.seq, state=outcome.state)
     return outcome
+
+
+def _act(
+    conn: Connection, ehr: Ehr, event: Event, seq: int, said: str, demographics: bool, now: str
+) -> Outcome:
+    """A stored message matched and applied, or left for a person when it matches nobody."""
+    found = matching.match(conn, ehr, event.patient, demographics)
+    if found.client_id is None:
+        inbound_store.settle(conn, seq, "needs_match", said + found.why)
+        why = f"{said}stored; it matches no client ({found.why}) and waits for a person"
+        return Outcome("AA", "needs_match", why, seq)
+    applied = admissions.apply(conn, ehr, found.client_id, event, now)
+    detail = said + applied.detail
+    inbound_store.settle(conn, seq, applied.state, detail, found.client_id, found.by)
+    audit_store.add_many(conn, [received(ehr, event, seq, found.client_id, conn, now)])
+    return Outcome("AA", applied.state, detail, seq)
 
 
 def received(ehr: Ehr, event: Event, seq: int, client_id: str, conn: Connection, now: str) -> AuditRow:
