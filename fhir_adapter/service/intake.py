@@ -99,11 +99,26 @@ def _act(
         inbound_store.settle(conn, seq, "needs_match", said + found.why)
         why = f"{said}stored; it matches no client ({found.why}) and waits for a person"
         return Outcome("AA", "needs_match", why, seq)
-    applied = admissions.apply(conn, ehr, found.client_id, event, now)
+    state, detail = _apply(conn, ehr, event, seq, found.client_id, found.by, now, said)
+    return Outcome("AA", state, detail, seq)
+
+
+def _apply(
+    conn: Connection,
+    ehr: Ehr,
+    event: Event,
+    seq: int,
+    client_id: str,
+    by: str | None,
+    now: str,
+    said: str = "",
+) -> tuple[str, str]:
+    """A stored message about a client acted on, settled and audited: its state and detail."""
+    applied = admissions.apply(conn, ehr, client_id, event, now)
     detail = said + applied.detail
-    inbound_store.settle(conn, seq, applied.state, detail, found.client_id, found.by)
-    audit_store.add_many(conn, [received(ehr, event, seq, found.client_id, conn, now)])
-    return Outcome("AA", applied.state, detail, seq)
+    inbound_store.settle(conn, seq, applied.state, detail, client_id, by)
+    audit_store.add_many(conn, [received(ehr, event, seq, client_id, conn, now)])
+    return applied.state, detail
 
 
 def received(ehr: Ehr, event: Event, seq: int, client_id: str, conn: Connection, now: str) -> AuditRow:
@@ -147,46 +162,47 @@ def take_v2(
     return outcome, hl7v2.ack(message, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
 
 
+def _waiting(conn: Connection, org: str, seq: int, verb: str) -> inbound_store.Inbound:
+    """The message a person decides about; it must still need a match."""
+    msg = inbound_store.get(conn, org, seq)
+    if msg is None:
+        raise not_found(f"inbound message {seq}")
+    if msg.state != "needs_match":
+        raise conflict(
+            f"inbound message {seq} is {msg.state}: only messages that need a match are {verb}", "state"
+        )
+    return msg
+
+
 def resolve(
     engine: Engine, principal: Principal, seq: int, client_id: str, clock: Clock
 ) -> list[inbound_store.Inbound]:
     """A person says whom a waiting message is about: it and the messages waiting for the same patient of
     the same EHR are applied, oldest first. The messages as they are now."""
-
-    org = principal.org.id
+    org, who = principal.org.id, principal.agent_id
     now = stamp(clock())
     with writing(engine) as conn:
-        msg = inbound_store.get(conn, org, seq)
-        if msg is None:
-            raise not_found(f"inbound message {seq}")
-        if msg.state != "needs_match":
-            raise conflict(
-                f"inbound message {seq} is {msg.state}: only messages that need a match are resolved", "state"
-            )
+        msg = _waiting(conn, org, seq, "resolved")
         if record_store.get(conn, org, "client", client_id) is None:
             raise not_found(f"client {client_id}")
         ehr = ehr_store.get_ehr(conn, org, msg.ehr_id)
         if ehr is None:
             raise conflict(f"the EHR {msg.ehr_id} is no longer registered", "ehr")
-        same = [
-            m
-            for m in inbound_store.waiting(conn, org, msg.ehr_id, msg.event.patient.mrn)
-            if _same_patient(m.event.patient, msg.event.patient)
-        ]
         done = []
-        for m in same:
-            applied = admissions.apply(conn, ehr, client_id, m.event, now)
-            inbound_store.settle(conn, m.seq, applied.state, applied.detail, client_id, "person")
-            inbound_store.resolved(conn, m.seq, principal.agent_id, now)
+        for m in inbound_store.waiting(conn, org, msg.ehr_id, msg.event.patient.mrn):
+            if not _same_patient(m.event.patient, msg.event.patient):
+                continue
+            state, detail = _apply(conn, ehr, m.event, m.seq, client_id, "person", now)
+            inbound_store.resolved(conn, m.seq, who, now)
             done.append(
                 replace(
                     m,
-                    state=applied.state,
-                    detail=applied.detail,
+                    state=state,
+                    detail=detail,
                     client_id=client_id,
                     matched_by="person",
                     resolved_at=now,
-                    resolved_by=principal.agent_id,
+                    resolved_by=who,
                 )
             )
         return done
@@ -196,16 +212,8 @@ def dismiss(
     engine: Engine, principal: Principal, seq: int, reason: str, clock: Clock
 ) -> inbound_store.Inbound:
     """A person says a waiting message is about nobody we serve: it stays stored, marked dismissed."""
-    org = principal.org.id
     with writing(engine) as conn:
-        msg = inbound_store.get(conn, org, seq)
-        if msg is None:
-            raise not_found(f"inbound message {seq}")
-        if msg.state != "needs_match":
-            raise conflict(
-                f"inbound message {seq} is {msg.state}: only messages that need a match are dismissed",
-                "state",
-            )
+        msg = _waiting(conn, principal.org.id, seq, "dismissed")
         inbound_store.settle(conn, seq, "dismissed", reason)
         inbound_store.resolved(conn, seq, principal.agent_id, stamp(clock()))
         return replace(msg, state="dismissed", detail=reason)

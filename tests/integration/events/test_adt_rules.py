@@ -81,6 +81,10 @@ def test_an_unknown_patient_waits_for_a_person_and_is_applied_once_matched(hospi
     assert links[0]["mrn"] == "MRN-000001"
     # The next message for that MRN matches through the link.
     assert hospital.adt(adt.message("A03", stranger))["state"] == "applied"
+    # Applied by a person or on arrival, each is audited as the EHR's write about the patient.
+    ours = hospital.get(f"/fhir/Patient?identifier={hospital.client_id}")["entry"][0]["resource"]["id"]
+    audited = hospital.get(f"/fhir/AuditEvent?patient={ours}&action=C&_count=100")["entry"]
+    assert len([e for e in audited if "ehr:hospital" in str(e["resource"]["agent"])]) == 3
 
     again = hospital.h.client.post(
         f"/api/v1/inbound/{waiting[0]['id']}/match",
