@@ -37,8 +37,8 @@ def start_embedded(engine: Any, settings: Settings, catalogue: Catalogue | None 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     configure(settings.log_level)
     engine = make_engine(settings.database_url)
-    if migrate.current(engine) != migrate.head():
-        print("the database is not at the latest revision: run `fhir-adapter db upgrade`", file=sys.stderr)
+    if why := migrate.behind(engine):
+        print(why, file=sys.stderr)
         return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

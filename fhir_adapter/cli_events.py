@@ -39,8 +39,8 @@ def _tls(args: argparse.Namespace, settings: Settings) -> tuple[ssl.SSLContext |
 def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
     configure(settings.log_level)
     engine = make_engine(settings.database_url)
-    if migrate.current(engine) != migrate.head():
-        print("the database is not at the latest revision: run `fhir-adapter db upgrade`", file=sys.stderr)
+    if why := migrate.behind(engine):
+        print(why, file=sys.stderr)
         return 2
     with reading(engine) as conn:
         ehr = ehr_store.get_ehr(conn, args.org, args.ehr)

@@ -50,3 +50,10 @@ def current(engine: Engine) -> str | None:
 
 def head() -> str | None:
     return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def behind(engine: Engine) -> str | None:
+    """Why a process of this release cannot use the database yet, or None when it is at the latest revision."""
+    if current(engine) == head():
+        return None
+    return "the database is not at the latest revision: run `fhir-adapter db upgrade`"
