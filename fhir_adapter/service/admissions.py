@@ -211,6 +211,11 @@ def apply(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: str) ->
         return Applied("ignored", f"{event.event} is stored, not acted on")
     key = event.visit_key
     found = admission_store.find(conn, ehr.org_id, ehr.id, key) if key else None
+    if found is not None and found.client_id != client_id:  # a visit is one client's: never mix two
+        return Applied(
+            "reported",
+            f"visit {key} is client {found.client_id}'s, this message matched client {client_id}: not applied, a person must check the match",
+        )
     if event.kind == "update":
         if found is None:
             return Applied("applied", "no admission of this visit yet: nothing to update")
