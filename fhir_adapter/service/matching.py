@@ -100,8 +100,9 @@ def _same_authority(link: ehr_store.Link, ehr: Ehr, patient: Patient) -> bool:
 
 def match(conn: Connection, ehr: Ehr, patient: Patient, demographics: bool) -> Match:
     link = ehr_store.link_by_patient(conn, ehr.org_id, ehr.id, patient.ehr_patient_id, patient.mrn)
-    if link is not None and not patient.ehr_patient_id and not _same_authority(link, ehr, patient):
-        link = None
+    by_id = link is not None and bool(patient.ehr_patient_id) and link.patient_id == patient.ehr_patient_id
+    if link is not None and not by_id and not _same_authority(link, ehr, patient):
+        link = None  # found by an MRN another authority assigned
     if link is not None:
         return Match(link.client_id, "link", f"linked to client {link.client_id}")
     found = by_identifier(conn, ehr, patient) if patient.mrn else []
