@@ -190,7 +190,7 @@ def resolve(
             raise conflict(f"the EHR {msg.ehr_id} is no longer registered", "ehr")
         done = []
         for m in inbound_store.waiting(conn, org, msg.ehr_id, msg.event.patient.mrn):
-            if not _same_patient(m.event.patient, msg.event.patient):
+            if m.seq != seq and not _same_patient(m.event.patient, msg.event.patient):
                 continue
             state, detail = _apply(conn, ehr, m.event, m.seq, client_id, "person", now)
             inbound_store.resolved(conn, m.seq, who, now)
