@@ -103,6 +103,16 @@ def set_encounter(conn: Connection, admission_id: int, encounter_id: str) -> Non
     conn.execute(update(adm).where(adm.c.id == admission_id).values(encounter_id=encounter_id))
 
 
+def discharged_to(conn: Connection, admission_id: int, disposition: Coded, now: str) -> None:
+    """The EHR's discharge disposition, read back: written only while the admission is still discharged (an
+    A13 may have cancelled the discharge while it was being read)."""
+    conn.execute(
+        update(adm)
+        .where(adm.c.id == admission_id, adm.c.state == "discharged")
+        .values(disposition=orjson.dumps(disposition.__dict__).decode(), updated_at=now)
+    )
+
+
 def sought_encounter(conn: Connection, admission_id: int, now: str) -> None:
     """The EHR has no Encounter with the admission's visit number (yet)."""
     conn.execute(update(adm).where(adm.c.id == admission_id).values(encounter_sought_at=now))

@@ -9,7 +9,6 @@ the reason and does not hold up the others. What comes back is not echoed to the
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -162,7 +161,7 @@ class Puller:
             for resource in found:
                 _take(conn, self.deps, principal, job, resource, refs, mine, now)
             if coded and admission:
-                admission_store.save(conn, replace(admission, disposition=coded, updated_at=now))
+                admission_store.discharged_to(conn, admission.id, coded, now)
             audit_store.add_many(conn, [_read_back(job, client.base, our_patient, now)])
             return outbox_store.delivered(conn, job, set(), now)
 
