@@ -144,7 +144,8 @@ class Worker:
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         refs = {f"Patient/{prepared.patient_id}": f"Patient/{patient}"} if prepared.patient_id else {}
         send = prepared.send
-        if prepared.admission is not None:
+        named = any(not o.deleted and o.resource_type in linking.WITH_ENCOUNTER for o in send)
+        if prepared.admission is not None and named:
             recheck = timedelta(seconds=self.settings.encounter_recheck_seconds)
             encounter = linking.encounter_ref(
                 self.engine, client, prepared.admission, patient, self.clock(), recheck
@@ -177,6 +178,10 @@ class Worker:
         if ehr is None or link is None:
             missing = "the EHR" if ehr is None else "the link to the EHR's patient"
             self._dead(job, Failure("dead", "not_configured", None, f"{missing} no longer exists"))
+            return None
+        if not link.active and job.action != "retract":  # only taking back goes through an ended link
+            why = f"the link to the EHR's patient ended at {link.ended_at} (its admission was cancelled)"
+            self._dead(job, Failure("dead", "link_ended", None, why))
             return None
         send: list[Outgoing] = []
         withheld: list[Outgoing] = []

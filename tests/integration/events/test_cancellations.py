@@ -1,13 +1,19 @@
 """Cancellations: A11 withdraws what its admission queued or takes back what it sent, and ends the link
-it made; A13 takes back the discharge referrals and re-opens the visit; what the EHR had before the stay
-stays there."""
+it made (nothing more goes through it); A13 takes back the discharge referrals and re-opens the visit;
+what the EHR had before the stay stays there. A visit is one client's."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fhir_adapter.adapters import ehr_store
+from fhir_adapter.adapters.db import writing
+from fhir_adapter.events import hl7v2
+from fhir_adapter.service import admissions
+from fhir_adapter.service.context import stamp, utc_now
 from tests.integration.events.conftest import VISIT, Hospital, referral
 from tests.support import adt
+from tests.support.fault_proxy import Fault
 
 
 def _jobs(hospital: Hospital) -> list[Any]:
@@ -112,3 +118,37 @@ def test_a_person_links_again_a_link_a_cancelled_admission_ended(hospital: Hospi
     assert len(hospital.in_ehr("CarePlan")) == 1
     (listed,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/ehr-links")["items"]
     assert "ended_at" not in listed and listed["patient_id"] == hospital.patient
+
+
+def test_a_replayed_job_does_not_go_through_a_link_that_ended(hospital: Hospital) -> None:
+    hospital.h.proxy.inject(Fault("status", 422, method="POST"))
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    (dead,) = _jobs(hospital)
+    assert dead.state == "dead"
+    hospital.adt(adt.message("A11", hospital.visit()))  # the link the admission made ends
+    replayed = hospital.h.client.post(f"/api/v1/deliveries/{dead.id}/replay", headers=hospital.h.headers)
+    assert replayed.status_code == 202
+    hospital.h.drain()
+    again = next(j for j in _jobs(hospital) if j.id == replayed.json["replayed"][0]["as"])
+    assert (again.state, again.last_reason) == ("dead", "link_ended")
+    assert hospital.in_ehr("CarePlan") == []
+
+
+def test_a_visit_is_one_clients_a_message_matched_to_another_is_not_applied(hospital: Hospital) -> None:
+    hospital.adt(adt.message("A01", hospital.visit()))
+    jobs = len(_jobs(hospital))
+    event = hl7v2.to_event(
+        hl7v2.parse(adt.message("A03", hospital.visit())),
+        "http",
+        "RGH",
+        hospital.h.service.deps.catalogue.tables["patient_class"],
+    )
+    with writing(hospital.h.service.engine) as conn:
+        ehr = ehr_store.get_ehr(conn, hospital.h.org_id, hospital.h.ehr_id)
+        assert ehr is not None
+        applied = admissions.apply(conn, ehr, "CL-SOMEONE-ELSE", event, stamp(utc_now()))
+    assert applied.state == "reported" and "a person must check the match" in applied.detail
+    assert len(_jobs(hospital)) == jobs
+    (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
+    assert admission["state"] == "admitted"
