@@ -163,11 +163,8 @@ def _replayed(pairs: list[tuple[int, int]]) -> Response:
     return json_response({"replayed": [{"job": old, "as": new} for old, new in pairs]}, 202)
 
 
-def _route(rule: str, op: Operation, endpoint: str, view: Any) -> None:
-    API.route(bp, rule, op, endpoint)(view)
-
-
-_route(
+API.add(
+    bp,
     "/ehrs",
     Operation(
         "/ehrs",
@@ -182,7 +179,8 @@ _route(
     "list_ehrs",
     list_ehrs,
 )
-_route(
+API.add(
+    bp,
     "/clients/<record_id>/ehr-links",
     Operation(
         "/clients/{record_id}/ehr-links",
@@ -198,7 +196,8 @@ _route(
     "list_links",
     list_links,
 )
-_route(
+API.add(
+    bp,
     "/clients/<record_id>/ehr-links",
     Operation(
         "/clients/{record_id}/ehr-links",
@@ -218,7 +217,8 @@ _route(
     "add_link",
     add_link,
 )
-_route(
+API.add(
+    bp,
     "/deliveries",
     Operation(
         "/deliveries",
@@ -234,7 +234,8 @@ _route(
     "list_jobs",
     list_jobs,
 )
-_route(
+API.add(
+    bp,
     "/deliveries/<int:job_id>",
     Operation(
         "/deliveries/{job_id}",
@@ -250,7 +251,8 @@ _route(
     "read_job",
     read_job,
 )
-_route(
+API.add(
+    bp,
     "/deliveries/<int:job_id>/replay",
     Operation(
         "/deliveries/{job_id}/replay",
@@ -270,7 +272,8 @@ _route(
     "replay_job",
     replay_job,
 )
-_route(
+API.add(
+    bp,
     "/deliveries/replay",
     Operation(
         "/deliveries/replay",

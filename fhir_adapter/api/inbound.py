@@ -21,9 +21,9 @@ from fhir_adapter.api.http import (
     services,
     touched,
 )
-from fhir_adapter.api.intake import EVENTS, route
-from fhir_adapter.api.records import CLIENT_ID
-from fhir_adapter.api.registry import Operation, path_param
+from fhir_adapter.api.intake import EVENTS
+from fhir_adapter.api.records import CLIENT_ID, bp
+from fhir_adapter.api.registry import API, Operation, path_param
 from fhir_adapter.service import intake, timeline
 from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.projection import patient_id
@@ -111,7 +111,8 @@ def client_timeline(record_id: str) -> Response:
 
 
 SEQ = path_param("seq", "the inbound message's id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
-route(
+API.add(
+    bp,
     "/inbound",
     Operation(
         "/inbound",
@@ -127,7 +128,8 @@ route(
     "list_inbound",
     list_inbound,
 )
-route(
+API.add(
+    bp,
     "/inbound/<int:seq>",
     Operation(
         "/inbound/{seq}",
@@ -143,7 +145,8 @@ route(
     "read_inbound",
     read_inbound,
 )
-route(
+API.add(
+    bp,
     "/inbound/<int:seq>/match",
     Operation(
         "/inbound/{seq}/match",
@@ -160,7 +163,8 @@ route(
     "match_inbound",
     match_inbound,
 )
-route(
+API.add(
+    bp,
     "/inbound/<int:seq>/dismiss",
     Operation(
         "/inbound/{seq}/dismiss",
@@ -176,7 +180,8 @@ route(
     "dismiss_inbound",
     dismiss_inbound,
 )
-route(
+API.add(
+    bp,
     "/clients/<record_id>/timeline",
     Operation(
         "/clients/{record_id}/timeline",

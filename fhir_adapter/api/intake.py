@@ -128,11 +128,8 @@ EHR_ID = path_param(
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 503)
 
 
-def route(rule: str, op: Operation, endpoint: str, view: Any) -> None:
-    API.route(bp, rule, op, endpoint)(view)
-
-
-route(
+API.add(
+    bp,
     "/ehrs/<ehr_id>/adt",
     Operation(
         "/ehrs/{ehr_id}/adt",
@@ -156,7 +153,8 @@ route(
     "adt",
     adt,
 )
-route(
+API.add(
+    bp,
     "/ehrs/<ehr_id>/notifications",
     Operation(
         "/ehrs/{ehr_id}/notifications",
@@ -174,7 +172,8 @@ route(
     "notifications",
     notify,
 )
-route(
+API.add(
+    bp,
     "/ehrs/<ehr_id>/$process-message",
     Operation(
         "/ehrs/{ehr_id}/$process-message",

@@ -31,6 +31,10 @@ class Operation:
 class Registry:
     operations: list[Operation] = field(default_factory=list)
 
+    def add(self, bp: Blueprint, rule: str, op: Operation, endpoint: str, view: Callable[..., Any]) -> None:
+        """Serve `view` at `rule` and document it as `op`."""
+        self.route(bp, rule, op, endpoint)(view)
+
     def route(self, bp: Blueprint, rule: str, op: Operation, endpoint: str) -> Callable[[Any], Any]:
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             bp.add_url_rule(rule, endpoint, view, methods=[op.method])
