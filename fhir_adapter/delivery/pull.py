@@ -31,7 +31,8 @@ from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
 from fhir_adapter.delivery.writes import rewrite
-from fhir_adapter.events.model import Coded, Event, Patient
+from fhir_adapter.events.fhir_events import coded
+from fhir_adapter.events.model import Coded, ContentError, Event, Patient
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.auth import to_org
@@ -63,10 +64,11 @@ def disposition(client: EhrClient, admission: Admission) -> Coded | None:
     if admission.disposition or not admission.encounter_id:
         return None
     encounter = client.request("GET", f"Encounter/{admission.encounter_id}")
-    concept = (encounter.get("hospitalization") or {}).get("dischargeDisposition") or {}
-    coding = (concept.get("coding") or [{}])[0]
-    code = coding.get("code") or concept.get("text")
-    return Coded(code, coding.get("display") or concept.get("text"), coding.get("system")) if code else None
+    concept = (encounter.get("hospitalization") or {}).get("dischargeDisposition")
+    try:
+        return coded(concept, "Encounter.hospitalization.dischargeDisposition")
+    except ContentError:  # the EHR's own odd shape: no disposition rather than a failed read-back
+        return None
 
 
 def _references(value: Any) -> set[tuple[str, str]]:

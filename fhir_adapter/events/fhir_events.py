@@ -83,7 +83,8 @@ def instant(value: Any, where: str) -> str | None:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _coded(concept: Any, where: str) -> Coded | None:
+def coded(concept: Any, where: str) -> Coded | None:
+    """A CodeableConcept's first coding (or its text); ContentError when `coding` is not a list."""
     if not isinstance(concept, dict):
         return None
     coding = (objects(concept, "coding", f"{where}.coding") or [{}])[0]
@@ -132,7 +133,7 @@ def visit_of(encounter: JSON, encounter_id: str | None) -> Visit:
         ),
         None,
     )
-    source = _coded(hosp.get("admitSource"), "Encounter.hospitalization.admitSource")
+    source = coded(hosp.get("admitSource"), "Encounter.hospitalization.admitSource")
     return Visit(
         number=_short(ident.get("value"), 200, "Encounter.identifier.value"),
         encounter_id=encounter_id,
@@ -145,9 +146,7 @@ def visit_of(encounter: JSON, encounter_id: str | None) -> Visit:
         ),
         admitted_at=instant(period.get("start"), "Encounter.period.start"),
         discharged_at=instant(period.get("end"), "Encounter.period.end"),
-        disposition=_coded(
-            hosp.get("dischargeDisposition"), "Encounter.hospitalization.dischargeDisposition"
-        ),
+        disposition=coded(hosp.get("dischargeDisposition"), "Encounter.hospitalization.dischargeDisposition"),
     )
 
 
