@@ -104,8 +104,13 @@ def _link(row: Any) -> Link:
     )
 
 
-def add_link(conn: Connection, link: Link) -> None:
-    conn.execute(insert(patient_links).values(**link.__dict__))
+def put_link(conn: Connection, link: Link, ended: Link | None) -> None:
+    """A new link, or the `ended` one made anew with every field as in `link`."""
+    if ended is None:
+        conn.execute(insert(patient_links).values(**link.__dict__))
+        return
+    fields = {k: v for k, v in link.__dict__.items() if k not in ("org_id", "client_id", "ehr_id")}
+    _update_link(conn, link, **fields)
 
 
 def get_link(conn: Connection, org_id: str, client_id: str, ehr_id: str) -> Link | None:
@@ -143,13 +148,6 @@ def _update_link(conn: Connection, link: Link, **values: Any) -> None:
 
 def end_link(conn: Connection, link: Link, now: str) -> None:
     _update_link(conn, link, ended_at=now)
-
-
-def reopen_link(conn: Connection, link: Link) -> None:
-    """An ended link made anew: every field as in `link`."""
-    _update_link(
-        conn, link, **{k: v for k, v in link.__dict__.items() if k not in ("org_id", "client_id", "ehr_id")}
-    )
 
 
 def record_sent(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:

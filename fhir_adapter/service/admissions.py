@@ -55,7 +55,7 @@ def ensure_link(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: s
     link = ehr_store.Link(
         ehr.org_id, client_id, ehr.id, p.ehr_patient_id or known, p.mrn, p.authority, now, event.visit_key
     )
-    (ehr_store.add_link if before is None else ehr_store.reopen_link)(conn, link)
+    ehr_store.put_link(conn, link, before)
 
 
 def _link_made_by(conn: Connection, a: Admission) -> ehr_store.Link | None:

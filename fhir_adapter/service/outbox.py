@@ -44,10 +44,7 @@ def link(conn: Connection, principal: Principal, link: Link) -> int | None:
     before = ehr_store.get_link(conn, org.id, link.client_id, link.ehr_id)
     if before is not None and before.active:
         raise conflict(f"client {link.client_id} is linked to a patient in {link.ehr_id} already", "ehr")
-    if before is not None:  # ended with a cancelled admission: a person links it again
-        ehr_store.reopen_link(conn, link)
-    else:
-        ehr_store.add_link(conn, link)
+    ehr_store.put_link(conn, link, before)  # or links again one a cancelled admission ended
     keys = fhir_store.of_patient(conn, org.id, patient_id(link.client_id, org.identity))
     if not keys:
         return None
