@@ -63,6 +63,7 @@ class Feed:
     read: Read
     clock: Clock
     demographics: bool
+    fetched: dict[str, JSON | None] = field(default_factory=dict)  # EHR Patients read (None: linked already)
 
     def patient(self, encounter: JSON, included: dict[str, JSON]) -> Any:
         subject = subject_of(encounter)
@@ -70,10 +71,12 @@ class Feed:
         pid = target.split("/")[1] if target and target.startswith("Patient/") else None
         resource = (included.get(subject) or included.get(target or "")) if subject else None
         if resource is None and pid:
-            with reading(self.engine) as conn:
-                linked = ehr_store.link_by_patient(conn, self.ehr.org_id, self.ehr.id, pid)
-            if linked is None:  # an MRN is needed to match a patient never seen
-                resource = self.read(f"Patient/{pid}")
+            if pid not in self.fetched:  # once per notification: a recovery may name one patient often
+                with reading(self.engine) as conn:
+                    linked = ehr_store.link_by_patient(conn, self.ehr.org_id, self.ehr.id, pid)
+                # an MRN is needed to match a patient never seen
+                self.fetched[pid] = self.read(f"Patient/{pid}") if linked is None else None
+            resource = self.fetched[pid]
         return patient_of(resource, pid, self.ehr.mrn_system)
 
     def take(self, event: Event, body: str) -> JSON:
@@ -130,7 +133,7 @@ def _instant(text: str | None, otherwise: str) -> datetime:
         return datetime.fromisoformat(otherwise)
 
 
-def _state(feed: Feed, note: Notification, report: Report) -> tuple[Subscription, bool]:
+def _state(feed: Feed, note: Notification, report: Report) -> Subscription:
     """Our count of the subscription's events: a new subscription's handshake sets it; a handshake below it
     starts a new generation (the EHR counts again); one above it leaves a gap (a subscription re-activated
     after an error: the events in between are recovered)."""
@@ -139,13 +142,13 @@ def _state(feed: Feed, note: Notification, report: Report) -> tuple[Subscription
     sub = known or Subscription(note.subscription, note.topic, note.status, 0, None)
     count = note.events_since_start  # a handshake need not carry it: then it says nothing of the count
     if note.type != "handshake" or count is None:
-        return sub, False
+        return sub
     if known is None:
-        return replace(sub, events_seen=count), False
+        return replace(sub, events_seen=count)
     if count < sub.events_seen:
         report.restarted = True
-        return replace(sub, events_seen=count, generation=sub.generation + 1), True
-    return sub, False
+        return replace(sub, events_seen=count, generation=sub.generation + 1)
+    return sub
 
 
 def _events(
@@ -186,7 +189,7 @@ def _events(
 def receive(feed: Feed, note: Notification, body: str) -> Report:
     now = stamp(feed.clock())
     report = Report(note.subscription, note.type)
-    sub, restarted = _state(feed, note, report)
+    sub = _state(feed, note, report)
     seen, took, missing = _events(feed, note, sub, body, report)
     last = now if took else sub.last_event_at
     if missing:
@@ -214,5 +217,5 @@ def receive(feed: Feed, note: Notification, body: str) -> Report:
         sub, topic=note.topic or sub.topic, status=note.status, events_seen=seen, last_event_at=last
     )
     with writing(feed.engine) as conn:
-        inbound_store.save_subscription(conn, feed.ehr.org_id, feed.ehr.id, sub, now, restarted)
+        inbound_store.save_subscription(conn, feed.ehr.org_id, feed.ehr.id, sub, now, report.restarted)
     return report
