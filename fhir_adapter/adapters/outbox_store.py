@@ -23,7 +23,6 @@ from fhir_adapter.adapters.tables import outbox_jobs as jobs
 
 OPEN = ("pending", "leased")
 STATES = ("pending", "leased", "delivered", "dead", "withheld", "replayed", "withdrawn")
-ACTIONS = ("push", "retract", "pull")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ class NotificationEvent:
     number: int | None
     focus: str | None  # a reference: Encounter/123 or a full URL
     resource: JSON | None  # present in full-resource notifications
-    timestamp: str | None
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def _event(param: JSON) -> NotificationEvent:
     if parts.get("focus") is not None and focus is None:
         raise ContentError("the focus is not a literal reference", "notification-event.focus")
     number = _number(parts.get("event-number"), "notification-event.event-number")
-    return NotificationEvent(number, focus, None, parts.get("timestamp"))
+    return NotificationEvent(number, focus, None)
 
 
 def _included(entries: list[JSON]) -> dict[str, JSON]:
@@ -100,7 +99,7 @@ def _included(entries: list[JSON]) -> dict[str, JSON]:
 def _with_content(events: list[NotificationEvent], included: dict[str, JSON]) -> list[NotificationEvent]:
     """Each event with its focus's content when the Bundle carries it; else its focus must be one we can
     read: an Encounter."""
-    out = [NotificationEvent(ev.number, ev.focus, resolve(ev.focus, included), ev.timestamp) for ev in events]
+    out = [NotificationEvent(ev.number, ev.focus, resolve(ev.focus, included)) for ev in events]
     for ev in out:
         target = local_ref(ev.focus)
         if ev.focus and ev.resource is None and (target is None or not target.startswith("Encounter/")):

@@ -117,11 +117,11 @@ def _apply(
     applied = admissions.apply(conn, ehr, client_id, event, now)
     detail = said + applied.detail
     inbound_store.settle(conn, seq, applied.state, detail, client_id, by)
-    audit_store.add_many(conn, [received(ehr, event, seq, client_id, conn, now)])
+    audit_store.add_many(conn, [received(conn, ehr, event, client_id, now)])
     return applied.state, detail
 
 
-def received(ehr: Ehr, event: Event, seq: int, client_id: str, conn: Connection, now: str) -> AuditRow:
+def received(conn: Connection, ehr: Ehr, event: Event, client_id: str, now: str) -> AuditRow:
     """What an EHR told us about a client's patient: an AuditEvent of the message's effect."""
     patient = next(
         (i for t, i in fhir_store.of_records(conn, ehr.org_id, [("client", client_id)]) if t == "Patient"),
