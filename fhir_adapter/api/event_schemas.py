@@ -8,7 +8,7 @@ from apispec import APISpec
 
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}
-INBOUND = {
+INBOUND: dict[str, Any] = {
     "type": "object",
     "required": ["id", "ehr", "channel", "control_id", "event", "kind", "state", "received_at"],
     "properties": {
@@ -29,8 +29,11 @@ INBOUND = {
         "received_at": STRING,
         "resolved_at": STRING,
         "resolved_by": STRING,
-        "body": STRING,
     },
+}
+INBOUND_DETAIL = {
+    **INBOUND,
+    "properties": {**INBOUND["properties"], "body": {**STRING, "description": "the message as received"}},
 }
 
 
@@ -79,7 +82,7 @@ def register(spec: APISpec) -> None:
         },
     )
     spec.components.schema("Inbound", INBOUND)
-    spec.components.schema("InboundDetail", INBOUND)
+    spec.components.schema("InboundDetail", INBOUND_DETAIL)
     spec.components.schema("InboundList", _list_of("Inbound"))
     spec.components.schema(
         "MatchRequest",
