@@ -153,3 +153,13 @@ def ehr():  # type: ignore[no-untyped-def]
     server = start_ehr()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def conditional_ehr(ehr):  # type: ignore[no-untyped-def]
+    """A second stand-in EHR whose CapabilityStatement says updateCreate: false: we write conditionally."""
+    from tests.support.ehr_server import start_ehr
+
+    server = start_ehr(env={"EHR_UPDATE_CREATE": "false"})
+    yield server
+    server.stop()

@@ -22,7 +22,7 @@ from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, w
 from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import linking, writes
+from fhir_adapter.delivery import closure, linking, writes
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
@@ -199,7 +199,11 @@ class Worker:
             if removed and known[(item.resource_type, item.id)].action == "DELETE":
                 continue  # removed there already
             (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
-        return Prepared(ehr, send, withheld, {}, known, patient_id, link, admission)
+        with reading(self.engine) as conn:
+            closed = closure.close(conn, job.org_id, ehr, send, known)
+        if closed.left_out:
+            log.info("delivery.references_left_out", job=job.id, references=len(closed.left_out))
+        return Prepared(ehr, closed.send, withheld, {}, closed.known, patient_id, link, admission)
 
     def _send(self, job: Job, prepared: Prepared) -> list[Written]:
         client = self._clients.get(prepared.ehr)
@@ -218,25 +222,22 @@ class Worker:
         self, job: Job, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], ehr_store.Sent]
     ) -> list[Written]:
         recorded = stamp(self.clock())
-        prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id)
-        send = (
-            writes.send_transaction
-            if client.capabilities().mode == "transaction"
-            else writes.send_conditional
-        )
-        return send(
-            client,
-            prepared.send,
-            prepared.refs,
-            known,
-            lambda targets: writes.provenance(prov_id, targets, recorded, job.org_id),
-        )
+        mode = client.capabilities().mode
+        send = writes.send_transaction if mode == "transaction" else writes.send_conditional
+        written = send(client, prepared.send, prepared.refs, known)
+        for activity, targets in writes.provenance_targets(written, known).items():
+            prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id, activity)
+            prov = writes.provenance(prov_id, targets, recorded, job.org_id, activity)
+            writes.send_provenance(client, prov, mode)
+        return written
 
     def _reread(
         self, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], ehr_store.Sent]
     ) -> dict[tuple[str, str], ehr_store.Sent]:
-        """The EHR's current version of each resource we write: the next attempt's If-Match."""
-        fresh = {}
+        """The EHR's current version of each resource we write: the next attempt's If-Match. What the job
+        only names keeps what the ledger said."""
+        sending = {(o.resource_type, o.id) for o in prepared.send}
+        fresh = {k: v for k, v in known.items() if k not in sending}
         for item in prepared.send:
             sent = known.get((item.resource_type, item.id))
             ehr_id = sent.ehr_resource_id if sent and sent.ehr_resource_id else item.id

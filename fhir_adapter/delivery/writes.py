@@ -3,8 +3,12 @@
 transaction mode: one transaction Bundle that PUTs every resource to its deterministic id (and DELETEs the
 removed ones), with a Provenance. Sending it again writes the same resources again: never a duplicate.
 conditional mode: one conditional update per resource, on its business identifier (`PUT Goal?identifier=`),
-in reference order, rewriting our references to the ids the EHR gave; then the Provenance, created by POST
-(Provenance has no business identifier to make that conditional).
+referenced resources first (the order follows the references themselves), rewriting our references to the
+ids the EHR gave.
+
+Then, in both, a Provenance for what was written and one for what was removed, each naming the versions
+concerned (a version-specific target still resolves after a later job changes or removes the resource).
+Transaction mode PUTs it to an id derived from the job; conditional mode creates it once, known by its tag.
 
 In both, the EHR's own Patient stands in for ours. Where the ledger knows the version last written, a PUT
 carries If-Match: a 412 means someone changed the resource in the EHR since, and the caller reconciles.
@@ -13,7 +17,6 @@ carries If-Match: a 412 means someone changed the resource in the EHR since, and
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -22,8 +25,6 @@ from fhir_adapter.adapters.ehr_store import Sent
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, failure_for
 
 JSON = dict[str, Any]
-# Referenced resources go before the ones that refer to them (conditional mode learns ids as it goes).
-ORDER = ("EpisodeOfCare", "CareTeam", "Goal", "QuestionnaireResponse", "Observation", "ServiceRequest")
 SEVERITY = {"dead": 3, "reconcile": 2, "retry": 1}
 PROVENANCE_TAG = "urn:fhir-adapter:delivery"  # a Provenance's tag: its delivery job, as its id is made
 
@@ -69,12 +70,65 @@ def business_identifier(resource: JSON) -> JSON:
     return (found[0] if found else {}) if isinstance(found, list) else found
 
 
+def references(value: Any) -> set[str]:
+    """The relative literal references ("Type/id") anywhere in a resource; contained ("#..."), absolute and
+    urn: references are not resources the EHR is sent."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str) and ref.count("/") == 1 and not ref.startswith(("#", "urn:")):
+            found.add(ref)
+        for item in value.values():
+            found |= references(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    return found
+
+
+_GONE = object()
+
+
+def without(value: Any, refs: set[str]) -> Any:
+    """A copy of `value` whose References to one of `refs` keep only their display and identifier, and
+    are taken out where that leaves nothing: with the extension that carried one, and lists or objects
+    left empty."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, list):
+            items = [v for v in (strip(item) for item in node) if v is not _GONE]
+            return items if items or not node else _GONE
+        if not isinstance(node, dict):
+            return node
+        if node.get("reference") in refs:
+            rest = {k: v for k, v in node.items() if k in ("display", "identifier")}
+            return rest or _GONE
+        kept = {k: v for k, v in ((k, strip(item)) for k, item in node.items()) if v is not _GONE}
+        lost_value = any(k.startswith("value") for k in node) and not any(k.startswith("value") for k in kept)
+        if (not kept and node) or (lost_value and "url" in node and "extension" not in kept):
+            return _GONE
+        return kept
+
+    out = strip(value)
+    return {} if out is _GONE else out
+
+
 def ordered(items: list[Outgoing]) -> list[Outgoing]:
-    rank = {t: i for i, t in enumerate(ORDER)}
-    return sorted(items, key=lambda o: (o.deleted, rank.get(o.resource_type, len(ORDER))))
+    """Writes before deletions; among the writes, each resource after those of the job it references (a
+    cycle, which our mappings never make, leaves the rest in the order given)."""
+    writes = [o for o in items if not o.deleted]
+    remaining = {o.ref: references(o.resource) for o in writes}
+    out: list[Outgoing] = []
+    while writes:
+        ready = [o for o in writes if not (remaining[o.ref] & {w.ref for w in writes if w is not o})]
+        batch = ready or writes
+        out += batch
+        writes = [o for o in writes if o not in batch]
+    return out + [o for o in items if o.deleted]
 
 
-def provenance(provenance_id: str, targets: list[str], recorded: str, org: str) -> JSON:
+def provenance(provenance_id: str, targets: list[str], recorded: str, org: str, activity: str) -> JSON:
+    """What one job did in the EHR (`activity`: UPDATE or DELETE, v3-DataOperation), by whom."""
     return {
         "resourceType": "Provenance",
         "id": provenance_id,
@@ -82,7 +136,7 @@ def provenance(provenance_id: str, targets: list[str], recorded: str, org: str) 
         "target": [{"reference": t} for t in targets],
         "recorded": recorded,
         "activity": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code": "UPDATE"}]
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code": activity}]
         },
         "agent": [
             {
@@ -103,8 +157,9 @@ def provenance(provenance_id: str, targets: list[str], recorded: str, org: str) 
     }
 
 
-def provenance_id(org: str, ehr: str, job_id: int) -> str:
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:fhir-adapter:{org}:{ehr}:job:{job_id}"))
+def provenance_id(org: str, ehr: str, job_id: int, activity: str = "UPDATE") -> str:
+    name = f"urn:fhir-adapter:{org}:{ehr}:job:{job_id}" + ("" if activity == "UPDATE" else f":{activity}")
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
 
 def _etag_version(etag: str | None) -> str | None:
@@ -124,12 +179,10 @@ def _status(text: Any) -> int:
 
 
 def send_transaction(
-    client: EhrClient,
-    items: list[Outgoing],
-    refs: dict[str, str],
-    known: dict[tuple[str, str], Sent],
-    make_provenance: Callable[[list[str]], JSON],
+    client: EhrClient, items: list[Outgoing], refs: dict[str, str], known: dict[tuple[str, str], Sent]
 ) -> list[Written]:
+    job = {item.ref for item in items}
+    refs = dict(refs) | _ehr_ids(known, job)  # what is not in the job may have gone another way before
     entries: list[JSON] = []
     for item in items:
         url = item.ref
@@ -142,20 +195,12 @@ def send_transaction(
             request["ifMatch"] = f'W/"{sent.ehr_version_id}"'
         body = rewrite(item.resource, refs)
         entries.append({"fullUrl": f"{client.base}/{url}", "resource": body, "request": request})
-    prov = make_provenance([item.ref for item in items if not item.deleted])
-    entries.append(
-        {
-            "fullUrl": f"{client.base}/Provenance/{prov['id']}",
-            "resource": prov,
-            "request": {"method": "PUT", "url": f"Provenance/{prov['id']}"},
-        }
-    )
     answer = client.request("POST", "", {"resourceType": "Bundle", "type": "transaction", "entry": entries})
     results = answer.get("entry", []) if isinstance(answer, dict) else []
     if len(results) != len(entries):
         raise Failure("retry", "bad_transaction_response", None, "the answer has not one entry per request")
     written, failures = [], []
-    for item, result in zip(items, results, strict=False):
+    for item, result in zip(items, results, strict=True):
         response = result.get("response", {})
         status = _status(response.get("status"))
         if not 200 <= status < 300:
@@ -170,14 +215,9 @@ def send_transaction(
 
 
 def send_conditional(
-    client: EhrClient,
-    items: list[Outgoing],
-    refs: dict[str, str],
-    known: dict[tuple[str, str], Sent],
-    make_provenance: Callable[[list[str]], JSON],
+    client: EhrClient, items: list[Outgoing], refs: dict[str, str], known: dict[tuple[str, str], Sent]
 ) -> list[Written]:
-    refs = dict(refs)
-    refs |= {f"{t}/{i}": f"{t}/{s.ehr_resource_id}" for (t, i), s in known.items() if s.ehr_resource_id}
+    refs = dict(refs) | _ehr_ids(known, set())
     written = []
     for item in ordered(items):
         if item.deleted:
@@ -195,9 +235,39 @@ def send_conditional(
         ehr_id = answer.get("id")
         refs[item.ref] = f"{item.resource_type}/{ehr_id}"
         written.append(Written(item, ehr_id, answer.get("meta", {}).get("versionId")))
-    targets = [refs[w.item.ref] for w in written if not w.item.deleted]
-    if targets:  # the server names it; a resend after a lost answer finds the first by its tag
-        prov = {k: v for k, v in make_provenance(targets).items() if k != "id"}
-        once = {"If-None-Exist": f"_tag={PROVENANCE_TAG}|{prov['meta']['tag'][0]['code']}"}
-        client.request("POST", "Provenance", prov, once)
     return written
+
+
+def _ehr_ids(known: dict[tuple[str, str], Sent], skip: set[str]) -> dict[str, str]:
+    """Our reference → the EHR's, for what the ledger says the EHR holds under an id of its own."""
+    return {
+        f"{t}/{i}": f"{t}/{s.ehr_resource_id}"
+        for (t, i), s in known.items()
+        if s.ehr_resource_id and s.action == "PUT" and f"{t}/{i}" not in skip
+    }
+
+
+def provenance_targets(written: list[Written], known: dict[tuple[str, str], Sent]) -> dict[str, list[str]]:
+    """Version-specific references to what was written (UPDATE) and to the last version we wrote of what
+    was removed (DELETE); a removal whose version the ledger does not know is named by no Provenance."""
+    updated = [
+        f"{w.item.resource_type}/{w.ehr_id}" + (f"/_history/{w.ehr_version}" if w.ehr_version else "")
+        for w in written
+        if not w.item.deleted and w.ehr_id
+    ]
+    removed = []
+    for w in written:
+        sent = known.get((w.item.resource_type, w.item.id))
+        if w.item.deleted and sent and sent.ehr_resource_id and sent.ehr_version_id:
+            removed.append(f"{w.item.resource_type}/{sent.ehr_resource_id}/_history/{sent.ehr_version_id}")
+    return {activity: targets for activity, targets in (("UPDATE", updated), ("DELETE", removed)) if targets}
+
+
+def send_provenance(client: EhrClient, resource: JSON, mode: str) -> None:
+    """PUT to its id (transaction mode: the server may create on update), or else created once: a resend
+    after a lost answer finds the first by its tag."""
+    if mode == "transaction":
+        client.request("PUT", f"Provenance/{resource['id']}", resource)
+        return
+    once = {"If-None-Exist": f"_tag={PROVENANCE_TAG}|{resource['meta']['tag'][0]['code']}"}
+    client.request("POST", "Provenance", {k: v for k, v in resource.items() if k != "id"}, once)

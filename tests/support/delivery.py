@@ -23,7 +23,8 @@ from fhir_adapter.adapters.org_store import get_org
 from fhir_adapter.adapters.tables import delivery_ledger, outbox_jobs
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.worker import Worker
-from fhir_adapter.delivery.writes import business_identifier
+from fhir_adapter.delivery.writes import PROVENANCE_TAG, business_identifier
+from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import stamp, utc_now
 from fhir_adapter.service.projection import patient_id
@@ -71,7 +72,9 @@ class Harness:
         client_id = f"CL-{uuid.uuid4().hex[:8]}"
         case["client"]["id"] = client_id
         self.post("/api/v1/clients", case["client"])
-        link = {"ehr": self.ehr_id, "patient_id": patient_id or f"pt-{client_id.lower()}", "mrn": client_id}
+        patient_id = patient_id or f"pt-{client_id.lower()}"
+        self.ehr.put({"resourceType": "Patient", "id": patient_id, "identifier": [{"value": client_id}]})
+        link = {"ehr": self.ehr_id, "patient_id": patient_id, "mrn": client_id}
         self.post(f"/api/v1/clients/{client_id}/ehr-links", link)
         plan = case["service_plans"][0] | {"client_id": client_id, "id": f"SP-{client_id}"}
         plan.pop("episode_id", None)
@@ -127,8 +130,47 @@ class Harness:
             keys = fhir_store.of_patient(conn, self.org_id, patient_id(client_id, identity))
             return [orjson.loads(fhir_store.read(conn, self.org_id, t, i).data) for t, i in keys]  # type: ignore[union-attr]
 
+    def assert_sound(self) -> None:
+        """What we wrote to the EHR (what the ledger names, and our Provenances) is valid FHIR by our own
+        validation, and every literal reference in it names a resource there. The one allowance: a
+        version-specific reference (a Provenance's target) to a resource we removed since, as the stand-in's
+        memory repository forgets the history of what is deleted (a server that keeps it answers the vread)."""
+        rows = [r for r in self.ledger() if r.ehr_id == self.ehr_id and r.ehr_resource_id]
+        written = {f"{r.resource_type}/{r.ehr_resource_id}" for r in rows}
+
+        def ours(resource: dict[str, Any]) -> bool:
+            tags = {t.get("system") for t in resource.get("meta", {}).get("tag", [])}
+            return f"{resource['resourceType']}/{resource['id']}" in written or PROVENANCE_TAG in tags
+
+        catalogue = self.service.deps.catalogue
+        for resource in filter(ours, self.ehr.everything()):
+            errors = [i for i in validate_resource(resource, catalogue) if i.severity == "error"]
+            assert not errors, (resource["resourceType"], errors)
+        removed = self.removed_in_ehr()
+        missing = [
+            (holder, path, ref)
+            for holder, path, ref in self.ehr.dangling(ours)
+            if not ("/_history/" in ref and ref.split("/_history/")[0] in removed)
+        ]
+        assert not missing, missing
+
+    def removed_in_ehr(self) -> set[str]:
+        """The EHR's "Type/id" of each resource whose last ledger row is a removal."""
+        last: dict[tuple[str, str], str] = {}
+        ehr_ids: dict[tuple[str, str], set[str]] = {}
+        for row in self.ledger():
+            if row.ehr_id != self.ehr_id or row.action == "WITHHELD":
+                continue
+            key = (row.resource_type, row.id)
+            last[key] = row.action
+            if row.ehr_resource_id:
+                ehr_ids.setdefault(key, set()).add(f"{row.resource_type}/{row.ehr_resource_id}")
+        return {ref for key, action in last.items() if action == "DELETE" for ref in ehr_ids.get(key, ())}
+
     def assert_exactly_once(self, client_id: str) -> list[dict[str, Any]]:
-        """Each of the client's resources is in the EHR exactly once, as we have it now; returns them."""
+        """Each of the client's resources is in the EHR exactly once, as we have it now, and every reference
+        in everything the EHR holds resolves there; returns them."""
+        self.assert_sound()
         found = []
         for resource in self.ours(client_id):
             ident = business_identifier(resource)

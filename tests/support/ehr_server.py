@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +54,29 @@ class EhrServer:
         response.raise_for_status()
         return [entry["resource"] for entry in response.json().get("entry", []) if "resource" in entry]
 
+    def everything(self) -> list[dict[str, Any]]:
+        """Every current resource of every type the server's CapabilityStatement lists."""
+        statement = self.session.get(f"{self.url}/metadata", timeout=10).json()
+        types = [r["type"] for r in statement["rest"][0]["resource"]]
+        return [resource for rtype in types for resource in self.search(rtype)]
+
+    def dangling(self, of: Callable[[dict[str, Any]], bool] = lambda _: True) -> list[tuple[str, str, str]]:
+        """Every literal reference in the server's resources (those `of` picks) that does not resolve there,
+        as (the resource holding it, its path, the reference). A versioned reference must vread; a plain
+        one must read."""
+        held = self.everything()
+        present = {f"{r['resourceType']}/{r['id']}" for r in held}
+        missing = []
+        for resource in filter(of, held):
+            for path, ref in literal_references(resource):
+                if "/_history/" in ref:
+                    found = self.session.get(f"{self.url}/{ref}", timeout=10).status_code == 200
+                else:
+                    found = ref in present
+                if not found:
+                    missing.append((f"{resource['resourceType']}/{resource['id']}", path, ref))
+        return missing
+
     def put(self, resource: dict[str, Any]) -> dict[str, Any]:
         """Write a resource as someone in the hospital would."""
         url = f"{self.url}/{resource['resourceType']}/{resource['id']}"
@@ -68,6 +92,22 @@ class EhrServer:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.stderr.close()
+
+
+def literal_references(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """(path, reference) for each relative literal reference ("Type/id", "Type/id/_history/v") in a
+    resource; contained (#...) and absolute or urn: references are not the server's to resolve."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        ref = value.get("reference")
+        if isinstance(ref, str) and "/" in ref and not ref.startswith(("#", "urn:", "http:", "https:")):
+            found.append((path, ref))
+        for key, item in value.items():
+            found += literal_references(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for item in value:
+            found += literal_references(item, path)
+    return found
 
 
 def _pump(stream: IO[str], lines: queue.Queue[str]) -> None:

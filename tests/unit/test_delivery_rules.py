@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fhir_adapter.adapters.ehr_store import Sent
 from fhir_adapter.delivery import worker
 from fhir_adapter.delivery.ehr_client import capabilities_of, failure_for, parse_retry_after
 from fhir_adapter.delivery.keys import (
@@ -35,7 +36,17 @@ from fhir_adapter.delivery.keys import (
     load_key,
 )
 from fhir_adapter.delivery.worker import backoff
-from fhir_adapter.delivery.writes import Outgoing, business_identifier, ordered, provenance_id, rewrite
+from fhir_adapter.delivery.writes import (
+    Outgoing,
+    Written,
+    business_identifier,
+    ordered,
+    provenance_id,
+    provenance_targets,
+    references,
+    rewrite,
+    without,
+)
 
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}
 BASE64URL_SHA256 = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -279,25 +290,52 @@ def test_no_business_identifier_is_empty(resource: dict[str, Any]) -> None:
     assert business_identifier(resource) == {}
 
 
-def _out(resource_type: str, id_: str, deleted: bool = False) -> Outgoing:
-    return Outgoing(resource_type, id_, 1, deleted, {"resourceType": resource_type, "id": id_})
+def _out(resource_type: str, id_: str, deleted: bool = False, *refs: str) -> Outgoing:
+    body: dict[str, Any] = {"resourceType": resource_type, "id": id_}
+    if refs:
+        body["extension"] = [{"url": "urn:x", "valueReference": {"reference": r}} for r in refs]
+    return Outgoing(resource_type, id_, 1, deleted, body)
 
 
 def test_ordered_puts_referenced_resources_first_and_deletions_last() -> None:
     items = [
-        _out("Goal", "gone", deleted=True),
-        _out("Task", "t1"),
-        _out("CarePlan", "p1"),
-        _out("ServiceRequest", "s1"),
+        _out("Goal", "gone", True),
+        _out("Task", "t1", False, "ServiceRequest/s1", "Patient/p"),
+        _out("CarePlan", "p1", False, "Goal/g1", "EpisodeOfCare/e1"),
+        _out("ServiceRequest", "s1", False, "Goal/g1"),
         _out("Goal", "g1"),
-        _out("EpisodeOfCare", "e1"),
+        _out("EpisodeOfCare", "e1", False, "CareTeam/c1"),
+        _out("CareTeam", "c1"),
     ]
     refs = [o.ref for o in ordered(items)]
     assert refs.index("Goal/g1") < refs.index("CarePlan/p1")
     assert refs.index("ServiceRequest/s1") < refs.index("Task/t1")
-    assert refs.index("EpisodeOfCare/e1") < refs.index("Goal/g1")
+    assert refs.index("CareTeam/c1") < refs.index("EpisodeOfCare/e1") < refs.index("CarePlan/p1")
     assert refs[-1] == "Goal/gone"
     assert sorted(refs) == sorted(o.ref for o in items)
+
+
+@given(st.data())
+def test_ordered_writes_whatever_a_resource_references_in_the_job_before_it(data: st.DataObject) -> None:
+    """Any acyclic web of references (edges only to earlier-made items), shuffled, with some deletions."""
+    count = data.draw(st.integers(1, 12))
+    items = []
+    for n in range(count):
+        targets = data.draw(st.lists(st.integers(0, n - 1), max_size=3)) if n else []
+        deleted = data.draw(st.booleans())
+        items.append(_out("Kind", f"r{n}", deleted, *(f"Kind/r{t}" for t in targets)))
+    shuffled = data.draw(st.permutations(items))
+    out = ordered(list(shuffled))
+    assert sorted(o.ref for o in out) == sorted(o.ref for o in items)
+    place = {o.ref: i for i, o in enumerate(out)}
+    first_deletion = min((place[o.ref] for o in out if o.deleted), default=len(out))
+    for o in out:
+        if o.deleted:
+            continue
+        assert place[o.ref] < first_deletion
+        for ref in references(o.resource):
+            target = next(x for x in items if x.ref == ref)
+            assert target.deleted or place[ref] < place[o.ref], (ref, o.ref)
 
 
 def test_ordered_keeps_every_deletion_after_every_write() -> None:
@@ -305,12 +343,68 @@ def test_ordered_keeps_every_deletion_after_every_write() -> None:
     assert [o.deleted for o in ordered(items)] == [False, False, True]
 
 
+def test_a_reference_left_out_keeps_its_display_and_takes_what_it_alone_filled() -> None:
+    plan = {
+        "resourceType": "CarePlan",
+        "extension": [
+            {"url": "urn:episode", "valueReference": {"reference": "EpisodeOfCare/e1"}},
+            {"url": "urn:other", "valueString": "kept"},
+        ],
+        "goal": [{"reference": "Goal/g1"}, {"reference": "Goal/g2", "display": "Stable housing"}],
+        "activity": [{"detail": {"goal": [{"reference": "Goal/g1"}], "status": "scheduled"}}],
+        "subject": {"reference": "Patient/p"},
+    }
+    out = without(plan, {"EpisodeOfCare/e1", "Goal/g1", "Goal/g2"})
+    assert out["extension"] == [{"url": "urn:other", "valueString": "kept"}]
+    assert out["goal"] == [{"display": "Stable housing"}]
+    assert out["activity"] == [{"detail": {"status": "scheduled"}}]
+    assert out["subject"] == {"reference": "Patient/p"}
+    assert references(out) == {"Patient/p"}
+
+
+@given(
+    st.recursive(
+        st.just({"reference": "Goal/x"}) | st.text(max_size=3),
+        lambda c: (
+            st.lists(c, max_size=3)
+            | st.dictionaries(st.sampled_from(["a", "b", "valueReference", "url"]), c, max_size=3)
+        ),
+    )
+)
+def test_without_leaves_no_reference_to_what_it_took_out_and_nothing_empty(value: Any) -> None:
+    out = without(value, {"Goal/x"})
+    assert "Goal/x" not in json.dumps(out)
+
+    def empty(node: Any) -> bool:
+        if isinstance(node, dict):
+            return any(v in ({}, []) or empty(v) for v in node.values())
+        if isinstance(node, list):
+            return any(v in ({}, []) or empty(v) for v in node)
+        return False
+
+    assert not empty(out) or empty(value)
+
+
+def test_provenance_names_the_versions_written_and_the_last_version_of_what_was_removed() -> None:
+    written = [
+        Written(_out("CarePlan", "p1"), "ehr-p1", "7"),
+        Written(_out("Goal", "g1", True), None, None),
+        Written(_out("Goal", "g2", True), None, None),  # never versioned: named by no Provenance
+    ]
+    known = {("Goal", "g1"): Sent("ehr-g1", "3", "PUT"), ("Goal", "g2"): Sent("ehr-g2", None, "PUT")}
+    assert provenance_targets(written, known) == {
+        "UPDATE": ["CarePlan/ehr-p1/_history/7"],
+        "DELETE": ["Goal/ehr-g1/_history/3"],
+    }
+    assert provenance_targets([Written(_out("Goal", "g2", True), None, None)], known) == {}
+
+
 def test_provenance_id_is_stable_and_differs_per_job() -> None:
     first = provenance_id("acme", "hospital", 1)
     assert first == provenance_id("acme", "hospital", 1)
     others = {provenance_id("acme", "hospital", 2), provenance_id("acme", "clinic", 1)}
-    others.add(provenance_id("other", "hospital", 1))
-    assert first not in others and len(others) == 3
+    others |= {provenance_id("other", "hospital", 1), provenance_id("acme", "hospital", 1, "DELETE")}
+    assert first not in others and len(others) == 4
 
 
 # --- signing keys ---

@@ -34,8 +34,10 @@ def test_a_change_reaches_the_ehr_once_in_a_transaction_with_a_provenance(harnes
     assert [j.state for j in h.jobs()] == ["delivered", "delivered"]
     provenances = h.ehr.search("Provenance")
     assert len(provenances) == 2
-    assert f"CarePlan/{plan['id']}" in {t["reference"] for t in provenances[-1]["target"]}
-    assert {(m, path) for m, path, _ in h.proxy.log} == {("GET", "/metadata"), ("POST", "/")}
+    targets = {t["reference"] for t in provenances[-1]["target"]}
+    assert f"CarePlan/{plan['id']}/_history/{plan['meta']['versionId']}" in targets  # the version it wrote
+    sent = {(m, path.split("/")[1]) for m, path, _ in h.proxy.log}
+    assert sent == {("GET", "metadata"), ("POST", ""), ("PUT", "Provenance")}
 
 
 def test_a_503_burst_is_retried_until_it_gets_through(harness: Harness) -> None:

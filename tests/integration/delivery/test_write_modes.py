@@ -4,32 +4,27 @@ order, with our references rewritten to the ids the EHR gave."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.conftest import ROOT, read_json
+from tests.integration.conftest import COLLECTIONS
 from tests.support.delivery import Harness
-from tests.support.ehr_server import EhrServer, start_ehr
+from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import Fault, FaultProxy
 
 
-@pytest.fixture(scope="module")
-def no_update_create(ehr: EhrServer) -> Iterator[EhrServer]:
-    """A second EHR whose CapabilityStatement says updateCreate: false."""
-    server = start_ehr(env={"EHR_UPDATE_CREATE": "false"})
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["transaction", "conditional"])
-def moded(request: pytest.FixtureRequest, harness: Harness, no_update_create: EhrServer) -> Iterator[Harness]:
+def moded(request: pytest.FixtureRequest, harness: Harness, conditional_ehr: EhrServer) -> Iterator[Harness]:
     if request.param == "transaction":
         yield harness
         return
-    no_update_create.reset()
-    proxy = FaultProxy(no_update_create.url).start()
-    h = Harness(harness.service, harness.client, harness.headers, harness.org_id, no_update_create, proxy)
+    conditional_ehr.reset()
+    proxy = FaultProxy(conditional_ehr.url).start()
+    h = Harness(harness.service, harness.client, harness.headers, harness.org_id, conditional_ehr, proxy)
     h.ehr_id = "conditional-ehr"
     h.register_ehr()
     yield h
@@ -72,3 +67,64 @@ def test_a_reset_after_commit_makes_no_duplicate_in_either_mode(moded: Harness) 
     assert h.jobs()[0].state == "delivered"
     assert len(h.assert_exactly_once(client_id)) == 3
     assert len(h.ehr.search("Provenance")) == 1  # the resent one too: found by its tag
+
+
+def _put(h: Harness, path: str, change: dict[str, Any]) -> None:
+    body = h.client.get(path, headers=h.headers).json
+    body.pop("version", None)
+    response = h.client.put(path, json=body | change, headers=h.headers)
+    assert response.status_code == 200, response.json
+
+
+def test_every_reference_resolves_in_the_ehr_after_every_job(moded: Harness) -> None:
+    """Each record goes in a job of its own, then a referral's status and the plan change alone: the later
+    jobs name resources that earlier jobs wrote (the episode's care team, the referral's request, the plan's
+    episode), and each such reference must name what the EHR holds, in both write modes."""
+    h = moded
+    case = copy.deepcopy(read_json(ROOT / "fixtures" / "cases" / "discharge-kim.json"))
+    client_id = case["client"]["id"]
+    h.post("/api/v1/clients", case["client"])
+    h.ehr.put({"resourceType": "Patient", "id": "pt-refs", "identifier": [{"value": client_id}]})
+    h.post(f"/api/v1/clients/{client_id}/ehr-links", {"ehr": h.ehr_id, "patient_id": "pt-refs"})
+    for key, collection in COLLECTIONS:
+        for record in case[key]:
+            h.post(f"/api/v1/{collection}", record)
+            h.drain()
+            assert h.ehr.dangling() == [], (collection, record["id"])
+    referral = case["referrals"][0]["id"]
+    _put(h, f"/api/v1/referrals/{referral}", {"status": "in-progress"})
+    h.drain()
+    plan = case["service_plans"][0]["id"]
+    _put(h, f"/api/v1/service-plans/{plan}", {"title": "Housing first, then work"})
+    h.drain()
+    assert {j.state for j in h.jobs()} == {"delivered"}
+    resources = h.assert_exactly_once(client_id)  # which also finds no dangling reference
+    assert "in-progress" in {t["status"] for t in by_type(resources, "Task")}
+
+
+def test_a_reference_to_a_withheld_record_is_taken_out_not_left_dangling(moded: Harness) -> None:
+    """The plan is sensitive (withheld); a referral made for one of its goals is not: the referral goes
+    without the reference to the goal the EHR will never hold."""
+    h = moded
+    client_id = h.new_client("pt-4")
+    plan = h.client.get(f"/api/v1/service-plans/SP-{client_id}", headers=h.headers).json
+    plan = {k: v for k, v in plan.items() if k != "version"} | {"sensitive": True}
+    assert (
+        h.client.put(f"/api/v1/service-plans/SP-{client_id}", json=plan, headers=h.headers).status_code == 200
+    )
+    goal = plan["goals"][0]["id"]
+    referral = {
+        "id": f"RF-{client_id}",
+        "client_id": client_id,
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2099-01-01T09:00:00Z",
+        "reason": {"plan_id": plan["id"], "goal_id": goal, "text": "needs housing"},
+    }
+    h.post("/api/v1/referrals", referral)
+    h.drain()
+    (request,) = h.ehr.search("ServiceRequest", subject="Patient/pt-4")
+    assert "Goal/" not in str(request)
+    ours = next(r for r in h.ours(client_id) if r["resourceType"] == "ServiceRequest")
+    assert "Goal/" in str(ours)  # kept in the case record; only what went to the EHR leaves it out
+    h.assert_sound()

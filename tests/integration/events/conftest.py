@@ -64,9 +64,14 @@ class Hospital:
 
 @pytest.fixture
 def hospital(service: Any, client: Any, new_org: Any, ehr: EhrServer, proxy: FaultProxy) -> Hospital:  # noqa: F811
-    h = Harness(service, client, new_org(), new_org.org_id, ehr, proxy)
+    return open_hospital(Harness(service, client, new_org(), new_org.org_id, ehr, proxy))
+
+
+def open_hospital(h: Harness) -> Hospital:
+    """Kim's case file in the organisation, the EHR registered, her Patient and Encounter in the EHR."""
+    ehr = h.ehr
     h.register_ehr(mrn_system=MRN_SYSTEM, mrn_authority="RGH")
-    seed(client, h.headers, copy.deepcopy(read_json(ROOT / "fixtures" / "cases" / "discharge-kim.json")))
+    seed(h.client, h.headers, copy.deepcopy(read_json(ROOT / "fixtures" / "cases" / "discharge-kim.json")))
     hosp = Hospital(h)
     ehr.put(
         {

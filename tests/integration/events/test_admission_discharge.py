@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service import timeline
 from tests.conftest import ROOT, read_json
-from tests.integration.events.conftest import Hospital, referral
+from tests.integration.events.conftest import Hospital, open_hospital, referral
 from tests.support import adt
+from tests.support.delivery import Harness
+from tests.support.fault_proxy import FaultProxy
 
 
 def _ehr_made(name: str, patient: str, encounter: str) -> dict[str, Any]:
@@ -37,9 +42,23 @@ def _no_duplicates(hospital: Hospital) -> None:
         assert all(n == 1 for n in idents.values()), (rtype, idents)
 
 
-def test_admission_then_discharge_over_mllp(
-    hospital: Hospital, listener: adt.Listener, catalogue: Catalogue
-) -> None:
+@pytest.fixture(params=["transaction", "conditional"])
+def each_mode(request: pytest.FixtureRequest, new_org: Any) -> Iterator[Hospital]:
+    """Kim's hospital as an EHR we write to with transactions, and as one we write to conditionally."""
+    if request.param == "transaction":
+        yield request.getfixturevalue("hospital")
+        return
+    ehr = request.getfixturevalue("conditional_ehr")
+    ehr.reset()
+    proxy = FaultProxy(ehr.url).start()
+    service, client = request.getfixturevalue("service"), request.getfixturevalue("client")
+    yield open_hospital(Harness(service, client, new_org(), new_org.org_id, ehr, proxy))
+    proxy.stop()
+
+
+def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Catalogue) -> None:
+    hospital = each_mode
+    listener = adt.Listener(hospital.handle).start()
     sender = adt.Sender(listener.port)
     try:
         ack = sender.send(adt.message("A01", hospital.visit(), control_id="ADM-1"))
@@ -60,6 +79,7 @@ def test_admission_then_discharge_over_mllp(
         tasks = hospital.in_ehr("Task")
         assert len(tasks) == 1
         assert len(hospital.h.ehr.search("CareTeam", patient=f"Patient/{hospital.patient}")) == 1
+        hospital.h.assert_sound()
 
         # During the stay the hospital makes a referral and an assessment, and the referral we sent is under way.
         hospital.h.ehr.put(_ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter))
@@ -81,6 +101,8 @@ def test_admission_then_discharge_over_mllp(
         hospital.h.drain()
     finally:
         sender.close()
+        listener.stop()
+    hospital.h.assert_sound()
 
     values = sorted(
         r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest") if "identifier" in r

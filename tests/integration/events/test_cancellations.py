@@ -38,6 +38,9 @@ def test_a_cancelled_admission_already_sent_is_retracted_from_the_ehr(hospital: 
     hospital.h.drain()
     for rtype in ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task"):
         assert hospital.in_ehr(rtype) == [], rtype
+    hospital.h.assert_sound()  # the retraction's Provenance too: it names what was removed, as a DELETE
+    activities = [p["activity"]["coding"][0]["code"] for p in hospital.h.ehr.search("Provenance")]
+    assert sorted(activities) == ["DELETE", "UPDATE"]
     (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
     assert admission["state"] == "cancelled"
     again = hospital.adt(adt.message("A11", hospital.visit()))
@@ -59,6 +62,7 @@ def test_a_cancelled_discharge_reopens_the_visit_and_retracts_the_discharge_refe
     hospital.h.drain()
     values = {r["identifier"][0]["value"] for r in hospital.in_ehr("ServiceRequest")}
     assert values == {"RF-7710"}  # the admission's referral stays; the discharge's is taken back
+    hospital.h.assert_sound()
     assert len(hospital.in_ehr("CarePlan")) == 1
     (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
     assert admission["state"] == "admitted" and "disposition" not in admission

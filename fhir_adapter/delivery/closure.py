@@ -1,0 +1,63 @@
+"""What a job's resources name outside the job, so that every reference resolves in the EHR.
+
+A reference to a resource the EHR already holds from an earlier job is rewritten to the EHR's id (the
+ledger knows it). One the EHR has never been sent goes along in this job. One that cannot go (withheld by
+the EHR's policy, or no longer ours to send) is taken out of the referring resource, keeping its display
+and identifier where it has them: the EHR is never left a reference to nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import orjson
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import ehr_store, fhir_store
+from fhir_adapter.adapters.ehr_store import Ehr, Sent
+from fhir_adapter.adapters.fhir_store import content
+from fhir_adapter.delivery.writes import Outgoing, references, without
+
+Known = dict[tuple[str, str], Sent]
+ADDRESSED = ("Patient/", "Encounter/")  # the EHR's own, put in when the job is addressed
+
+
+@dataclass(frozen=True)
+class Closed:
+    send: list[Outgoing]  # the job's resources and those they need, referenced ones free of dead ends
+    known: Known  # the ledger's word on all of them and on what they name
+    left_out: frozenset[str]  # references taken out: they could not resolve in the EHR
+
+
+def _named(items: list[Outgoing]) -> set[str]:
+    named = {ref for o in items if not o.deleted for ref in references(o.resource)}
+    return {ref for ref in named if not ref.startswith(ADDRESSED)}
+
+
+def close(conn: Connection, org_id: str, ehr: Ehr, send: list[Outgoing], known: Known) -> Closed:
+    """The job's resources, with what they name outside the job either known to the EHR or sent along."""
+    known = dict(known)
+    seen = {o.ref for o in send}
+    pending = _named(send) - seen
+    extra: list[Outgoing] = []
+    left_out: set[str] = set()
+    while pending:
+        seen |= pending
+        keys = [(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in sorted(pending)]
+        known |= ehr_store.last_sent(conn, org_id, ehr.id, keys)
+        missing = [k for k in keys if k not in known or known[k].action != "PUT"]
+        stored = {(s.resource_type, s.id): s for s in fhir_store.read_many(conn, org_id, missing)}
+        found = []
+        for key in missing:
+            item = stored.get(key)
+            if item is None or item.deleted or (item.restricted and not ehr.send_restricted):
+                left_out.add(f"{key[0]}/{key[1]}")
+                continue
+            data = content(orjson.loads(item.data))
+            found.append(Outgoing(item.resource_type, item.id, item.version_id, False, data))
+        extra += found
+        pending = _named(found) - seen
+    items = send + extra
+    if left_out:
+        items = [o if o.deleted else replace(o, resource=without(o.resource, left_out)) for o in items]
+    return Closed(items, known, frozenset(left_out))
