@@ -11,7 +11,7 @@ from pathlib import Path
 import structlog
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
-from fhir_adapter.events.hl7v2 import ack
+from fhir_adapter.events.v2_ack import ack
 from fhir_adapter.logs import raised_at
 
 log = structlog.get_logger("fhir_adapter.mllp")
@@ -25,7 +25,7 @@ def _guarded(handle: Callable[[str], str], text: str) -> str:
         return handle(text)
     except Exception as err:
         log.error("mllp.internal_error", error=type(err).__name__, where=raised_at(err))
-        return ack(None, "AR", "internal error: send the message again")
+        return ack(text, "AR", "internal error: send the message again")
 
 
 def tls(cert: Path, key: Path | None = None, client_ca: Path | None = None) -> ssl.SSLContext:

@@ -102,7 +102,10 @@ class Sender:
         self._buffer = b""
 
     def send(self, text: str) -> str:
-        self.sock.sendall(START + text.encode() + END)
+        return self.send_bytes(text.encode())
+
+    def send_bytes(self, data: bytes) -> str:
+        self.sock.sendall(START + data + END)
         while END not in self._buffer:
             chunk = self.sock.recv(65536)
             if not chunk:
