@@ -15,6 +15,9 @@ from sqlalchemy import func, select
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import make_engine, reading
 from fhir_adapter.adapters.tables import inbound_messages
+from fhir_adapter.app import create_app
+from fhir_adapter.bootstrap import bootstrap
+from fhir_adapter.config import Settings
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import utc_now
 from tests.integration.events.conftest import Hospital
@@ -142,3 +145,17 @@ def test_storage_away_is_ar_for_any_message_over_mllp(catalogue: Any) -> None:
         connection.close()
         listener.stop()
         engine.dispose()
+
+
+def test_storage_away_is_a_503_over_http(catalogue: Any) -> None:
+    services = bootstrap(
+        Settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"), catalogue=catalogue
+    )
+    client = create_app(services=services).test_client()
+    headers = {"Authorization": "Bearer fa_some-token"} | ER7
+    try:
+        for text in (REAL, MALFORMED[0]):
+            response = client.post("/api/v1/ehrs/hospital/adt", data=text, headers=headers)
+            assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    finally:
+        services.close()
