@@ -27,7 +27,6 @@ from tests.support.adt_mutations import mutated
 TABLE_0357 = {"100", "101", "102", "103", "200", "201", "202", "203", "204", "205", "206", "207"}
 ER7 = {"Content-Type": "x-application/hl7-v2+er7", "Accept": "x-application/hl7-v2+er7"}
 REAL = adt.message("A01", adt.Visit(mrn="MRN-448812", number="V1001"), control_id="MSG00001")
-MSH = REAL.split("\r", 1)[0]
 MALFORMED = [
     "MSH|^~\\&|X",
     "MSH|^~\\&",
@@ -115,7 +114,7 @@ def test_a_malformed_message_is_ae_with_a_0357_code_and_stored_once(
     assert rows(hospital) == before + 1
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=mutated())
 def test_any_mutated_message_gets_aa_or_ae_and_is_stored_once(
     hospital: Hospital, sender: adt.Sender, data: bytes
