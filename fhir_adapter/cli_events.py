@@ -36,6 +36,15 @@ def _tls(args: argparse.Namespace, settings: Settings) -> tuple[ssl.SSLContext |
         return None, f"cannot use the TLS certificate, key or CA files: {err}"
 
 
+def _limits(args: argparse.Namespace, settings: Settings) -> tuple[mllp.Limits, str | None]:
+    """The idle time and connection cap the options (else the settings) ask for, or why they cannot be."""
+    idle = args.idle_seconds if args.idle_seconds is not None else settings.mllp_idle_seconds
+    most = args.max_connections if args.max_connections is not None else settings.mllp_max_connections
+    if not 0 < idle < float("inf") or most < 1:
+        return mllp.Limits(), "--idle-seconds must be above 0 and --max-connections at least 1"
+    return mllp.Limits(idle_seconds=idle, max_connections=most), None
+
+
 def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
     configure(settings.log_level)
     engine = make_engine(settings.database_url)
@@ -52,8 +61,9 @@ def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
     catalogue = load_catalogue(settings.mappings_dir, settings.mappings_override)
     host, port = args.host or settings.mllp_host, args.port if args.port is not None else settings.mllp_port
     context, why = _tls(args, settings)
-    if why:
-        print(why, file=sys.stderr)
+    limits, bad = _limits(args, settings)
+    if why or bad:
+        print(why or bad, file=sys.stderr)
         return 2
 
     def handle(text: str) -> str:
@@ -69,7 +79,7 @@ def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
         )
 
     try:
-        asyncio.run(mllp.serve(host, port, handle, ready, context))
+        asyncio.run(mllp.serve(host, port, handle, ready, context, limits))
     except KeyboardInterrupt:
         pass
     except OSError as err:
@@ -150,6 +160,16 @@ def add_parsers(sub: Any) -> None:
     )
     m.add_argument("--tls-key", type=Path, help="its private key, PEM, when not in the certificate file")
     m.add_argument("--tls-client-ca", type=Path, help="require sender certificates signed by these CAs, PEM")
+    m.add_argument(
+        "--idle-seconds",
+        type=float,
+        help="close a connection idle, or with a message unfinished, this long (FHIR_ADAPTER_MLLP_IDLE_SECONDS, 60)",
+    )
+    m.add_argument(
+        "--max-connections",
+        type=int,
+        help="connections held at once; more are closed at once (FHIR_ADAPTER_MLLP_MAX_CONNECTIONS, 100)",
+    )
     m.set_defaults(service=cmd_mllp)
     i = sub.add_parser(
         "inbound",

@@ -60,6 +60,8 @@ class Settings:
     mllp_tls_cert: Path | None = None  # MLLP over TLS: the listener's certificate chain (PEM)
     mllp_tls_key: Path | None = None  # its private key; None: in the certificate file
     mllp_tls_client_ca: Path | None = None  # senders must present a certificate signed by these CAs
+    mllp_idle_seconds: float = 60.0  # an MLLP connection idle, or with a frame half sent, this long is closed
+    mllp_max_connections: int = 100  # MLLP connections one listener holds at once; more are closed at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -114,6 +116,8 @@ class Settings:
             mllp_tls_cert=path("MLLP_TLS_CERT"),
             mllp_tls_key=path("MLLP_TLS_KEY"),
             mllp_tls_client_ca=path("MLLP_TLS_CLIENT_CA"),
+            mllp_idle_seconds=number("MLLP_IDLE_SECONDS", cls.mllp_idle_seconds),
+            mllp_max_connections=int(number("MLLP_MAX_CONNECTIONS", cls.mllp_max_connections)),
         )
 
     def identity(self) -> Identity:

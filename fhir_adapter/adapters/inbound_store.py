@@ -72,7 +72,7 @@ def add(conn: Connection, org_id: str, ehr_id: str, event: Event, body: str, now
         "mrn": event.patient.mrn,
         "visit_number": event.visit_key,
         "event_json": orjson.dumps(event.to_json()).decode(),
-        "body": body,
+        "body": body.replace("\x00", "\ufffd"),  # PostgreSQL text holds no NUL (one is rejected for it)
         "received_at": now,
     }
     try:

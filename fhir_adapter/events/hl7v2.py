@@ -1,9 +1,11 @@
-"""HL7 v2 ADT → Event, and the ACK that answers it (python-hl7).
+"""HL7 v2 ADT → Event (python-hl7); the ACK that answers it is built in v2_ack.
 
 The event is MSH-9.2, never EVN-1: real feeds disagree, and MSH-9 is what the sender routes on. PID-3 gives
 the medical record number (the repetition whose assigning authority is the EHR's, else the one typed MR);
 PV1 gives the visit as the HL7 v2-to-FHIR mapping reads it (PV1-2 class, PV1-3 location, PV1-14 admit
-source, PV1-19 visit number, PV1-36 discharge disposition, PV1-44/45 the period).
+source, PV1-19 visit number, PV1-36 discharge disposition, PV1-44/45 the period). A coded field keeps the
+sender's code, text and coding system unless it is a code of the HL7 table (v2_tables). Every reason a
+message cannot be read is a ContentError carrying its table 0357 condition.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ from datetime import UTC, datetime, timedelta, timezone
 import hl7
 
 from fhir_adapter.events.model import V2_KINDS, Coded, ContentError, Event, Patient, Visit
+from fhir_adapter.events.v2_tables import (
+    ADMINISTRATIVE_SEX,
+    ADMIT_SOURCE,
+    DISCHARGE_DISPOSITION,
+    PATIENT_CLASS,
+    V2Table,
+)
 from fhir_adapter.mapping.terminology import CodeTable
 
 TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
 GENDERS = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
 NEEDS_VISIT = ("admit", "register", "discharge", "cancel-admit", "cancel-discharge")
-DISPOSITION_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0112"
+REQUIRED, FORM, SEQUENCE, MESSAGE_TYPE = "101", "102", "100", "200"  # HL7 table 0357
 
 
 def normalise(raw: str) -> str:
@@ -37,14 +46,36 @@ def same_message(first: str, again: str) -> bool:
     return after_msh(first) == after_msh(again)
 
 
+def _encoding(text: str) -> None:
+    """MSH-1 and MSH-2 must be distinct characters that are no letter, digit or space: the message cannot
+    be split into fields and components otherwise."""
+    sep = text[3]
+    chars = text[4:].split("\r", 1)[0].split(sep, 1)[0]
+    if sep.isalnum() or sep.isspace():
+        raise ContentError(f"MSH-1 (field separator) is {sep!r}: not a separator", "MSH-1", FORM)
+    if (
+        not 4 <= len(chars) <= 5
+        or len(set(chars + sep)) != len(chars) + 1
+        or any(c.isalnum() or c.isspace() for c in chars)
+    ):
+        raise ContentError(
+            f"MSH-2 (encoding characters) is {chars[:8]!r}: four distinct separators are needed",
+            "MSH-2",
+            FORM,
+        )
+
+
 def parse(raw: str) -> hl7.Message:
     text = normalise(raw)
     if not text.startswith("MSH") or len(text) < 8:
-        raise ContentError("not an HL7 v2 message: it does not begin with an MSH segment", "MSH")
+        raise ContentError("not an HL7 v2 message: it does not begin with an MSH segment", "MSH", SEQUENCE)
+    _encoding(text)
+    if "\x00" in text:  # no HL7 value holds one, and a database text column cannot keep it
+        raise ContentError("the message holds a NUL character", "", FORM)
     try:
         return hl7.parse(text)
     except Exception as err:  # python-hl7 raises plain exceptions on broken framing
-        raise ContentError(f"the message cannot be parsed: {err}", "MSH") from err
+        raise ContentError(f"the message cannot be parsed: {err}", "MSH", FORM) from err
 
 
 def _get(message: hl7.Message, segment: str, number: int) -> str:
@@ -64,25 +95,65 @@ def _part(value: str, sep: str, index: int) -> str:
     return parts[index] if len(parts) > index else ""
 
 
+def _unescape(message: hl7.Message, value: str) -> str:
+    """A value with its escape sequences read (HL7 v2 section 2.7: F S T R E and Xhh..); other sequences,
+    and what a hex sequence makes that is no text, are dropped. python-hl7's own unescape raises, or warns,
+    on sequences a sender may well send; this never fails."""
+    esc = str(message.esc)
+    if not esc or esc not in value:
+        return value
+    field, rep, comp, sub = list(str(message.separators))[1:5]
+    known: dict[str, str] = {"F": field, "R": rep, "S": comp, "T": sub, "E": esc, ".br": " "}
+
+    def read(found: re.Match[str]) -> str:
+        seq = found.group(1)
+        if seq in known:
+            return known[seq]
+        if re.fullmatch(r"X(?:[0-9A-Fa-f]{2})+", seq):
+            return "".join(c for c in bytes.fromhex(seq[1:]).decode("latin-1") if c.isprintable())
+        return ""
+
+    return re.sub(re.escape(esc) + "([^" + re.escape(esc) + "]*)" + re.escape(esc), read, value)
+
+
+def _coded(message: hl7.Message, segment: str, number: int, table: V2Table) -> Coded | None:
+    """A coded field (IS, or CWE code^text^system; its first repetition) as the sender sent it: the HL7
+    table's system only for one of the table's codes that names no other coding system."""
+    rep, comp = message.separators[2], message.separators[3]
+    value = _part(_get(message, segment, number), rep, 0)
+    code, text, system = (_unescape(message, _part(value, comp, i)) for i in (0, 1, 2))
+    if not (code or text):
+        return None
+    if table.has(code, system):
+        return Coded(code, text or None, table.system)
+    return Coded(code or text, text or None, system or None)
+
+
+def _zone(zone: str | None) -> timezone:
+    if not zone:
+        return UTC
+    hours, minutes = int(zone[1:3]), int(zone[3:5])
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"no such zone offset: {zone}")
+    return timezone((1 if zone[0] == "+" else -1) * timedelta(hours=hours, minutes=minutes))
+
+
 def instant(value: str, where: str) -> str | None:
     """An HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]) as a stored UTC instant; no zone is taken as UTC."""
     if not value:
         return None
     found = TS.match(value)
     if not found:
-        raise ContentError(f"{where} is not an HL7 date/time: {value[:40]!r}", where)
+        raise ContentError(f"{where} is not an HL7 date/time: {value[:40]!r}", where, FORM)
     y, mo, d, h, mi, s, zone = found.groups()
-    tz = UTC
-    if zone:
-        sign = 1 if zone[0] == "+" else -1
-        tz = timezone(sign * timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])))
     try:
         moment = datetime(
-            int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0), tzinfo=tz
+            int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0), tzinfo=_zone(zone)
         )
-    except ValueError as err:
-        raise ContentError(f"{where} is not a real date/time: {value[:40]!r}", where) from err
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        utc = moment.astimezone(UTC)
+    except (ValueError, OverflowError) as err:
+        raise ContentError(f"{where} is not a real date/time: {value[:40]!r}", where, FORM) from err
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _date(value: str, where: str) -> str | None:
@@ -105,7 +176,7 @@ def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
             return value, authority
         found.append((value, names[0] if names else None, _part(rep, comp, 4)))
     if not found:
-        raise ContentError("PID-3 (patient identifier list) holds no identifier", "PID-3")
+        raise ContentError("PID-3 (patient identifier list) holds no identifier", "PID-3", REQUIRED)
     typed = [f for f in found if f[2] == "MR"]
     value, assigner, _ = (typed or found)[0]
     return value, assigner
@@ -115,48 +186,59 @@ def _patient(message: hl7.Message, authority: str | None) -> Patient:
     mrn, assigner = _mrn(message, authority)
     comp, rep_sep, sub = message.separators[3], message.separators[2], message.separators[4]
     name = _part(_get(message, "PID", 5), rep_sep, 0)
-    family = message.unescape(_part(_part(name, comp, 0), sub, 0)) or None
-    given = message.unescape(_part(name, comp, 1)) or None
-    sex = _get(message, "PID", 8)
+    family = _unescape(message, _part(_part(name, comp, 0), sub, 0)) or None
+    given = _unescape(message, _part(name, comp, 1)) or None
+    sex = _coded(message, "PID", 8, ADMINISTRATIVE_SEX)  # a sex of the sender's own is no FHIR gender
     return Patient(
         mrn=mrn,
         authority=assigner,
         family=family,
         given=given,
         birth_date=_date(_get(message, "PID", 7), "PID-7"),
-        gender=GENDERS.get(sex[:1]) if sex else None,
+        gender=GENDERS[sex.code] if sex and sex.system == ADMINISTRATIVE_SEX.system else None,
     )
+
+
+def _class(message: hl7.Message, classes: CodeTable) -> str | None:
+    """PV1-2 as a v3 ActCode when it is a table 0004 class the ConceptMap maps; the sender's own code as
+    it came when it is not of table 0004; nothing for the table's classes that have no ActCode (N, U)."""
+    coded = _coded(message, "PV1", 2, PATIENT_CLASS)
+    if coded is None:
+        return None
+    if coded.system != PATIENT_CLASS.system:
+        _bounded(coded.code, 20, "PV1-2")
+        return coded.code
+    key = classes.key_for_code("v2", coded.code)
+    return classes.code(key, "v3") if key else None
+
+
+def _words(coded: Coded | None, table: V2Table) -> str | None:
+    """What a coded value says: its text, else the table's display of an HL7 code, else the code."""
+    if coded is None:
+        return None
+    said = coded.display or (table.codes[coded.code] if coded.system == table.system else coded.code)
+    return said[:200] or None
 
 
 def _visit(message: hl7.Message, classes: CodeTable) -> Visit:
     comp = message.separators[3]
     sub = message.separators[4]
-    pv1_class = _get(message, "PV1", 2)
-    class_key = classes.key_for_code("v2", _part(pv1_class, comp, 0)) if pv1_class else None
     location = _get(message, "PV1", 3)
-    where = [message.unescape(_part(_part(location, comp, i), sub, 0)) for i in (3, 0, 1, 2)]
-    source = _get(message, "PV1", 14)
-    disposition = _get(message, "PV1", 36)
+    where = [_unescape(message, _part(_part(location, comp, i), sub, 0)) for i in (3, 0, 1, 2)]
     return Visit(
         number=_part(_get(message, "PV1", 19), comp, 0) or None,
-        class_code=classes.code(class_key, "v3") if class_key else None,
+        class_code=_class(message, classes),
         location=" / ".join(w for w in where if w)[:200] or None,
-        admit_source=message.unescape(_part(source, comp, 1) or _part(source, comp, 0))[:200] or None,
+        admit_source=_words(_coded(message, "PV1", 14, ADMIT_SOURCE), ADMIT_SOURCE),
         admitted_at=instant(_get(message, "PV1", 44), "PV1-44"),
         discharged_at=instant(_get(message, "PV1", 45), "PV1-45"),
-        disposition=Coded(
-            _part(disposition, comp, 0),
-            message.unescape(_part(disposition, comp, 1)) or None,
-            DISPOSITION_SYSTEM,
-        )
-        if _part(disposition, comp, 0)
-        else None,
+        disposition=_coded(message, "PV1", 36, DISCHARGE_DISPOSITION),
     )
 
 
 def _bounded(value: str | None, limit: int, where: str) -> None:
     if value and len(value) > limit:
-        raise ContentError(f"{where} is longer than {limit} characters", where)
+        raise ContentError(f"{where} is longer than {limit} characters", where, FORM)
 
 
 def to_event(message: hl7.Message, channel: str, authority: str | None, classes: CodeTable) -> Event:
@@ -165,12 +247,14 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, classes:
     msh9 = _get(message, "MSH", 9)
     control_id = _get(message, "MSH", 10)
     if not control_id:
-        raise ContentError("MSH-10 (message control id) is empty", "MSH-10")
+        raise ContentError("MSH-10 (message control id) is empty", "MSH-10", REQUIRED)
     if _part(msh9, comp, 0) != "ADT":
-        raise ContentError(f"MSH-9 is {msh9 or 'empty'}: only ADT messages are taken", "MSH-9")
+        raise ContentError(
+            f"MSH-9 is {msh9[:40] or 'empty'}: only ADT messages are taken", "MSH-9", MESSAGE_TYPE
+        )
     code = _part(msh9, comp, 1)
     if not code:
-        raise ContentError("MSH-9.2 (trigger event) is empty", "MSH-9")
+        raise ContentError("MSH-9.2 (trigger event) is empty", "MSH-9", REQUIRED)
     kind = V2_KINDS.get(code, "other")
     patient = _patient(message, authority)
     visit = _visit(message, classes)
@@ -183,11 +267,13 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, classes:
     ):
         _bounded(value, limit, where)
     if kind in NEEDS_VISIT and not visit.number:
-        raise ContentError(f"PV1-19 (visit number) is empty: an {code} must name its visit", "PV1-19")
+        raise ContentError(
+            f"PV1-19 (visit number) is empty: an {code} must name its visit", "PV1-19", REQUIRED
+        )
     merged = _part(_get(message, "MRG", 1), comp, 0) or None
     if kind == "merge" and not merged:
         raise ContentError(
-            "MRG-1 (prior patient identifier) is empty: an A40 must name who is merged", "MRG-1"
+            "MRG-1 (prior patient identifier) is empty: an A40 must name who is merged", "MRG-1", REQUIRED
         )
     return Event(
         channel=channel,
@@ -199,23 +285,3 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, classes:
         occurred_at=instant(_get(message, "EVN", 2), "EVN-2") or instant(_get(message, "MSH", 7), "MSH-7"),
         merged_mrn=merged,
     )
-
-
-ERROR_CODES = {"AE": "101^Required field missing^HL70357", "AR": "207^Application internal error^HL70357"}
-
-
-def ack(message: hl7.Message | None, code: str, text: str = "") -> str:
-    """The ACK for `message` (MSA-1 `code`, MSA-3 and ERR carrying `text`); a bare one when it could not
-    be parsed at all."""
-    clean = text.replace("|", "/").replace("^", "/").replace("~", "-").replace("&", "+").replace("\\", "/")
-    clean = clean.replace("\r", " ").replace("\n", " ")[:200]
-    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    if message is None:
-        lines = [f"MSH|^~\\&|fhir-adapter||||{now}||ACK|{now}|P|2.5", f"MSA|{code}||{clean}"]
-    else:
-        reply = str(message.create_ack(code, message_id=f"ACK{now}{_get(message, 'MSH', 10)}"[:20]))
-        lines = reply.split("\r")
-        lines = [f"{line}|{clean}" if line.startswith("MSA") and clean else line for line in lines if line]
-    if code != "AA" and clean:
-        lines.append(f"ERR|||{ERROR_CODES.get(code, ERROR_CODES['AE'])}|E||||{clean}")
-    return "\r".join(lines) + "\r"

@@ -17,12 +17,14 @@ V2_KINDS = {
 
 
 class ContentError(Exception):
-    """The message cannot be read as an event: the reason names the field (an AE, a 4xx)."""
+    """The message cannot be read as an event: the reason names the field (an AE, a 4xx). `code` is the
+    HL7 table 0357 condition an ACK's ERR segment carries (102: a value of the wrong form)."""
 
-    def __init__(self, reason: str, where: str = "") -> None:
+    def __init__(self, reason: str, where: str = "", code: str = "102") -> None:
         super().__init__(reason)
         self.reason = reason
         self.where = where
+        self.code = code
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,15 @@
 """Receiving an event from an EHR: store it, once, then act on it, in one transaction.
 
 The sender hears "accepted" (AA, 2xx) only after that transaction commits. A control id seen before is
-accepted again and not acted on twice. A message that cannot be read is stored as rejected and answered
-AE / 4xx with the reason; one that matches no client waits in the needs-a-match list; when the database
-cannot be reached the answer is AR / 503 and the sender keeps the message to send again.
+accepted again and not acted on twice. A message that cannot be read is stored as rejected, once however
+often it is sent, and answered AE / 4xx with the reason; one that matches no client waits in the
+needs-a-match list; when the database cannot be reached the answer is AR / 503 and the sender keeps the
+message to send again.
 """
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -20,8 +20,9 @@ from fhir_adapter.adapters import audit_store, ehr_store, fhir_store, inbound_st
 from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import StorageUnavailable, writing
 from fhir_adapter.adapters.ehr_store import Ehr
-from fhir_adapter.events import hl7v2
+from fhir_adapter.events import hl7v2, v2_ack
 from fhir_adapter.events.model import ContentError, Event, Patient
+from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import admissions, matching
 from fhir_adapter.service.audit import by_service
@@ -133,33 +134,50 @@ def received(conn: Connection, ehr: Ehr, event: Event, client_id: str, now: str)
 
 
 def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError, clock: Clock) -> Outcome:
-    """Keep a message that could not be read, with the reason (a corrected resend is taken as new)."""
+    """Keep a message that could not be read, with the reason, once: the same body sent again is known by
+    its hash and not stored again (a corrected resend is taken as new). AR when nothing can be stored."""
     reason = f"{err.where}: {err.reason}" if err.where else err.reason
-    event = Event(channel, f"rejected:{uuid.uuid4()}", "unreadable", "other", Patient())
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    event = Event(channel, f"rejected:{digest}", "unreadable", "other", Patient())
     now = stamp(clock())
     try:
         with writing(engine) as conn:
             seq = inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
-            if seq is not None:
-                inbound_store.settle(conn, seq, "rejected", reason)
-    except StorageUnavailable:
-        return Outcome("AE", "rejected", err.reason, None, err.where)
+            if seq is None:
+                before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
+                return Outcome("AE", "rejected", err.reason, before.seq if before else None, err.where)
+            inbound_store.settle(conn, seq, "rejected", reason)
+    except StorageUnavailable as down:
+        log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(down))
+        return Outcome("AR", "unavailable", "the message could not be stored: send it again")
     log.info("intake.rejected", ehr=ehr.id, seq=seq)
     return Outcome("AE", "rejected", err.reason, seq, err.where)
+
+
+def _read_v2(text: str, channel: str, ehr: Ehr, catalogue: Catalogue) -> Event:
+    """The event an ADT message carries; ContentError when it cannot be read, whatever the reason."""
+    try:
+        message = hl7v2.parse(text)
+        return hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables["patient_class"])
+    except ContentError:
+        raise
+    except Exception as err:  # a shape no rule foresaw: resending the same bytes would fail the same way
+        log.error("intake.unreadable", ehr=ehr.id, error=type(err).__name__, where=raised_at(err))
+        raise ContentError("the message could not be read", "", "207") from err
 
 
 def take_v2(
     engine: Engine, catalogue: Catalogue, clock: Clock, demographics: bool, ehr: Ehr, text: str, channel: str
 ) -> tuple[Outcome, str]:
-    """Read, store and act on one ADT message (HTTP or MLLP): the outcome and the ACK to send back."""
-    message = None
+    """Read, store and act on one ADT message (HTTP or MLLP): the outcome and the ACK to send back, which
+    can be built whatever the text."""
     try:
-        message = hl7v2.parse(text)
-        event = hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables["patient_class"])
+        event = _read_v2(text, channel, ehr, catalogue)
     except ContentError as err:
-        return reject(engine, ehr, channel, text, err, clock), hl7v2.ack(message, "AE", err.reason)
+        outcome = reject(engine, ehr, channel, hl7v2.normalise(text), err, clock)
+        return outcome, v2_ack.ack(text, outcome.ack, outcome.detail, err.code, err.where)
     outcome = receive(engine, ehr, event, hl7v2.normalise(text), clock, demographics, hl7v2.same_message)
-    return outcome, hl7v2.ack(message, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
+    return outcome, v2_ack.ack(text, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
 
 
 def _waiting(conn: Connection, org: str, seq: int, verb: str) -> inbound_store.Inbound:

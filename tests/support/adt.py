@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from fhir_adapter.events import mllp
+
 START, END = b"\x0b", b"\x1c\r"
 
 
@@ -57,23 +59,29 @@ def message(
 class Listener:
     """`fhir_adapter.events.mllp.serve` on a free port, in a thread with its own event loop."""
 
-    def __init__(self, handle: Callable[[str], str], context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        handle: Callable[[str], str],
+        context: ssl.SSLContext | None = None,
+        limits: mllp.Limits | None = None,
+    ) -> None:
         self.handle = handle
         self.context = context
+        self.limits = limits or mllp.Limits()
         self.port = 0
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name="mllp", daemon=True)
 
     def _run(self) -> None:
-        from fhir_adapter.events.mllp import serve
-
         def ready(port: int) -> None:
             self.port = port
             self._ready.set()
 
         asyncio.set_event_loop(self._loop)
-        self._task = self._loop.create_task(serve("127.0.0.1", 0, self.handle, ready, self.context))
+        self._task = self._loop.create_task(
+            mllp.serve("127.0.0.1", 0, self.handle, ready, self.context, self.limits)
+        )
         try:
             self._loop.run_until_complete(self._task)
         except asyncio.CancelledError:
@@ -102,7 +110,10 @@ class Sender:
         self._buffer = b""
 
     def send(self, text: str) -> str:
-        self.sock.sendall(START + text.encode() + END)
+        return self.send_bytes(text.encode())
+
+    def send_bytes(self, data: bytes) -> str:
+        self.sock.sendall(START + data + END)
         while END not in self._buffer:
             chunk = self.sock.recv(65536)
             if not chunk:

@@ -4,11 +4,15 @@ PV1, HL7 time stamps to UTC, and the ACK."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fhir_adapter.events import hl7v2
-from fhir_adapter.events.model import ContentError, Event
+from fhir_adapter.events import hl7v2, v2_ack
+from fhir_adapter.events.model import Coded, ContentError, Event
+from fhir_adapter.events.v2_tables import ADMIT_SOURCE, DISCHARGE_DISPOSITION, PATIENT_CLASS
 from fhir_adapter.mapping.catalogue import Catalogue
 from tests.support import adt
+from tests.support.adt_mutations import mutated
 
 PV1 = {2: "E", 3: "ED^12^A^RGH", 14: "7^Emergency room", 19: "V77", 36: "01^Discharged to home"}
 PV1 |= {44: "20251014083000+0900", 45: "20251016120000-0500"}
@@ -74,25 +78,19 @@ def test_events_not_acted_on_are_read_as_other(catalogue: Catalogue) -> None:
 
 
 def test_the_ack_carries_the_control_id_the_code_and_the_reason() -> None:
-    message = hl7v2.parse(MESSAGE)
-    ack = hl7v2.ack(message, "AE", "PV1-19 | is empty")
+    ack = v2_ack.ack(MESSAGE, "AE", "PV1-19 | is empty", "101", "PV1-19")
     lines = ack.strip("\r").split("\r")
     assert lines[0].startswith("MSH|^~\\&|FA|CMS|ADT|RGH|")
+    assert lines[0].split("|")[8:] == ["ACK^A03^ACK", lines[0].split("|")[9], "P", "2.5.1"]
     assert lines[1] == "MSA|AE|CTRL-9|PV1-19 / is empty"
-    assert lines[2].startswith("ERR|||101^")
-    bare = hl7v2.ack(None, "AE", "not HL7")
-    assert "MSA|AE||not HL7" in bare
+    assert lines[2] == "ERR||PV1^1^19|101^Required field missing^HL70357|E||||PV1-19 / is empty"
+    bare = v2_ack.ack(None, "AE", "not HL7")
+    assert "MSA|AE||not HL7" in bare and "|102^Data type error^HL70357|" in bare
 
 
-def test_an_event_survives_its_json() -> None:
-    event = read(MESSAGE, classes=_catalogue())
+def test_an_event_survives_its_json(catalogue: Catalogue) -> None:
+    event = read(MESSAGE, classes=catalogue)
     assert Event.from_json(event.to_json()) == event
-
-
-def _catalogue() -> Catalogue:
-    from fhir_adapter.mapping.loader import load_catalogue
-
-    return load_catalogue(None, None)
 
 
 def test_identifiers_longer_than_they_can_be_stored_are_content_errors(catalogue: Catalogue) -> None:
@@ -103,3 +101,151 @@ def test_identifiers_longer_than_they_can_be_stored_are_content_errors(catalogue
     with pytest.raises(ContentError) as err:
         read(MESSAGE.replace("|V77|", "|" + "V" * 201 + "|"), classes=catalogue)
     assert err.value.where == "PV1-19"
+
+
+@pytest.mark.parametrize(
+    "zone", ["+9999", "+2400", "-0060", "+1299x", "+0575"], ids=["+9999", "+2400", "-0060", "junk", "+0575"]
+)
+def test_a_time_zone_that_is_no_zone_is_a_content_error(catalogue: Catalogue, zone: str) -> None:
+    text = MESSAGE.replace("20251014083000+0900", f"20251014083000{zone}")
+    with pytest.raises(ContentError) as err:
+        read(text, classes=catalogue)
+    assert (err.value.where, err.value.code) == ("PV1-44", "102")
+
+
+def test_an_instant_beyond_the_calendar_is_a_content_error(catalogue: Catalogue) -> None:
+    for value in ("00010101000000+0100", "99991231235959-0100", "00000101"):
+        with pytest.raises(ContentError) as err:
+            read(MESSAGE.replace("20251014083000+0900", value), classes=catalogue)
+        assert err.value.where == "PV1-44"
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=mutated())
+def test_any_mutated_message_is_an_event_or_a_content_error_with_its_condition(
+    catalogue: Catalogue, data: bytes
+) -> None:
+    """Never another exception: every way a message can be wrong is a reason and a table 0357 code."""
+    try:
+        read(data.decode("utf-8", errors="replace"), "RGH", catalogue)
+    except ContentError as err:
+        assert err.code in v2_ack.CONDITIONS and err.code != "207"
+        assert err.reason
+
+
+# --- coded fields: the sender's own codes survive; only a code of the HL7 table gets HL7's system ---
+
+V2 = "http://terminology.hl7.org/CodeSystem/v2-"
+
+
+def _with(pv1: dict[int, str] | None = None, sex: str = "F") -> str:
+    fields = PV1 | (pv1 or {})
+    return MESSAGE.replace("|19870412|F", f"|19870412|{sex}").replace(
+        "PV1|1|" + "|".join(PV1.get(n, "") for n in range(2, 46)),
+        "PV1|1|" + "|".join(fields.get(n, "") for n in range(2, 46)),
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("01^Discharged to home", Coded("01", "Discharged to home", V2 + "0112")),
+        ("01", Coded("01", None, V2 + "0112")),
+        ("07^Left AMA^HL70112", Coded("07", "Left AMA", V2 + "0112")),
+        ("Admitted as Inpatient^Sample^ACR", Coded("Admitted as Inpatient", "Sample", "ACR")),
+        ("01^Home^LOCAL", Coded("01", "Home", "LOCAL")),
+        ("HOME^Home", Coded("HOME", "Home", None)),
+        ("99", Coded("99", None, None)),
+        ("^Went home", Coded("Went home", "Went home", None)),
+        ("", None),
+    ],
+)
+def test_the_discharge_disposition_keeps_the_senders_code(
+    catalogue: Catalogue, value: str, expected: Coded | None
+) -> None:
+    assert read(_with({36: value}), classes=catalogue).visit.disposition == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("E", "EMER"),
+        ("I^Inpatient^HL70004", "IMP"),
+        ("OBS", "OBS"),
+        ("I^^LOCAL", "I"),
+        ("U", None),
+        ("", None),
+    ],
+)
+def test_the_patient_class_is_the_act_code_or_the_senders_own(
+    catalogue: Catalogue, value: str, expected: str | None
+) -> None:
+    assert read(_with({2: value}), classes=catalogue).visit.class_code == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("7", "Emergency room"),
+        ("7^ER", "ER"),
+        ("WALKIN^Walk-in^L", "Walk-in"),
+        ("WALKIN", "WALKIN"),
+        ("7^^LOCAL", "7"),
+    ],
+)
+def test_the_admit_source_keeps_the_senders_words(catalogue: Catalogue, value: str, expected: str) -> None:
+    assert read(_with({14: value}), classes=catalogue).visit.admit_source == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("F", "female"), ("M^Male^HL70001", "male"), ("X", None), ("F^^LOCAL", None)]
+)
+def test_a_sex_not_of_table_0001_is_no_gender(catalogue: Catalogue, value: str, expected: str | None) -> None:
+    assert read(_with(sex=value), classes=catalogue).patient.gender == expected
+
+
+WORD = st.text(
+    alphabet=st.characters(blacklist_characters="|^~\\&\r\n", blacklist_categories=("Cs", "Cc")), max_size=8
+)
+TABLES = {36: DISCHARGE_DISPOSITION, 14: ADMIT_SOURCE, 2: PATIENT_CLASS}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    number=st.sampled_from(sorted(TABLES)),
+    code=st.one_of(WORD, st.sampled_from(["01", "07", "42", "7", "E", "I", "U"])),
+    text=WORD,
+    system=st.one_of(WORD, st.sampled_from(["", "HL70112", "HL70023", "HL70004", "L", "99LOCAL"])),
+)
+def test_a_coded_pv1_field_is_the_tables_code_only_when_it_is_one(
+    catalogue: Catalogue, number: int, code: str, text: str, system: str
+) -> None:
+    """For every coded PV1 field the reader maps: a value the table does not have, or one under a coding
+    system of the sender's, reaches the visit as the sender sent it."""
+    table = TABLES[number]
+    value = "^".join([code, text, system]).rstrip("^")
+    visit = read(_with({number: value}), classes=catalogue).visit
+    ours = code in table.codes and system in ("", f"HL7{table.number}")
+    said = {
+        36: visit.disposition,
+        14: visit.admit_source,
+        2: visit.class_code,
+    }[number]
+    if not (code or text):
+        assert said is None
+    elif number == 36:
+        assert said == Coded(code or text, text or None, table.system if ours else (system or None))
+    elif number == 14:
+        assert said == (text or (table.codes[code] if ours else code))
+    elif not ours:
+        assert said == (code or text)
+    else:
+        key = catalogue.tables["patient_class"].key_for_code("v2", code)
+        assert said == (catalogue.tables["patient_class"].code(key, "v3") if key else None)
+
+
+def test_escape_sequences_are_read_and_odd_ones_dropped(catalogue: Catalogue) -> None:
+    """\\F\\ and friends, hex, and sequences python-hl7 would raise or warn on (a bad repeat count, bad hex)."""
+    text = MESSAGE.replace("Kim^Seo-yeon", "O\\T\\Brien\\X41\\\\.brx\\\\X0\\\\C2842\\^Seo\\S\\yeon\\")
+    patient = read(text, classes=catalogue).patient
+    assert (patient.family, patient.given) == ("O&BrienA", "Seo^yeon\\")

@@ -249,3 +249,20 @@ def test_a_resend_with_a_new_message_time_is_a_repeat(hospital: Hospital) -> Non
     again = hospital.adt(_with_msh_7(text, "20991231235959"))
     assert again["state"] == "duplicate"
     assert len(_jobs(hospital)) == 1
+
+
+def test_a_burst_over_mllp_gets_acks_with_ids_of_their_own(
+    hospital: Hospital, listener: adt.Listener
+) -> None:
+    """Forty messages in about a second, control ids alike but for the last digits: forty ACK ids."""
+    sender = adt.Sender(listener.port)
+    try:
+        acks = [
+            sender.send(adt.message("A08", hospital.visit(), control_id=f"MSG{n:05d}")) for n in range(1, 41)
+        ]
+    finally:
+        sender.close()
+    own = [ack.split("\r")[0].split("|")[9] for ack in acks]
+    assert [adt.ack_code(a) for a in acks] == ["AA"] * 40
+    assert len(set(own)) == 40 and all(0 < len(i) <= 20 for i in own)
+    assert [a.split("\r")[1].split("|")[2] for a in acks] == [f"MSG{n:05d}" for n in range(1, 41)]
