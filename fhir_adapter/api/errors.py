@@ -8,8 +8,8 @@ import structlog
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
-from fhir_adapter.adapters.db import StorageUnavailable
-from fhir_adapter.api.http import json_response
+from fhir_adapter.adapters.db import StorageUnavailable, TooCostly
+from fhir_adapter.api.http import json_response, services
 from fhir_adapter.logs import raised_at
 from fhir_adapter.service.errors import Problem, ServiceError
 
@@ -66,6 +66,15 @@ def _unavailable(err: StorageUnavailable) -> Response:
     return outcome_response(503, [problem], {"Retry-After": "5"})
 
 
+def _too_costly(err: TooCostly) -> Response:
+    seconds = services().settings.statement_timeout_seconds
+    message = (
+        f"the request asked more of the database than it gives one request (at most {seconds:g} s); "
+        "narrow it: fewer parameters or values, a smaller _count"
+    )
+    return outcome_response(422, [Problem("", message, "too-costly")])
+
+
 def _unexpected(err: Exception) -> Response:
     # The message and the locals may hold patient data: log the type and where it was raised, nothing else.
     where = raised_at(err)
@@ -78,4 +87,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StorageUnavailable, _unavailable)
+    app.register_error_handler(TooCostly, _too_costly)
     app.register_error_handler(Exception, _unexpected)
