@@ -105,10 +105,8 @@ def _everything_of(rtype: str) -> list[tuple[str, str]]:
 @pytest.mark.parametrize(("rtype", "kind", "name"), _cases())
 def test_a_search_answers_only_the_types_the_token_may_read(world, rtype, kind, name):
     value = _value(world, rtype, name) if kind == "param" else None
-    if kind == "param":
-        query = [(name, value or "held-by-nobody"), *_everything_of(rtype)]
-    else:
-        query = [(kind, name)]
+    filtered = [(name, value or "held-by-nobody"), *_everything_of(rtype)]
+    query = filtered if kind == "param" else [(kind, name)]
     full = world.get(f"/fhir/{rtype}", query=query)
     assert full.status_code == 200, full.json
     if value is not None or kind != "param":
