@@ -18,7 +18,15 @@ from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.fhir_api import disclosure
 from fhir_adapter.fhir_api.bundles import references
 from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
-from fhir_adapter.fhir_api.search_params import READABLE, Ignored, Limits, parse, parse_audit
+from fhir_adapter.fhir_api.search_params import (
+    READABLE,
+    AuditSearch,
+    Ignored,
+    Limits,
+    Search,
+    parse,
+    parse_audit,
+)
 from fhir_adapter.mapping.validation import validate_fhir
 from fhir_adapter.service import audit as audit_view
 from fhir_adapter.service import fhir_intake
@@ -120,23 +128,20 @@ def search(rtype: str) -> Response:
         for source, param in s.revincludes:
             targets = [f"{rtype}/{m.id}" for m in matches]
             included += fhir_search.referring(conn, org, source, param, targets, allowed)
-    return disclosure.searchset(
-        principal, matches, included, **_page(rtype, total, s.used, s.count, s.offset, s.ignored)
-    )
+    return disclosure.searchset(principal, matches, included, **_page(rtype, total, s))
 
 
-def _page(rtype: str, total: int, used: Any, count: int, offset: int, ignored: Ignored) -> dict[str, Any]:
+def _page(rtype: str, total: int, s: Search | AuditSearch) -> dict[str, Any]:
     """What a searchset Bundle says besides its resources."""
-    now = stamp(services().deps.clock())
     return {
         "base": base_url(),
         "rtype": rtype,
         "total": total,
-        "used": used,
-        "count": count,
-        "offset": offset,
-        "stamp": now,
-        "outcome": _left_out(ignored),
+        "used": s.used,
+        "count": s.count,
+        "offset": s.offset,
+        "stamp": stamp(services().deps.clock()),
+        "outcome": _left_out(s.ignored),
     }
 
 
@@ -225,5 +230,4 @@ def audit_search() -> Response:
     with reading(services().engine) as conn:
         total, rows = audit_store.search(conn, principal.org.id, s.filters, s.count, s.offset)
     events = [audit_view.to_fhir_audit_event(r) for r in rows]
-    page = _page("AuditEvent", total, s.used, s.count, s.offset, s.ignored)
-    return disclosure.audit_searchset(principal, events, **page)
+    return disclosure.audit_searchset(principal, events, **_page("AuditEvent", total, s))
