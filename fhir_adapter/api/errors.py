@@ -9,7 +9,7 @@ from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
 from fhir_adapter.adapters.db import StorageUnavailable, TooCostly
-from fhir_adapter.api.http import json_response, services
+from fhir_adapter.api.http import json_response
 from fhir_adapter.logs import raised_at
 from fhir_adapter.service.errors import Problem, ServiceError
 
@@ -67,10 +67,9 @@ def _unavailable(err: StorageUnavailable) -> Response:
 
 
 def _too_costly(err: TooCostly) -> Response:
-    seconds = services().settings.statement_timeout_seconds
     message = (
-        f"the request asked more of the database than it gives one request (at most {seconds:g} s); "
-        "narrow it: fewer parameters or values, a smaller _count"
+        "the request cost the database more than one request may (it ran past the statement timeout or "
+        "was too large to run) and was stopped; narrow it: fewer parameters or values, a smaller _count"
     )
     return outcome_response(422, [Problem("", message, "too-costly")])
 
