@@ -119,8 +119,8 @@ def guard(response: Response) -> Response:
     """after_request of /fhir: a 2xx answer with a body that did not come through here is refused."""
     if isinstance(response, Disclosed) or not 200 <= response.status_code < 300:
         return response
-    if response.is_streamed or not response.get_data():
-        return response
+    if not response.is_streamed and not response.get_data():
+        return response  # nothing in it: an OPTIONS answer, a minimal one
     log.error("an answer did not pass the disclosure check", request_id=g.get("request_id"))
     problem = Problem("", f"internal error (request {g.get('request_id', '?')})", "exception")
     return outcome_response(500, [problem])
