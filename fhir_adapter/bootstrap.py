@@ -21,7 +21,7 @@ def bootstrap(
     catalogue: Catalogue | None = None,
     clock: Clock = utc_now,
 ) -> Services:
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, settings.statement_timeout_seconds)
     catalogue = catalogue or load_catalogue(settings.mappings_dir, settings.mappings_override)
     return Services(
         settings, engine, Deps(catalogue, clock), Authenticator(engine, settings), AuditWriter(engine)

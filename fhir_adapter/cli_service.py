@@ -20,7 +20,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     if not args.no_migrate:
         migrate.upgrade(engine)
-    services = bootstrap(settings, engine=engine)
+    services = bootstrap(
+        settings
+    )  # the web app's own engine, with the statement timeout; the worker has none
     app = create_app(services=services)
     host, port = args.host or settings.host, args.port or settings.port
     embedded = settings.worker_embedded

@@ -41,6 +41,10 @@ class Settings:
     jwt_audience: str | None = None
     jwt_org_claim: str = "org"
     log_level: str = "INFO"
+    # /fhir search: parameters and values (comma-separated ones counted) one search may ask for
+    search_max_parameters: int = 20
+    search_max_values: int = 100
+    statement_timeout_seconds: float = 10.0  # PostgreSQL, web requests only: a longer statement is cancelled
     # delivery to EHRs
     signing_keys: tuple[Path, ...] = (Path("var/keys/client-assertion.pem"),)
     worker_embedded: bool | None = None  # None: an in-process worker when the database is SQLite
@@ -98,6 +102,9 @@ class Settings:
             jwt_audience=get("JWT_AUDIENCE"),
             jwt_org_claim=get("JWT_ORG_CLAIM") or cls.jwt_org_claim,
             log_level=(get("LOG_LEVEL") or cls.log_level).upper(),
+            search_max_parameters=int(number("SEARCH_MAX_PARAMETERS", cls.search_max_parameters)),
+            search_max_values=int(number("SEARCH_MAX_VALUES", cls.search_max_values)),
+            statement_timeout_seconds=number("STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout_seconds),
             signing_keys=tuple(Path(p) for p in (get("SIGNING_KEYS") or "").split(",") if p.strip())
             or cls.signing_keys,
             worker_embedded=_flag(get("WORKER_EMBEDDED")),

@@ -1,5 +1,9 @@
 """The database engine: SQLite (WAL, synchronous=FULL, one writer at a time) or PostgreSQL (psycopg 3).
 
+An engine made with a statement timeout (the web app's, on PostgreSQL) has the server cancel any statement
+that runs longer: a costly search stops when its time is up, also after its client has gone. The worker's
+engine has none. A statement cancelled so, or one SQLite finds too large to run, is TooCostly.
+
 `writing(engine)` is the unit of work: one transaction, committed when the block ends without an error.
 On SQLite it starts with BEGIN IMMEDIATE, so concurrent writers queue for the lock instead of failing when
 a read transaction tries to become a write transaction. `reading(engine)` never takes the write lock.
@@ -18,18 +22,35 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 SQLITE_BUSY_SECONDS = 30
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled (statement_timeout)
+SQLITE_TOO_LARGE = ("expression tree is too large", "too many sql variables", "parser stack overflow")
 
 
 class StorageUnavailable(Exception):
     """The database cannot be reached or is locked: the request may be retried."""
 
 
-def make_engine(url: str) -> Engine:
+class TooCostly(Exception):
+    """The statement ran past the statement timeout, or was too large for the database to run."""
+
+
+def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
+    """The engine; `statement_timeout` (seconds, PostgreSQL only) bounds every statement of its connections."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # Set when connecting (libpq options): no round trip per request.
+        options = (
+            f"-c statement_timeout={max(1, round(statement_timeout * 1000))}" if statement_timeout else ""
+        )
         # No pre-ping (a round trip per request): a connection found dead fails its request with 503 and is
         # dropped with the rest of the pool, so the next request connects afresh.
-        return create_engine(url, pool_size=10, max_overflow=10, pool_recycle=3600)
+        return create_engine(
+            url,
+            pool_size=10,
+            max_overflow=10,
+            pool_recycle=3600,
+            connect_args={"options": options} if options else {},
+        )
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
@@ -63,11 +84,19 @@ def _unavailable_as_typed() -> Iterator[None]:
     try:
         yield
     except OperationalError as err:
+        if _too_costly(err.orig):
+            raise TooCostly(type(err.orig).__name__) from err
         raise StorageUnavailable(type(err.orig).__name__ if err.orig else "database error") from err
     except DBAPIError as err:
         if err.connection_invalidated:
             raise StorageUnavailable("the database connection was lost") from err
         raise
+
+
+def _too_costly(orig: BaseException | None) -> bool:
+    if getattr(orig, "sqlstate", None) == QUERY_CANCELED:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).lower().startswith(SQLITE_TOO_LARGE)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ import structlog
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException
 
-from fhir_adapter.adapters.db import StorageUnavailable
+from fhir_adapter.adapters.db import StorageUnavailable, TooCostly
 from fhir_adapter.api.http import json_response
 from fhir_adapter.logs import raised_at
 from fhir_adapter.service.errors import Problem, ServiceError
@@ -66,6 +66,14 @@ def _unavailable(err: StorageUnavailable) -> Response:
     return outcome_response(503, [problem], {"Retry-After": "5"})
 
 
+def _too_costly(err: TooCostly) -> Response:
+    message = (
+        "the request cost the database more than one request may (it ran past the statement timeout or "
+        "was too large to run) and was stopped; narrow it: fewer parameters or values, a smaller _count"
+    )
+    return outcome_response(422, [Problem("", message, "too-costly")])
+
+
 def _unexpected(err: Exception) -> Response:
     # The message and the locals may hold patient data: log the type and where it was raised, nothing else.
     where = raised_at(err)
@@ -78,4 +86,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StorageUnavailable, _unavailable)
+    app.register_error_handler(TooCostly, _too_costly)
     app.register_error_handler(Exception, _unexpected)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.api.limits import first_violation
+from fhir_adapter.api.numbers import number_arg
 from fhir_adapter.api.registry import query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.config import Settings
@@ -46,9 +47,12 @@ def services() -> Services:
 
 
 def refuse_nul() -> None:
-    """A NUL in the path or the query is never meant (and PostgreSQL text cannot hold it): 400."""
+    """A NUL in the path, the query or a header is never meant (and PostgreSQL text cannot hold it): 400."""
     if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
         raise ServiceError(400, [Problem("", "a NUL character in the URL", "invalid")])
+    for name, value in request.headers.items():
+        if "\x00" in value:
+            raise ServiceError(400, [Problem(name, f"a NUL character in the header {name}", "invalid")])
 
 
 def json_body() -> Any:
@@ -110,15 +114,7 @@ def json_response(
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as err:
-        raise invalid(f"not a whole number: {raw!r}", name, 400) from err
-    if not low <= value <= high:
-        raise invalid(f"must be between {low} and {high}", name, 400)
-    return value
+    return default if raw is None else number_arg(raw, name, high, low)
 
 
 def client_id_arg() -> str | None:

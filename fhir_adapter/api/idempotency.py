@@ -9,6 +9,7 @@ https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 
 import orjson
@@ -23,6 +24,7 @@ from fhir_adapter.api.http import services
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, conflict
 
+KEY = re.compile(r"[\x20-\x7e]{1,255}")  # a structured-field string: printable ASCII, no control characters
 KEPT_HEADERS = ("Location", "ETag", "Content-Location", "Last-Modified")
 
 
@@ -53,8 +55,9 @@ def run_write(principal: Principal, work: Callable[[Connection], Response]) -> R
     """Run `work` in one transaction, honouring the request's Idempotency-Key."""
     engine = services().engine
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 255:
-        raise ServiceError(400, [Problem("Idempotency-Key", "a key is 1 to 255 characters", "invalid")])
+    if key is not None and not KEY.fullmatch(key):
+        message = "a key is 1 to 255 printable ASCII characters"
+        raise ServiceError(400, [Problem("Idempotency-Key", message, "invalid")])
     fingerprint = _fingerprint() if key else ""
     org = principal.org.id
     for _ in range(3):

@@ -170,7 +170,7 @@ def _operation(op: Operation) -> dict[str, Any]:
                 "in": "header",
                 "required": False,
                 "description": "a repeat with the same key gets the first response",
-                "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
             }
         )
     if op.request:

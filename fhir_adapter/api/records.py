@@ -15,6 +15,7 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.idempotency import run_write
+from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.api.registry import API, Operation, path_param, query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.domain import vocabulary as v
@@ -85,10 +86,10 @@ def _if_match() -> int | None:
     raw = request.headers.get("If-Match")
     if raw is None:
         return None
-    value = raw.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    value = whole_number(raw.strip().removeprefix("W/").strip('"'), MAX_VERSION)
+    if value is None:
         raise invalid('If-Match takes a version as the ETag gave it: W/"3"', "If-Match", 400)
-    return int(value)
+    return value
 
 
 def _operations(kind: Kind) -> dict[str, tuple[str, Operation]]:

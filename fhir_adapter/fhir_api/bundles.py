@@ -22,7 +22,10 @@ def searchset(
     count: int,
     offset: int,
     stamp: str,
+    outcome: dict[str, Any] | None = None,
 ) -> bytes:
+    """The Bundle; `outcome` (an OperationOutcome: what the search left out) goes in as an entry of its own."""
+
     def link(relation: str, at: int) -> dict[str, str]:
         query = urlencode([*used, ("_count", str(count)), ("_offset", str(at))])
         return {"relation": relation, "url": f"{base}/{rtype}?{query}"}
@@ -38,6 +41,8 @@ def searchset(
         if hit[:2] not in seen:
             seen.add(hit[:2])
             entries.append(_entry(base, hit, "include"))
+    if outcome is not None:
+        entries.append({"resource": outcome, "search": {"mode": "outcome"}})
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "meta": {"lastUpdated": stamp},

@@ -99,7 +99,11 @@ def capability_statement(base: str, date: str) -> dict[str, Any]:
                         }
                     ],
                     "description": "Bearer tokens with SMART system scopes (system/CarePlan.read, "
-                    "system/*.write); each client sees only its own organisation's records.",
+                    "system/*.write); each client sees only its own organisation's records. Every "
+                    "resource in an answer passes the token's scopes for its own type: resources a search "
+                    "would add through _include or _revinclude are left out when the token may not read "
+                    "their type, and the answer to a create or update carries the resource only when the "
+                    "token may read it.",
                 },
                 "resource": resources,
                 "operation": [

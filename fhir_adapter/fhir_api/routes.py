@@ -6,18 +6,27 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-import orjson
 from flask import Blueprint, Response, request
 
 from fhir_adapter.adapters import audit_store, fhir_search, fhir_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.errors import operation_outcome
-from fhir_adapter.api.http import json_body, json_response, require, services, touched
+from fhir_adapter.api.http import json_body, require, services, touched
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
-from fhir_adapter.fhir_api.bundles import references, searchset
+from fhir_adapter.api.numbers import MAX_VERSION, whole_number
+from fhir_adapter.fhir_api import disclosure
+from fhir_adapter.fhir_api.bundles import references
 from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
-from fhir_adapter.fhir_api.search_params import MAX_COUNT, MAX_OFFSET, READABLE, date_filter, number, parse
+from fhir_adapter.fhir_api.search_params import (
+    READABLE,
+    AuditSearch,
+    Ignored,
+    Limits,
+    Search,
+    parse,
+    parse_audit,
+)
 from fhir_adapter.mapping.validation import validate_fhir
 from fhir_adapter.service import audit as audit_view
 from fhir_adapter.service import fhir_intake
@@ -25,7 +34,7 @@ from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
 
 bp = Blueprint("fhir", __name__)
-FHIR_JSON = "application/fhir+json"
+bp.after_request(disclosure.guard)
 
 
 def base_url() -> str:
@@ -33,26 +42,40 @@ def base_url() -> str:
     return (configured.rstrip("/") + "/fhir") if configured else request.url_root.rstrip("/") + "/fhir"
 
 
-def fhir_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return json_response(data if isinstance(data, bytes) else orjson.dumps(data), status, headers, FHIR_JSON)
-
-
 def _known(rtype: str) -> None:
     if rtype not in READABLE:
         raise ServiceError(404, [Problem("", f"this server does not serve {rtype}", "not-supported")])
 
 
-def _stored_response(stored: fhir_store.Stored, status: int = 200, location: bool = False) -> Response:
+def _version_headers(stored: fhir_store.Stored, location: bool = False) -> dict[str, str]:
     moment = datetime.strptime(stored.last_updated, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     headers = {"ETag": f'W/"{stored.version_id}"', "Last-Modified": format_datetime(moment, usegmt=True)}
     if location:
         headers["Location"] = f"{base_url()}/{stored.resource_type}/{stored.id}/_history/{stored.version_id}"
-    return fhir_response(stored.data.encode(), status, headers)
+    return headers
+
+
+def _limits() -> Limits:
+    settings = services().settings
+    return Limits(settings.search_max_parameters, settings.search_max_values)
+
+
+def _lenient() -> bool:
+    return "handling=lenient" in request.headers.get("Prefer", "")
+
+
+def _left_out(ignored: Ignored) -> dict[str, Any] | None:
+    """The OperationOutcome that tells a lenient search which parameters it left out."""
+    if not ignored:
+        return None
+    return operation_outcome(
+        [Problem(name, f"left out: {why}", "not-supported", "warning") for name, _, why in ignored]
+    )
 
 
 @bp.get("/metadata")
 def metadata() -> Response:
-    return fhir_response(capability_statement(base_url(), stamp(services().deps.clock())[:10]))
+    return disclosure.plain(capability_statement(base_url(), stamp(services().deps.clock())[:10]))
 
 
 @bp.get("/<rtype>/<rid>")
@@ -70,21 +93,22 @@ def read(rtype: str, rid: str) -> Response:
 def vread(rtype: str, rid: str, vid: str) -> Response:
     _known(rtype)
     principal = require(rtype, "read", "vread")
-    if not vid.isdigit():
+    version = whole_number(vid, MAX_VERSION)
+    if version is None:
         raise not_found(f"{rtype}/{rid}/_history/{vid}")
     with reading(services().engine) as conn:
-        stored = fhir_store.vread(conn, principal.org.id, rtype, rid, int(vid))
+        stored = fhir_store.vread(conn, principal.org.id, rtype, rid, version)
     return _serve(principal, stored, f"{rtype}/{rid}/_history/{vid}")
 
 
 def _serve(principal: Principal, stored: fhir_store.Stored | None, what: str) -> Response:
     """A read or vread: 404 for what is not there or not to be seen, 410 for a deletion."""
-    if stored is None or (stored.restricted and not principal.restricted_access):
+    if stored is None:
         raise not_found(what)
-    touched(stored.patient_id)
+    answer = disclosure.one(principal, stored, what, _version_headers(stored))
     if stored.deleted:
         raise ServiceError(410, [Problem("", f"{what} is deleted", "deleted")])
-    return _stored_response(stored)
+    return answer
 
 
 @bp.get("/<rtype>")
@@ -93,8 +117,7 @@ def search(rtype: str) -> Response:
         return audit_search()
     _known(rtype)
     principal = require(rtype, "search", "search-type")
-    lenient = "handling=lenient" in request.headers.get("Prefer", "")
-    s = parse(rtype, list(request.args.items(multi=True)), lenient)
+    s = parse(rtype, list(request.args.items(multi=True)), _lenient(), _limits())
     org, allowed = principal.org.id, principal.restricted_access
     with reading(services().engine) as conn:
         total, matches = fhir_search.search(conn, org, s.criteria, s.count, s.offset, allowed)
@@ -105,11 +128,21 @@ def search(rtype: str) -> Response:
         for source, param in s.revincludes:
             targets = [f"{rtype}/{m.id}" for m in matches]
             included += fhir_search.referring(conn, org, source, param, targets, allowed)
-    touched(*(stored.patient_id for stored in matches + included))
-    hits = [(m.resource_type, m.id, m.data) for m in matches]
-    more = [(m.resource_type, m.id, m.data) for m in included]
-    now = stamp(services().deps.clock())
-    return fhir_response(searchset(base_url(), rtype, total, hits, more, s.used, s.count, s.offset, now))
+    return disclosure.searchset(principal, matches, included, **_page(rtype, total, s))
+
+
+def _page(rtype: str, total: int, s: Search | AuditSearch) -> dict[str, Any]:
+    """What a searchset Bundle says besides its resources."""
+    return {
+        "base": base_url(),
+        "rtype": rtype,
+        "total": total,
+        "used": s.used,
+        "count": s.count,
+        "offset": s.offset,
+        "stamp": stamp(services().deps.clock()),
+        "outcome": _left_out(s.ignored),
+    }
 
 
 def _write(rtype: str, rid: str | None) -> Response:
@@ -128,13 +161,15 @@ def _write(rtype: str, rid: str | None) -> Response:
     def work(conn: Any) -> Response:
         received = fhir_intake.receive(conn, services().deps, principal, resource, rid)
         touched(received.stored.patient_id)
+        status = 201 if received.created else 200
         if "return=OperationOutcome" in request.headers.get("Prefer", ""):
             problems = [Problem(f.path, f.message, "informational", f.severity) for f in received.findings]
             outcome = operation_outcome(problems or [Problem("", "stored", "informational", "information")])
-            return fhir_response(outcome, 201 if received.created else 200)
-        return _stored_response(received.stored, 201 if received.created else 200, location=True)
+            return disclosure.plain(outcome, status)
+        headers = _version_headers(received.stored, location=True)
+        return Response(received.stored.data, status, headers, mimetype=disclosure.FHIR_JSON)
 
-    return run_write(principal, work)
+    return disclosure.write_answer(principal, run_write(principal, work))
 
 
 @bp.post("/<rtype>")
@@ -173,7 +208,7 @@ def validate(rtype: str | None = None) -> Response:
         Problem(i.path, i.message, "invalid" if i.severity == "error" else "informational", i.severity)
         for i in issues
     ]
-    return fhir_response(
+    return disclosure.plain(
         operation_outcome(problems or [Problem("", "valid", "informational", "information")])
     )
 
@@ -185,34 +220,14 @@ def audit_read(audit_id: str) -> Response:
         row = audit_store.read(conn, principal.org.id, audit_id)
     if row is None:
         raise not_found(f"AuditEvent/{audit_id}")
-    return fhir_response(audit_view.to_fhir_audit_event(row))
+    return disclosure.one_json(principal, audit_view.to_fhir_audit_event(row))
 
 
 def audit_search() -> Response:
     principal = require("AuditEvent", "search", "search-type")
     services().audit.flush()
-    filters: dict[str, Any] = {}
-    count, offset, used = 50, 0, []
-    for name, raw in request.args.items(multi=True):
-        if name == "_count":
-            count = number(raw, name, MAX_COUNT)
-            continue
-        if name == "_offset":
-            offset = number(raw, name, MAX_OFFSET)
-            continue
-        if name == "patient":
-            filters.setdefault("patient", []).extend(v.rsplit("/", 1)[-1] for v in raw.split(","))
-        elif name == "action":
-            filters.setdefault("action", []).extend(raw.split(","))
-        elif name == "date":
-            filters.setdefault("date", []).extend(date_filter(raw, name))
-        else:
-            raise invalid(f"the search parameter {name}={raw} is not supported on AuditEvent", name, 400)
-        used.append((name, raw))
+    s = parse_audit(list(request.args.items(multi=True)), _lenient(), _limits())
     with reading(services().engine) as conn:
-        total, rows = audit_store.search(conn, principal.org.id, filters, count, offset)
-    hits = [("AuditEvent", r.id, orjson.dumps(audit_view.to_fhir_audit_event(r))) for r in rows]
-    now = stamp(services().deps.clock())
-    return fhir_response(
-        searchset(base_url(), "AuditEvent", total, hits, [], tuple(used), count, offset, now)
-    )
+        total, rows = audit_store.search(conn, principal.org.id, s.filters, s.count, s.offset)
+    events = [audit_view.to_fhir_audit_event(r) for r in rows]
+    return disclosure.audit_searchset(principal, events, **_page("AuditEvent", total, s))

@@ -2,16 +2,20 @@
 
 Supported: _id, _lastUpdated (eq, ge, gt, le, lt), patient / subject (not on Patient), status, the token
 parameters of search_index.TOKEN_PARAMS (identifier, category, code, type), _count, _offset, _include and
-_revinclude (see INCLUDES / REVINCLUDES). A parameter the server does not support is an error unless the
-client sends `Prefer: handling=lenient`.
+_revinclude (see INCLUDES / REVINCLUDES); on AuditEvent: date, patient, action. Handling is strict by
+default: a parameter the server does not support, or one without a value, is a 400 naming it. With
+`Prefer: handling=lenient` such parameters are left out and listed in the answer (`Search.ignored`). A search
+takes at most `Limits.parameters` parameters and `Limits.values` values (each comma-separated value counts).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from typing import Any
 
 from fhir_adapter.adapters.fhir_search import Criteria
+from fhir_adapter.api.numbers import number_arg
+from fhir_adapter.fhir_api.search_dates import date_filter
 from fhir_adapter.mapping.search_index import REFERENCE_PARAMS, TOKEN_PARAMS
 from fhir_adapter.service.errors import Problem, ServiceError
 
@@ -38,6 +42,16 @@ INCLUDES |= {("Task", "patient"): "for"}
 REVINCLUDES = {("Task", p): "ServiceRequest" for p in REFERENCE_PARAMS["Task"]}
 MAX_COUNT = 500
 MAX_OFFSET = 10**9
+# (name, raw value, why it was left out) of a parameter ignored under lenient handling
+Ignored = tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one search may ask: parameters in the query, and values over all of them."""
+
+    parameters: int = 20
+    values: int = 100
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,16 @@ class Search:
     includes: tuple[tuple[str, str], ...]  # (resource type, element)
     revincludes: tuple[tuple[str, str], ...]  # (source type, param)
     used: tuple[tuple[str, str], ...]  # the parameters applied, for the self link
+    ignored: Ignored = ()
+
+
+@dataclass(frozen=True)
+class AuditSearch:
+    filters: dict[str, list[Any]]  # patient, action: values; date: (ge | lt, stamp)
+    count: int
+    offset: int
+    used: tuple[tuple[str, str], ...]
+    ignored: Ignored = ()
 
 
 def bad(message: str, path: str) -> ServiceError:
@@ -67,47 +91,14 @@ def _token(raw: str) -> tuple[str | None, str]:
     return None, raw
 
 
-def _patient_id(raw: str) -> str:
+def _patient_id(raw: str, name: str) -> str:
     ref = raw.rstrip("/")
     if "/" in ref:
         parts = ref.split("/")
-        if len(parts) < 2 or parts[-2] != "Patient":
-            raise bad(f"not a reference to a Patient: {raw}", "patient")
+        if parts[-2] != "Patient":
+            raise bad(f"not a reference to a Patient: {raw}", name)
         return parts[-1]
     return ref
-
-
-def instant_range(raw: str, name: str) -> tuple[str, str]:
-    """A FHIR date or dateTime → [start, end) as stored UTC stamps; a date without a zone is taken as UTC."""
-    text = raw.replace("Z", "+00:00")
-    try:
-        if len(raw) == 4:
-            start = datetime(int(raw), 1, 1, tzinfo=UTC)
-            end = start.replace(year=start.year + 1)
-        elif len(raw) == 7:
-            start = datetime(int(raw[:4]), int(raw[5:7]), 1, tzinfo=UTC)
-            end = (start + timedelta(days=32)).replace(day=1)
-        elif len(raw) == 10:
-            start = datetime.fromisoformat(raw).replace(tzinfo=UTC)
-            end = start + timedelta(days=1)
-        else:
-            start = datetime.fromisoformat(text)
-            if start.tzinfo is None:
-                raise ValueError("no time zone")
-            end = start + timedelta(seconds=1)
-    except ValueError as err:
-        raise bad(f"not a FHIR date or date-time with a time zone: {raw}", name) from err
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ"
-    return start.astimezone(UTC).strftime(fmt), end.astimezone(UTC).strftime(fmt)
-
-
-def date_filter(raw: str, name: str) -> list[tuple[str, str]]:
-    """(ge | lt, stamp) conditions for a date parameter with a FHIR prefix (eq, ge, gt, le, lt)."""
-    prefix, value = (raw[:2], raw[2:]) if raw[:2] in ("eq", "ge", "gt", "le", "lt") else ("eq", raw)
-    start, end = instant_range(value, name)
-    lower = {"eq": start, "ge": start, "gt": end}.get(prefix)
-    upper = {"eq": end, "le": end, "lt": start}.get(prefix)
-    return ([("ge", lower)] if lower else []) + ([("lt", upper)] if upper else [])
 
 
 def _pair(raw: str) -> tuple[str, str]:
@@ -115,62 +106,126 @@ def _pair(raw: str) -> tuple[str, str]:
     return source, param.split(":")[0]
 
 
-def number(raw: str, name: str, high: int) -> int:
-    if not raw.isdigit() or int(raw) > high:
-        raise bad(f"{name} is a whole number from 0 to {high}", name)
-    return int(raw)
+def check_size(args: list[tuple[str, str]], limits: Limits) -> None:
+    """400 (too-costly) for a search beyond the limits, before any of it is read."""
+    values = sum(max(1, len(_values(raw))) for _, raw in args)
+    for what, have, most, setting in (
+        ("parameters", len(args), limits.parameters, "SEARCH_MAX_PARAMETERS"),
+        ("values", values, limits.values, "SEARCH_MAX_VALUES"),
+    ):
+        if have > most:
+            message = f"a search takes at most {most} {what} (FHIR_ADAPTER_{setting}); this one has {have}"
+            raise ServiceError(400, [Problem("", message, "too-costly")])
 
 
-def parse(rtype: str, args: list[tuple[str, str]], lenient: bool) -> Search:
-    ids: list[str] = []
-    patients: list[str] = []
-    statuses: list[str] = []
-    tokens: list[tuple[str, tuple[tuple[str | None, str], ...]]] = []
-    updated: list[tuple[str, str]] = []
-    includes, revincludes, used = [], [], []
-    count, offset = 50, 0
-    for name, raw in args:
-        base = name.split(":", 1)[0]
-        if ":" in name and base not in ("_include", "_revinclude"):
-            if lenient:
-                continue
-            raise bad(f"search modifiers are not supported: {name}", name)
+@dataclass
+class _Reader:
+    """The parameters of one search of `rtype`, read one at a time."""
+
+    rtype: str
+    fields: dict[str, list[Any]] = field(default_factory=dict)
+    count: int = 50
+    offset: int = 0
+    used: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, key: str, *values: Any) -> None:
+        self.fields.setdefault(key, []).extend(values)
+
+    def paging(self, base: str, name: str, raw: str) -> bool:
         if base == "_count":
-            count = number(raw, name, MAX_COUNT)
+            self.count = number_arg(raw, name, MAX_COUNT)
         elif base == "_offset":
-            offset = number(raw, name, MAX_OFFSET)
+            self.offset = number_arg(raw, name, MAX_OFFSET)
         elif base == "_format":
             if raw not in ("json", "application/json", "application/fhir+json"):
                 raise bad("only JSON is served", name)
-        elif base == "_include":
+        else:
+            return False
+        return True
+
+    def take(self, name: str, raw: str) -> str | None:
+        """Apply one parameter; the reason it cannot be applied, or None when it was."""
+        base = name.split(":", 1)[0]
+        if ":" in name and base not in ("_include", "_revinclude"):
+            return f"search modifiers are not supported: {name}"
+        if self.paging(base, name, raw):
+            return None
+        if base == "_include":
             key = _pair(raw)
-            if key not in INCLUDES or key[0] != rtype:
-                if lenient:
-                    continue
-                raise bad(f"_include={raw} is not supported on {rtype}", name)
-            includes.append((key[0], INCLUDES[key]))
+            if key not in INCLUDES or key[0] != self.rtype:
+                return f"_include={raw} is not supported on {self.rtype}"
+            self.add("includes", (key[0], INCLUDES[key]))
         elif base == "_revinclude":
             key = _pair(raw)
-            if REVINCLUDES.get(key) != rtype:
-                if lenient:
-                    continue
-                raise bad(f"_revinclude={raw} is not supported on {rtype}", name)
-            revincludes.append((key[0], key[1]))
+            if REVINCLUDES.get(key) != self.rtype:
+                return f"_revinclude={raw} is not supported on {self.rtype}"
+            self.add("revincludes", key)
         elif base == "_id":
-            ids += _values(raw)
+            self.add("ids", *_values(raw))
         elif base == "_lastUpdated":
-            updated += date_filter(raw, name)
-        elif base in ("patient", "subject") and rtype in PATIENT_ELEMENT:
-            patients += [_patient_id(v) for v in _values(raw)]
-        elif base == "status" and rtype != "Patient":
-            statuses += _values(raw)
-        elif base in TOKEN_PARAMS.get(rtype, {}):
-            tokens.append((base, tuple(_token(v) for v in _values(raw))))
-        elif lenient:
-            continue
+            self.add("updated", *date_filter(raw, name))
+        elif base in ("patient", "subject") and self.rtype in PATIENT_ELEMENT:
+            self.add("patients", *(_patient_id(v, name) for v in _values(raw)))
+        elif base == "status" and self.rtype != "Patient":
+            self.add("statuses", *_values(raw))
+        elif base in TOKEN_PARAMS.get(self.rtype, {}):
+            self.add("tokens", (base, tuple(_token(v) for v in _values(raw))))
         else:
-            raise bad(f"the search parameter {name} is not supported on {rtype}", name)
-        if base not in ("_offset", "_count"):
-            used.append((name, raw))
-    criteria = Criteria(rtype, tuple(ids), tuple(patients), tuple(statuses), tuple(tokens), tuple(updated))
-    return Search(criteria, count, offset, tuple(includes), tuple(revincludes), tuple(used))
+            return f"the search parameter {name} is not supported on {self.rtype}"
+        self.used.append((name, raw))
+        return None
+
+    def take_audit(self, name: str, raw: str) -> str | None:
+        """Apply one parameter of an AuditEvent search; the reason it cannot be applied, or None."""
+        if self.paging(name, name, raw):
+            return None
+        if name == "patient":
+            self.add("patient", *(v.rsplit("/", 1)[-1] for v in _values(raw)))
+        elif name == "action":
+            self.add("action", *_values(raw))
+        elif name == "date":
+            self.add("date", *date_filter(raw, name))
+        else:
+            return f"the search parameter {name} is not supported on AuditEvent"
+        self.used.append((name, raw))
+        return None
+
+
+def _read_all(reader: _Reader, args: list[tuple[str, str]], lenient: bool, audit: bool) -> Ignored:
+    """Every parameter applied or, under lenient handling, left out with its reason; strict: 400."""
+    ignored = []
+    for name, raw in args:
+        if not _values(raw):
+            why: str | None = f"the search parameter {name} has no value"
+        else:
+            why = reader.take_audit(name, raw) if audit else reader.take(name, raw)
+        if why is None:
+            continue
+        if not lenient:
+            raise bad(why, name)
+        ignored.append((name, raw, why))
+    return tuple(ignored)
+
+
+def parse(rtype: str, args: list[tuple[str, str]], lenient: bool, limits: Limits = Limits()) -> Search:
+    check_size(args, limits)
+    reader = _Reader(rtype)
+    ignored = _read_all(reader, args, lenient, audit=False)
+    f = reader.fields
+    criteria = Criteria(
+        rtype,
+        tuple(f.get("ids", ())),
+        tuple(f.get("patients", ())),
+        tuple(f.get("statuses", ())),
+        tuple(f.get("tokens", ())),
+        tuple(f.get("updated", ())),
+    )
+    includes, revincludes = tuple(f.get("includes", ())), tuple(f.get("revincludes", ()))
+    return Search(criteria, reader.count, reader.offset, includes, revincludes, tuple(reader.used), ignored)
+
+
+def parse_audit(args: list[tuple[str, str]], lenient: bool, limits: Limits = Limits()) -> AuditSearch:
+    check_size(args, limits)
+    reader = _Reader("AuditEvent")
+    ignored = _read_all(reader, args, lenient, audit=True)
+    return AuditSearch(reader.fields, reader.count, reader.offset, tuple(reader.used), ignored)
