@@ -73,6 +73,8 @@ def _pieces(body: bytes, size: int = 64 * 1024) -> Iterator[bytes]:
 
 
 def _parse(raw: bytes) -> Answer:
+    if not raw.startswith(b"HTTP/"):
+        return Answer(0, {}, raw)  # an answer in HTTP/0.9 form, to a request line the server cannot read
     head, _, body = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     headers = {}
