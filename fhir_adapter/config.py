@@ -40,6 +40,8 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_org_claim: str = "org"
+    jwt_max_lifetime_seconds: float = 3600.0  # an external token whose `exp` is further away is refused
+    jwt_single_use: bool = True  # an external token's `jti` is accepted once
     log_level: str = "INFO"
     # delivery to EHRs
     signing_keys: tuple[Path, ...] = (Path("var/keys/client-assertion.pem"),)
@@ -95,6 +97,8 @@ class Settings:
             jwt_issuer=get("JWT_ISSUER"),
             jwt_audience=get("JWT_AUDIENCE"),
             jwt_org_claim=get("JWT_ORG_CLAIM") or cls.jwt_org_claim,
+            jwt_max_lifetime_seconds=number("JWT_MAX_LIFETIME_SECONDS", cls.jwt_max_lifetime_seconds),
+            jwt_single_use=_flag(get("JWT_SINGLE_USE"), "JWT_SINGLE_USE") is not False,
             log_level=(get("LOG_LEVEL") or cls.log_level).upper(),
             signing_keys=tuple(Path(p) for p in (get("SIGNING_KEYS") or "").split(",") if p.strip())
             or cls.signing_keys,
@@ -115,6 +119,17 @@ class Settings:
             mllp_tls_key=path("MLLP_TLS_KEY"),
             mllp_tls_client_ca=path("MLLP_TLS_CLIENT_CA"),
         )
+
+    def __post_init__(self) -> None:
+        # Without `aud` a token the issuer made for any other service would do; without `iss`, a token of
+        # any tenant of a shared key set (one JWKS often signs for many issuers).
+        if self.jwt_jwks_url and not (self.jwt_audience and self.jwt_issuer):
+            raise SettingsError(
+                "FHIR_ADAPTER_JWT_JWKS_URL is set: set FHIR_ADAPTER_JWT_AUDIENCE and FHIR_ADAPTER_JWT_ISSUER "
+                "too (the aud and iss a token must carry), or tokens meant for other services are accepted"
+            )
+        if self.jwt_max_lifetime_seconds <= 0:
+            raise SettingsError("FHIR_ADAPTER_JWT_MAX_LIFETIME_SECONDS: must be more than 0")
 
     def identity(self) -> Identity:
         return Identity(self.tenant, self.source_system, self.identifier_namespace)
