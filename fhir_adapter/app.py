@@ -24,6 +24,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     logs.configure(settings.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see limit_body
+    if settings.trusted_hosts:
+        # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
+        app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["fhir_adapter"] = services or bootstrap(settings)
 

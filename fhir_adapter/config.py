@@ -35,6 +35,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str | None = None  # the public URL of the service, when behind a proxy
+    trusted_hosts: tuple[str, ...] = ()  # the Host names answered (".example.org" too); (): any
     token_cache_seconds: float = 30.0
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
@@ -92,6 +93,7 @@ class Settings:
             host=get("HOST") or cls.host,
             port=int(number("PORT", cls.port)),
             base_url=get("BASE_URL"),
+            trusted_hosts=tuple(h.strip() for h in (get("TRUSTED_HOSTS") or "").split(",") if h.strip()),
             token_cache_seconds=number("TOKEN_CACHE_SECONDS", cls.token_cache_seconds),
             jwt_jwks_url=get("JWT_JWKS_URL"),
             jwt_issuer=get("JWT_ISSUER"),
