@@ -13,7 +13,7 @@ from sqlalchemy import text
 from fhir_adapter import __version__, logs
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api import audit_hook, errors
-from fhir_adapter.api.http import Services, json_response, refuse_nul
+from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
 from fhir_adapter.api.limits import MAX_BODY_BYTES
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
@@ -23,7 +23,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or (services.settings if services else Settings.from_env())
     logs.configure(settings.log_level)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see limit_body
+    if settings.trusted_hosts:
+        # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
+        app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["fhir_adapter"] = services or bootstrap(settings)
 
@@ -50,6 +53,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     errors.register(app)
     audit_hook.register(app)
     app.before_request(refuse_nul)
+    app.before_request(limit_body)
     # The mappings, models and catalogue live as long as the process: keep the collector from rescanning
     # them (a full collection over them took 80-270 ms, seen as latency spikes under load).
     gc.freeze()

@@ -35,11 +35,14 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     base_url: str | None = None  # the public URL of the service, when behind a proxy
+    trusted_hosts: tuple[str, ...] = ()  # the Host names answered (".example.org" too); (): any
     token_cache_seconds: float = 30.0
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_org_claim: str = "org"
+    jwt_max_lifetime_seconds: float = 3600.0  # an external token whose `exp` is further away is refused
+    jwt_single_use: bool = True  # an external token's `jti` is accepted once
     log_level: str = "INFO"
     # /fhir search: parameters and values (comma-separated ones counted) one search may ask for
     search_max_parameters: int = 20
@@ -96,11 +99,14 @@ class Settings:
             host=get("HOST") or cls.host,
             port=int(number("PORT", cls.port)),
             base_url=get("BASE_URL"),
+            trusted_hosts=tuple(h.strip() for h in (get("TRUSTED_HOSTS") or "").split(",") if h.strip()),
             token_cache_seconds=number("TOKEN_CACHE_SECONDS", cls.token_cache_seconds),
             jwt_jwks_url=get("JWT_JWKS_URL"),
             jwt_issuer=get("JWT_ISSUER"),
             jwt_audience=get("JWT_AUDIENCE"),
             jwt_org_claim=get("JWT_ORG_CLAIM") or cls.jwt_org_claim,
+            jwt_max_lifetime_seconds=number("JWT_MAX_LIFETIME_SECONDS", cls.jwt_max_lifetime_seconds),
+            jwt_single_use=_flag(get("JWT_SINGLE_USE"), "JWT_SINGLE_USE") is not False,
             log_level=(get("LOG_LEVEL") or cls.log_level).upper(),
             search_max_parameters=int(number("SEARCH_MAX_PARAMETERS", cls.search_max_parameters)),
             search_max_values=int(number("SEARCH_MAX_VALUES", cls.search_max_values)),
@@ -126,6 +132,17 @@ class Settings:
             mllp_idle_seconds=number("MLLP_IDLE_SECONDS", cls.mllp_idle_seconds),
             mllp_max_connections=int(number("MLLP_MAX_CONNECTIONS", cls.mllp_max_connections)),
         )
+
+    def __post_init__(self) -> None:
+        # Without `aud` a token the issuer made for any other service would do; without `iss`, a token of
+        # any tenant of a shared key set (one JWKS often signs for many issuers).
+        if self.jwt_jwks_url and not (self.jwt_audience and self.jwt_issuer):
+            raise SettingsError(
+                "FHIR_ADAPTER_JWT_JWKS_URL is set: set FHIR_ADAPTER_JWT_AUDIENCE and FHIR_ADAPTER_JWT_ISSUER "
+                "too (the aud and iss a token must carry), or tokens meant for other services are accepted"
+            )
+        if self.jwt_max_lifetime_seconds <= 0:
+            raise SettingsError("FHIR_ADAPTER_JWT_MAX_LIFETIME_SECONDS: must be more than 0")
 
     def identity(self) -> Identity:
         return Identity(self.tenant, self.source_system, self.identifier_namespace)

@@ -141,6 +141,16 @@ idempotency_keys = Table(
     Column("created_at", STAMP, nullable=False),
 )
 
+# The `jti` of each external token already used, until its `exp`: a token is good for one request, on every
+# web process (they share this table). `key` is a hash of the issuer and the jti, whatever their length.
+seen_tokens = Table(
+    "seen_tokens",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("expires_at", STAMP, nullable=False),
+    Index("ix_seen_tokens_expires_at", "expires_at"),
+)
+
 audit_events = Table(
     "audit_events",
     metadata,

@@ -1,4 +1,7 @@
-"""After each request: its AuditEvent (when it touched patient data) and one log line without PHI."""
+"""After each request: its AuditEvent (when it touched patient data) and one log line without PHI.
+
+Nothing in the log line is text the caller chose: the method is one of the known ones (else OTHER), the
+route is the rule's template, and the request id is ours unless the caller's is a UUID."""
 
 from __future__ import annotations
 
@@ -13,11 +16,16 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import audit_store
 from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.api.http import services
+from fhir_adapter.fhir_api.search_params import READABLE
 from fhir_adapter.service.audit import ACTIONS, new_id, outcome_of
 from fhir_adapter.service.context import stamp
 
 log = structlog.get_logger("fhir_adapter.http")
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# A caller's request id is taken to correlate its logs with ours only in a form that cannot spell a name or
+# a record number by accident.
+REQUEST_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+FHIR_TYPES = frozenset((*READABLE, "AuditEvent"))
 
 
 def _begin() -> None:
@@ -26,14 +34,20 @@ def _begin() -> None:
     g.started = time.perf_counter()
 
 
+def method() -> str:
+    """The request's method when it is one HTTP defines for this API; any other string is the caller's."""
+    return request.method if request.method in METHODS else "OTHER"
+
+
 def route() -> str:
-    """The route template, with the resource type filled in: never an id or a query (they may be PHI)."""
+    """The route template, with the resource type filled in when it is one we serve: never an id, a query or
+    a path segment of the caller's choosing (they may be PHI)."""
     if request.url_rule is None:
         return "?"
     rtype = (request.view_args or {}).get("rtype")
     return (
         request.url_rule.rule.replace("<rtype>", rtype)
-        if isinstance(rtype, str) and rtype.isalpha()
+        if isinstance(rtype, str) and rtype in FHIR_TYPES
         else request.url_rule.rule
     )
 
@@ -55,7 +69,7 @@ def _row(response: Response) -> AuditRow | None:
         source_address=request.remote_addr,
         action=ACTIONS.get(audit["action"], "E"),
         interaction=audit["interaction"],
-        method=request.method,
+        method=method(),
         route=route(),
         status_code=response.status_code,
         outcome=outcome_of(response.status_code),
@@ -86,7 +100,7 @@ def _finish(response: Response) -> Response:
     principal = g.get("principal")
     log.info(
         "request",
-        method=request.method,
+        method=method(),
         route=route(),
         status=response.status_code,
         ms=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),

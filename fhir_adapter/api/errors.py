@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from flask import Flask, Response, g
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from fhir_adapter.adapters.db import StorageUnavailable, TooCostly
 from fhir_adapter.api.http import json_response
@@ -61,6 +61,11 @@ def _http_error(err: HTTPException) -> Response:
     return outcome_response(status, [problem], headers)
 
 
+def _untrusted_host(err: SecurityError) -> Response:
+    problem = Problem("Host", "the Host header names a host this service does not answer for", "invalid")
+    return outcome_response(400, [problem])
+
+
 def _unavailable(err: StorageUnavailable) -> Response:
     problem = Problem("", "the database is not available; try again", "transient")
     return outcome_response(503, [problem], {"Retry-After": "5"})
@@ -85,6 +90,7 @@ def _unexpected(err: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(ServiceError, _service_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(StorageUnavailable, _unavailable)
     app.register_error_handler(TooCostly, _too_costly)
     app.register_error_handler(Exception, _unexpected)

@@ -6,6 +6,8 @@ from typing import Any
 
 from apispec import APISpec
 
+from fhir_adapter.api.schemas.common import RECORD_ID_RE, STRING_RE
+
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}
 INBOUND: dict[str, Any] = {
@@ -88,16 +90,20 @@ def register(spec: APISpec) -> None:
         "MatchRequest",
         {
             "type": "object",
+            "additionalProperties": False,
             "required": ["client_id"],
-            "properties": {"client_id": {"type": "string", "minLength": 1, "maxLength": 128}},
+            "properties": {"client_id": {"type": "string", "pattern": RECORD_ID_RE.pattern}},
         },
     )
     spec.components.schema(
         "DismissRequest",
         {
             "type": "object",
+            "additionalProperties": False,
             "required": ["reason"],
-            "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+            "properties": {
+                "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": STRING_RE.pattern}
+            },
         },
     )
     spec.components.schema(

@@ -10,9 +10,10 @@ from urllib.parse import urlencode
 import orjson
 from flask import Response, current_app, g, request
 from sqlalchemy import Engine
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from fhir_adapter.adapters.audit_writer import AuditWriter
-from fhir_adapter.api.limits import first_violation
+from fhir_adapter.api.limits import MAX_BODY_BYTES, first_violation
 from fhir_adapter.api.numbers import number_arg
 from fhir_adapter.api.registry import query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
@@ -53,6 +54,14 @@ def refuse_nul() -> None:
     for name, value in request.headers.items():
         if "\x00" in value:
             raise ServiceError(400, [Problem(name, f"a NUL character in the header {name}", "invalid")])
+
+
+def limit_body() -> None:
+    """413 for a body over MAX_BODY_BYTES, however it came. Werkzeug refuses a Content-Length over the limit
+    but cuts a chunked body at it without a word, so the body is read here, once, with a byte to spare
+    (MAX_CONTENT_LENGTH is the limit + 1): a body longer than the limit shows itself by its length."""
+    if request.method in ("POST", "PUT", "PATCH") and len(request.get_data(cache=True)) > MAX_BODY_BYTES:
+        raise RequestEntityTooLarge()
 
 
 def json_body() -> Any:

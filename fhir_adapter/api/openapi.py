@@ -7,7 +7,6 @@ from functools import cache
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Response, render_template
 
 from fhir_adapter import __version__
@@ -16,6 +15,9 @@ from fhir_adapter.api.delivery import LinkSchema
 from fhir_adapter.api.http import json_response
 from fhir_adapter.api.records import schema_name
 from fhir_adapter.api.registry import API, Operation
+from fhir_adapter.api.schemas.common import INSTANT_RE, MAX_TEXT, STRING_RE
+from fhir_adapter.api.schemas.openapi import ContractPlugin
+from fhir_adapter.domain.referrals import NEEDS_REASON
 from fhir_adapter.service.kinds import KINDS
 
 bp = Blueprint("openapi", __name__, template_folder="templates")
@@ -86,10 +88,19 @@ def _extra_schemas(spec: APISpec) -> None:
                 "reason": {
                     "type": "string",
                     "minLength": 1,
+                    "maxLength": MAX_TEXT,
+                    "pattern": STRING_RE.pattern,
                     "description": "why: needed for declined, cancelled",
                 },
-                "at": {"type": "string", "description": "when, a date-time with a time zone (default: now)"},
+                "at": {
+                    "type": "string",
+                    "minLength": 20,
+                    "pattern": INSTANT_RE.pattern,
+                    "description": "when, a date-time with a time zone (default: now)",
+                },
             },
+            "if": {"properties": {"status": {"enum": sorted(NEEDS_REASON)}}},
+            "then": {"required": ["reason"]},
         },
     )
     spec.components.schema(
@@ -188,7 +199,7 @@ def api_document() -> dict[str, Any]:
         title="fhir-adapter case-management API",
         version=__version__,
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[ContractPlugin()],
         info={"description": "Case-management records in, FHIR R4 out. Errors are FHIR OperationOutcomes."},
         servers=[{"url": "/api/v1"}],
     )

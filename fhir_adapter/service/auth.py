@@ -10,12 +10,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import jwt
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
-from fhir_adapter.adapters import org_store
+from fhir_adapter.adapters import org_store, token_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.org_store import ClientRow, OrgRow
 from fhir_adapter.config import Settings
@@ -54,6 +56,7 @@ class Authenticator:
     engine: Engine
     settings: Settings
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], datetime] = utc_now
     _cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _jwks: Any = None
@@ -112,9 +115,11 @@ class Authenticator:
                 algorithms=JWT_ALGORITHMS,
                 audience=s.jwt_audience,
                 issuer=s.jwt_issuer,
-                options={"require": ["exp", "iat"], "verify_aud": s.jwt_audience is not None},
+                options={"require": ["exp", "iat", "iss", "aud"] + (["jti"] if s.jwt_single_use else [])},
             )
         except (jwt.PyJWTError, ValueError):
+            return None
+        if not self._fresh(claims):
             return None
         org_id = claims.get(s.jwt_org_claim)
         if not isinstance(org_id, str):
@@ -126,6 +131,27 @@ class Authenticator:
         scope_text = " ".join(raw) if isinstance(raw, list) else str(raw)
         agent = str(claims.get("client_id") or claims.get("sub") or "unknown")
         return Principal(f"jwt:{agent}", agent, org, smart.grants(scope_text.split()))
+
+    def _fresh(self, claims: dict[str, Any]) -> bool:
+        """The token expires within the longest lifetime allowed and, when tokens are single-use, has not
+        been used before (on any process: the ids used are kept in the database until they expire)."""
+        now = self.wall_clock()
+        exp = claims["exp"]
+        if not isinstance(exp, int | float) or exp - now.timestamp() > self.settings.jwt_max_lifetime_seconds:
+            return False
+        if not self.settings.jwt_single_use:
+            return True
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not jti:
+            return False
+        key = hashlib.sha256(f"{claims['iss']}\n{jti}".encode()).hexdigest()
+        expires = stamp(datetime.fromtimestamp(exp, UTC))
+        try:
+            with writing(self.engine) as conn:
+                token_store.remember(conn, key, expires, stamp(now))
+        except IntegrityError:
+            return False
+        return True
 
     def _org(self, org_id: str) -> Org | None:
         with reading(self.engine) as conn:

@@ -29,6 +29,18 @@ def invalid(message: str, path: str = "", status: int = 422) -> ServiceError:
     return ServiceError(status, [Problem(path, message, "invalid")])
 
 
+def unknown_reference(message: str, path: str) -> ServiceError:
+    """422 for a body that fits the contract but names a record or an EHR that does not exist: the issue's
+    code, not-found, tells it from a body of the wrong shape (code invalid)."""
+    return ServiceError(422, [Problem(path, message, "not-found")])
+
+
+def rule_broken(message: str, path: str = "") -> ServiceError:
+    """422 for a body that fits the contract but breaks a rule no schema states (a lifecycle, the mapping
+    tables): code business-rule."""
+    return ServiceError(422, [Problem(path, message, "business-rule")])
+
+
 def not_found(what: str) -> ServiceError:
     return ServiceError(404, [Problem("", f"{what} is not known", "not-found")])
 

@@ -11,7 +11,7 @@ from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store, record_st
 from fhir_adapter.adapters.ehr_store import Link
 from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import conflict, invalid, not_found
+from fhir_adapter.service.errors import conflict, not_found, unknown_reference
 from fhir_adapter.service.projection import patient_id
 
 
@@ -38,7 +38,7 @@ def link(conn: Connection, principal: Principal, link: Link) -> int | None:
     """Link a client to its patient in an EHR and queue what the client has; the job id, or None."""
     org = principal.org
     if ehr_store.get_ehr(conn, org.id, link.ehr_id) is None:
-        raise invalid(f"no EHR {link.ehr_id} is registered", "ehr")
+        raise unknown_reference(f"no EHR {link.ehr_id} is registered", "ehr")
     if record_store.get(conn, org.id, "client", link.client_id) is None:
         raise not_found(f"client {link.client_id}")
     before = ehr_store.get_link(conn, org.id, link.client_id, link.ehr_id)

@@ -18,12 +18,20 @@ from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain.errors import IllegalTransition
 from fhir_adapter.domain.referrals import check_move
-from fhir_adapter.errors import flatten_messages
+from fhir_adapter.errors import Rule, flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import FhirValidationError, MappingError
 from fhir_adapter.service import outbox
 from fhir_adapter.service.context import Clock, Principal, stamp
-from fhir_adapter.service.errors import Problem, ServiceError, conflict, invalid, not_found
+from fhir_adapter.service.errors import (
+    Problem,
+    ServiceError,
+    conflict,
+    invalid,
+    not_found,
+    rule_broken,
+    unknown_reference,
+)
 from fhir_adapter.service.kinds import Kind
 from fhir_adapter.service.projection import client_of, patient_id, project
 
@@ -48,7 +56,10 @@ def load_with(schema: Schema, payload: Any, label: str) -> Any:
     try:
         return schema.load(payload)
     except ValidationError as err:
-        problems = [Problem(path, message) for path, message in flatten_messages(err.messages)]
+        problems = [
+            Problem(path, message, "business-rule" if isinstance(message, Rule) else "invalid")
+            for path, message in flatten_messages(err.messages)
+        ]
         raise ServiceError(422, problems) from err
 
 
@@ -80,9 +91,9 @@ def _check_references(
     if kind.name == "client":
         return
     if ("client", client_id) not in found:
-        raise invalid(f"no client {client_id}", "client_id")
+        raise unknown_reference(f"no client {client_id}", "client_id")
     if episode_id and found.get(("episode", episode_id)) != client_id:
-        raise invalid(f"no case episode {episode_id} of client {client_id}", "episode_id")
+        raise unknown_reference(f"no case episode {episode_id} of client {client_id}", "episode_id")
     if plan_id:
         _check_goal(conn, org, found.get(("service-plan", plan_id)) == client_id, record)
 
@@ -91,9 +102,13 @@ def _check_goal(conn: Connection, org: str, plan_found: bool, record: Any) -> No
     reason = record.reason
     plan = record_store.get(conn, org, "service-plan", reason.plan_id) if plan_found else None
     if plan is None:
-        raise invalid(f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id")
+        raise unknown_reference(
+            f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id"
+        )
     if reason.goal_id not in {g["id"] for g in plan.data.get("goals", [])}:
-        raise invalid(f"service plan {reason.plan_id} has no goal {reason.goal_id}", "reason.goal_id")
+        raise unknown_reference(
+            f"service plan {reason.plan_id} has no goal {reason.goal_id}", "reason.goal_id"
+        )
 
 
 def _store_fhir(
@@ -103,7 +118,7 @@ def _store_fhir(
     try:
         resources = project(kind.name, record, deps.catalogue, identity)
     except MappingError as err:
-        raise invalid(err.message, err.path.lstrip(".")) from err
+        raise rule_broken(err.message, err.path.lstrip(".")) from err
     except FhirValidationError as err:
         problems = [Problem(i.path, f"would not be valid FHIR: {i.message}") for i in err.issues]
         raise ServiceError(422, problems) from err
@@ -165,9 +180,9 @@ def update(
 def _check_update(kind: Kind, old: StoredRecord, record: Any, says_version: bool) -> None:
     """The body is the record the URL names, of the same client; a plan's version, if given, is current or next."""
     if record.id != old.record_id:
-        raise invalid(f"the body is {kind.label} {record.id}, the URL names {old.record_id}", "id")
+        raise rule_broken(f"the body is {kind.label} {record.id}, the URL names {old.record_id}", "id")
     if kind.name != "client" and record.client_id != old.client_id:
-        raise invalid(f"a {kind.label} cannot move from client {old.client_id} to another", "client_id")
+        raise rule_broken(f"a {kind.label} cannot move from client {old.client_id} to another", "client_id")
     if (
         isinstance(record, r.ServicePlan)
         and says_version

@@ -5,7 +5,9 @@ what is generated go, now and then, the ids of records that exist (so that reque
 get past the reference checks), awkward strings and integers at the edges of the database's columns. No
 response may be a 5xx and every 4xx is a FHIR OperationOutcome; Schemathesis's default checks hold too: a
 2xx body fits the document, the status and the content type are documented, invalid data is refused, valid
-parameters are accepted, a request without the token is refused. Both databases: the `app` fixture is
+parameters are accepted, a request without the token is refused. And the document says what the server takes:
+a request it allows is refused only with issues of a kind no JSON Schema can state (`not-found`,
+`business-rule`), never `invalid`. Both databases: the `app` fixture is
 parametrized through `database_url`.
 
 schemathesis.pytest.from_fixture() would be the usual way to reach a server that only a fixture starts, but
@@ -178,16 +180,38 @@ def operation_outcome(
     return None
 
 
+# What a 4xx to a request that fits the document may say: the record or EHR it names does not exist, or it
+# breaks a rule no JSON Schema can state (an order of dates, ids unique within a list, a lifecycle, the
+# questions of a questionnaire). Any other issue (invalid, structure, value, ...) is a rule the document
+# should have stated, and is a failure.
+BEYOND_THE_DOCUMENT = {"not-found", "business-rule", "conflict", "duplicate"}
+
+
+def schema_says_what_server_takes(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> bool | None:
+    """A request the document allows is refused only for a reason the document cannot state."""
+    if response.status_code not in (400, 422):
+        return None
+    issues = response.json().get("issue", [])
+    shape = [i for i in issues if i.get("code") not in BEYOND_THE_DOCUMENT]
+    assert not shape, f"the document allows what the server refuses ({response.status_code}): {shape}"
+    return None
+
+
 def fuzz(api: Api, operation: schemathesis.APIOperation[Any, Any, Any, Any], mode: GenerationMode) -> None:
     """One Hypothesis run of `mode` requests against `operation`."""
     # With the one mode configured, Schemathesis skips (rather than rejects case after case) an operation
     # that has nothing to make invalid, such as a read whose only input is a string in the path.
     api.schema.config.generation.update(modes=[mode])
+    checks = [operation_outcome]
+    if mode is GenerationMode.POSITIVE:
+        checks.append(schema_says_what_server_takes)
 
     @EXAMPLES
     @given(case=operation.as_strategy(mode))
     def run(case: schemathesis.Case[Any]) -> None:
-        case.call_and_validate(session=api.session, additional_checks=[operation_outcome], timeout=30)
+        case.call_and_validate(session=api.session, additional_checks=checks, timeout=30)
 
     run()
 

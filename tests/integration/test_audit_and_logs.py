@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import copy
+import logging
 
+from fhir_adapter import logs
 from fhir_adapter.app import create_app
 from fhir_adapter.mapping.validation import validate_resource
 from tests.integration.conftest import patient_id, seed
+from tests.integration.delivery.conftest import proxy  # noqa: F401 - the fault proxy before the EHR
+from tests.integration.events.conftest import MRN, VISIT, Hospital, hospital  # noqa: F401
+from tests.support import adt
 
 
 def test_reads_writes_and_refusals_are_audited(client, new_org, kim, catalogue):
@@ -82,3 +87,44 @@ def test_no_patient_data_in_the_logs(service, new_org, kim, capsys):
     assert '"route": "/api/v1/clients/<record_id>"' in logs and '"status": 404' in logs
     for canary in CANARIES:
         assert canary not in logs, canary
+
+
+class Everything(logging.Handler):
+    """Every record that reaches the root logger, as any handler there would render it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name} {self.format(record)}")
+
+
+def test_no_patient_data_in_the_logs_at_debug_through_admission_delivery_and_read_back(
+    hospital: Hospital,  # noqa: F811
+    capsys,
+):
+    """The whole round trip at DEBUG, every library's lines included: an ADT A01, the delivery to the EHR
+    (whose HTTP client logs each request's URL at DEBUG: MRN and visit number in the query), the A03 and the
+    read-back, and searches of our FHIR endpoint by MRN."""
+    logs.configure("DEBUG")
+    everything = Everything()
+    logging.getLogger().addHandler(everything)
+    try:
+        hospital.adt(adt.message("A01", hospital.visit()))
+        hospital.h.drain()
+        hospital.adt(adt.message("A03", hospital.visit(), disposition="01^Discharged to home"))
+        hospital.h.drain()
+        found = hospital.get(f"/fhir/Patient?identifier={MRN}")["entry"]
+        ours = found[0]["resource"]["id"]
+        hospital.get(f"/fhir/CarePlan?patient={ours}&_include=CarePlan:goal")
+        hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")
+    finally:
+        logging.getLogger().removeHandler(everything)
+        logs.configure("INFO")
+    assert len(hospital.in_ehr("CarePlan")) == 1  # the round trip did happen
+    captured = capsys.readouterr()
+    written = captured.err + captured.out + "\n".join(everything.lines)
+    assert '"event": "delivery.done"' in written and '"event": "delivery.read_back"' in written
+    for canary in (MRN, VISIT, hospital.client_id, "Seo-yeon", "1987-04-12", "19870412", "+1-217-555-0148"):
+        assert canary not in written, (canary, [line for line in written.splitlines() if canary in line][:3])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
@@ -17,17 +17,21 @@ from fhir_adapter.api.schemas.common import (
     RecordId,
     StrictBoolean,
     Text,
+    WholeNumber,
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
+from fhir_adapter.errors import Rule
 
 
 class AnswerSchema(Base):
     """Exactly one key says the answer's type: {"choice": "LA28397-0"}, {"integer": 4}, ..."""
 
+    json_schema: ClassVar[dict[str, Any]] = {"minProperties": 1, "maxProperties": 1}
+
     text = Text()
     boolean = StrictBoolean()
-    integer = fields.Integer(strict=True, validate=validate.Range(-(2**31), 2**31 - 1))
+    integer = WholeNumber(validate=validate.Range(-(2**31), 2**31 - 1))
     decimal = fields.Float(allow_nan=False)
     date = Date()
     choice = Text()
@@ -72,5 +76,7 @@ class AssessmentSchema(Base):
         seen: set[str] = set()
         for i, item in enumerate(data.get("items", ())):
             if item.link_id in seen:
-                raise ValidationError({"items": {i: {"link_id": [f"{item.link_id} is answered twice"]}}})
+                raise ValidationError(
+                    {"items": {i: {"link_id": [Rule(f"{item.link_id} is answered twice")]}}}
+                )
             seen.add(item.link_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -16,8 +16,18 @@ LANGUAGE = validate.Regexp(
 )
 
 
+def any_of(*names: str, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The object has at least one of `names`; a list among them counts when it has an item."""
+    return {
+        "anyOf": [
+            {"required": [n]} | ({"properties": {n: {"minItems": 1}}} if n in lists else {}) for n in names
+        ]
+    }
+
+
 class NameSchema(Base):
     record = r.Name
+    json_schema: ClassVar[dict[str, Any]] = any_of("text", "family", "given", lists=("given",))
 
     text = Text()
     family = Text()
@@ -32,6 +42,9 @@ class NameSchema(Base):
 
 class AddressSchema(Base):
     record = r.Address
+    json_schema: ClassVar[dict[str, Any]] = any_of(
+        "lines", "city", "district", "state", "postal_code", "country", lists=("lines",)
+    )
 
     lines = fields.List(Text(), validate=validate.Length(max=5))
     city = Text()
@@ -59,6 +72,7 @@ class TelecomSchema(Base):
 
 class ContactSchema(Base):
     record = r.Contact
+    json_schema: ClassVar[dict[str, Any]] = any_of("name", "telecom", "address", lists=("telecom",))
 
     relationship = OneOf(["C", "E", "F", "I", "N", "S", "U"], required=True)
     name = fields.Nested(NameSchema)

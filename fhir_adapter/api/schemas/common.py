@@ -10,15 +10,26 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain.dates import compare
+from fhir_adapter.errors import Rule
 
 # FHIR partial dates and dateTimes stay strings: "2024", "2024-03", "2024-03-05", "2024-03-05T09:30:00+09:00".
 # The patterns are FHIR R4's (https://hl7.org/fhir/R4/datatypes.html#date): ASCII digits, no year 0000;
 # but no leap second (:60), which neither Python's datetime nor fhirpathpy can order.
+# The full dates are calendar dates, so that the patterns the API document states are the whole rule: 31 only
+# in the long months, 30 not in February, 29 February only in a leap year.
 _YEAR = r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)"
-DATE_RE = re.compile(rf"^{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$", re.ASCII)
-DATETIME_RE = re.compile(
-    rf"^{_YEAR}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01])"
-    r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9])(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$",
+_LEAP = r"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY = r"((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)"
+_FULL_DATE = rf"({_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29)"
+_TIME = (
+    r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9])(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+)
+DATE_RE = re.compile(rf"^({_YEAR}(-(0[1-9]|1[0-2]))?|{_FULL_DATE})$", re.ASCII)
+DATETIME_RE = re.compile(rf"^({_YEAR}(-(0[1-9]|1[0-2]))?|{_FULL_DATE}({_TIME})?)$", re.ASCII)
+# A time stamp: a full date-time with a time zone, in the years 1900 to 2999.
+INSTANT_RE = re.compile(
+    rf"^((19[0-9]{{2}}|2[0-9]{{3}})-{_MONTH_DAY}|(19|2[0-9])(0[48]|[2468][048]|[13579][26])-02-29"
+    rf"|2[048]00-02-29){_TIME}$",
     re.ASCII,
 )
 # FHIR code: no leading, trailing or doubled white space, no control character.
@@ -110,7 +121,9 @@ def Instant(**kwargs: Any) -> fields.String:
     """A time stamp: a full date-time with seconds and a time zone, so that any two can be ordered."""
     return fields.String(
         validate=[
-            validate.Regexp(DATETIME_RE, error="not a date-time (YYYY-MM-DDThh:mm:ss with a time zone)"),
+            validate.Regexp(
+                INSTANT_RE, error="not a time stamp (YYYY-MM-DDThh:mm:ss with a time zone, years 1900-2999)"
+            ),
             validate.Length(min=20, error="a time stamp needs a time and a time zone (YYYY-MM-DDThh:mm:ssZ)"),
             _calendar,
             _plausible_year,
@@ -130,6 +143,15 @@ def OneOf(choices: list[str], **kwargs: Any) -> fields.String:
     return fields.String(validate=validate.OneOf(choices), **kwargs)
 
 
+class WholeNumber(fields.Integer):
+    """An integer as JSON Schema has it: 3 and 3.0, but not 3.5, "3" or true."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
+            raise ValidationError("not a whole number")
+        return int(value)
+
+
 class StrictBoolean(fields.Boolean):
     """true or false only: "yes", 1 and "0" are errors, not guesses."""
 
@@ -140,9 +162,13 @@ class StrictBoolean(fields.Boolean):
 
 
 class Base(Schema):
-    """Loads one domain record. Unknown fields are errors, so a misspelt field is never silently dropped."""
+    """Loads one domain record. Unknown fields are errors, so a misspelt field is never silently dropped.
+
+    `json_schema` holds what the API document states of the object beyond its fields: the rules across
+    fields that JSON Schema can say (anyOf, if/then), so that a body the document allows is one we take."""
 
     record: ClassVar[type[Any]]
+    json_schema: ClassVar[dict[str, Any]] = {}
 
     class Meta:
         ordered = True
@@ -180,13 +206,14 @@ class PeriodSchema(Base):
     end = DateTime()
 
     record = r.Period
+    json_schema: ClassVar[dict[str, Any]] = {"anyOf": [{"required": ["start"]}, {"required": ["end"]}]}
 
     def check(self, data: dict[str, Any]) -> dict[str, Any]:
         start, end = data.get("start"), data.get("end")
         if not (start or end):
             raise ValidationError("a period needs a start or an end")
         if start and end and compare(start, end) == 1:
-            raise ValidationError("the period ends before it starts", "end")
+            raise ValidationError(Rule("the period ends before it starts"), "end")
         return data
 
 

@@ -6,8 +6,22 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from fhir_adapter.api.schemas.case_file import CONTRACT_VERSION, CaseFileSchema
+
+
+class _Converter(OpenAPIConverter):
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        """The fields' JSON Schema, and the rules across fields the schema class states (Base.json_schema)."""
+        out: dict[str, Any] = super().schema2jsonschema(schema)  # type: ignore[no-untyped-call]
+        return out | getattr(schema, "json_schema", {})
+
+
+class ContractPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, which also writes each schema's `json_schema` into its component."""
+
+    Converter = _Converter
 
 
 def contract_document() -> dict[str, Any]:
@@ -16,7 +30,7 @@ def contract_document() -> dict[str, Any]:
         title="fhir-adapter case-management contract",
         version=CONTRACT_VERSION,
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[ContractPlugin()],
     )
     spec.components.schema("CaseFile", schema=CaseFileSchema)
     return spec.to_dict()

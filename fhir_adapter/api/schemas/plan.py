@@ -16,11 +16,13 @@ from fhir_adapter.api.schemas.common import (
     RecordId,
     StrictBoolean,
     Text,
+    WholeNumber,
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.domain.errors import DomainError
 from fhir_adapter.domain.plans import default_next_review
+from fhir_adapter.errors import Rule
 
 RECORD_ID = validate.Regexp(r"^[A-Za-z0-9\-.]{1,64}$", error="ids are 1-64 letters, digits, '-' or '.'")
 
@@ -64,7 +66,7 @@ class ServicePlanSchema(Base):
     status = OneOf(list(v.PLAN_STATUSES), required=True)
     period = fields.Nested(PeriodSchema, required=True)
     next_review = Date()
-    version = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=2**31 - 1))
+    version = WholeNumber(load_default=1, validate=validate.Range(min=1, max=2**31 - 1))
     title = Text()
     episode_id = RecordId()
     author = fields.Nested(PersonSchema)
@@ -76,12 +78,12 @@ class ServicePlanSchema(Base):
     def goals_known(self, data: dict[str, Any], **_: Any) -> None:
         goal_ids = [g.id for g in data.get("goals", ())]
         if len(set(goal_ids)) != len(goal_ids):
-            raise ValidationError("two goals share an id", "goals")
+            raise ValidationError(Rule("two goals share an id"), "goals")
         for i, activity in enumerate(data.get("activities", ())):
             for goal_id in activity.goal_ids:
                 if goal_id not in goal_ids:
                     raise ValidationError(
-                        {"activities": {i: {"goal_ids": [f"no goal {goal_id} in this plan"]}}}
+                        {"activities": {i: {"goal_ids": [Rule(f"no goal {goal_id} in this plan")]}}}
                     )
 
     record = r.ServicePlan
@@ -91,5 +93,5 @@ class ServicePlanSchema(Base):
             try:
                 data["next_review"] = default_next_review(data["period"].start, date.today())
             except DomainError as err:
-                raise ValidationError(err.message, err.path) from err
+                raise ValidationError(Rule(err.message), err.path) from err
         return data

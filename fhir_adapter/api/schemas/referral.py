@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import ValidationError, fields, post_load, validates_schema
 
@@ -22,7 +22,8 @@ from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.domain.dates import compare
 from fhir_adapter.domain.errors import DomainError
-from fhir_adapter.domain.referrals import check_status
+from fhir_adapter.domain.referrals import NEEDS_REASON, check_status
+from fhir_adapter.errors import Rule
 
 
 class OrganizationSchema(Base):
@@ -34,6 +35,10 @@ class OrganizationSchema(Base):
 
 class ReferralReasonSchema(Base):
     record = r.ReferralReason
+    json_schema: ClassVar[dict[str, Any]] = {
+        "minProperties": 1,
+        "dependentRequired": {"goal_id": ["plan_id"], "plan_id": ["goal_id"]},
+    }
 
     plan_id = RecordId()
     goal_id = Text()
@@ -75,9 +80,24 @@ class ReferralSchema(Base):
             raise ValidationError("a service_coding goes with service_type other", "service_coding")
         changed, authored = data.get("status_changed_at"), data.get("authored_on")
         if changed and authored and compare(changed, authored) == -1:
-            raise ValidationError("the status changed before the referral was authored", "status_changed_at")
+            raise ValidationError(
+                Rule("the status changed before the referral was authored"), "status_changed_at"
+            )
 
     record = r.Referral
+    json_schema: ClassVar[dict[str, Any]] = {
+        "allOf": [
+            {
+                "if": {"properties": {"service_type": {"const": "other"}}},
+                "then": {"required": ["service_coding"]},
+                "else": {"not": {"required": ["service_coding"]}},
+            },
+            {
+                "if": {"properties": {"status": {"enum": sorted(NEEDS_REASON)}}},
+                "then": {"required": ["status_reason"]},
+            },
+        ]
+    }
 
     @post_load
     def make(self, data: dict[str, Any], **kwargs: Any) -> r.Referral:
@@ -85,5 +105,5 @@ class ReferralSchema(Base):
         try:
             check_status(referral)
         except DomainError as err:
-            raise ValidationError(err.message, err.path) from err
+            raise ValidationError(Rule(err.message), err.path) from err
         return referral
