@@ -12,6 +12,7 @@ from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
 from fhir_adapter.adapters.tables import fhir_versions as ver
+from fhir_adapter.mapping.kinds import status_of
 from fhir_adapter.mapping.search_index import tokens
 
 JSON = dict[str, Any]
@@ -99,7 +100,7 @@ class _Batch:
         version = row.version_id + 1 if row is not None else 1
         data = orjson.dumps(_with_meta(resource, version, self.stamp)).decode()
         restricted = is_restricted(resource)
-        status = resource.get("status")
+        status = status_of(resource)
         patient = rid if rtype == "Patient" else self.patient_id
         values = {
             "version_id": version,

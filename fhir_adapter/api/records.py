@@ -18,7 +18,7 @@ from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.api.registry import API, Operation, path_param, query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
-from fhir_adapter.domain import vocabulary as v
+from fhir_adapter.mapping.kinds import RECORD_KINDS, RecordKind
 from fhir_adapter.service import records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import invalid
@@ -38,29 +38,22 @@ def _one_of(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 CLIENT_ID = {"type": "string", "pattern": RECORD_ID_RE.pattern}
-FILTERS: dict[str, dict[str, dict[str, Any]]] = {
-    "client": {},
-    "episode": {
-        "client_id": CLIENT_ID,
-        "status": _one_of(v.EPISODE_STATUSES),
-        "case_type": _one_of(v.CASE_TYPES),
-    },
-    "assessment": {
-        "client_id": CLIENT_ID,
-        "status": _one_of(v.ASSESSMENT_STATUSES),
-        "kind": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,63}$"},
-    },
-    "service-plan": {
-        "client_id": CLIENT_ID,
-        "status": _one_of(v.PLAN_STATUSES),
-        "plan_type": _one_of(v.PLAN_TYPES),
-    },
-    "referral": {
-        "client_id": CLIENT_ID,
-        "status": _one_of(v.REFERRAL_STATUSES),
-        "service_type": _one_of(v.SERVICE_TYPES),
-    },
-}
+
+
+def _filters(kind: RecordKind) -> dict[str, dict[str, Any]]:
+    """The query filters of a collection: its client, its status, and its subtype (mapping/kinds.py)."""
+    if kind.name == "client":
+        return {}
+    out: dict[str, dict[str, Any]] = {"client_id": CLIENT_ID, "status": _one_of(kind.statuses)}
+    if kind.subtype:
+        values = kind.subtypes
+        out[kind.subtype] = (
+            {"type": "string", "pattern": values} if isinstance(values, str) else _one_of(values)
+        )
+    return out
+
+
+FILTERS = {name: _filters(kind) for name, kind in RECORD_KINDS.items()}
 
 
 def _check_filter(name: str, value: str, schema: dict[str, Any]) -> None:

@@ -13,11 +13,12 @@ from fhir_adapter.adapters import admission_store, ehr_store
 from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service.context import stamp
 
 JSON = dict[str, Any]
 # The resources we send that have an `encounter` element in R4.
-WITH_ENCOUNTER = ("CarePlan", "CareTeam", "QuestionnaireResponse", "ServiceRequest", "Task", "Observation")
+WITH_ENCOUNTER = tuple(t for t, k in RESOURCE_KINDS.items() if k.encounter)
 
 
 def _first_id(bundle: Any) -> str | None:

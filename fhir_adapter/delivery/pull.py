@@ -33,6 +33,7 @@ from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
 from fhir_adapter.delivery.writes import rewrite
 from fhir_adapter.events.fhir_events import coded
 from fhir_adapter.events.model import Coded, ContentError, Event, Patient
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.auth import to_org
@@ -42,8 +43,7 @@ from fhir_adapter.service.projection import patient_id
 from fhir_adapter.service.records import Deps
 
 JSON = dict[str, Any]
-READ_BACK = ("ServiceRequest", "QuestionnaireResponse", "Task")
-KINDS = {"ServiceRequest": "referral", "QuestionnaireResponse": "assessment", "Task": "referral-task"}
+READ_BACK = tuple(t for t, k in RESOURCE_KINDS.items() if k.read_back)
 MAX_PAGES = 20
 
 
@@ -88,7 +88,7 @@ def _ours(resource: JSON, principal: Principal, mine: dict[str, str]) -> bool:
     if f"{resource['resourceType']}/{resource.get('id')}" in mine:
         return True
     idents = resource.get("identifier") or []
-    system = principal.org.identity.system(KINDS[resource["resourceType"]])
+    system = principal.org.identity.system(RESOURCE_KINDS[resource["resourceType"]].identity)
     return any(i.get("system") == system for i in (idents if isinstance(idents, list) else [idents]))
 
 
@@ -129,7 +129,11 @@ def _take(
             conn, seq, "rejected", f"not carried into the case record: {reasons}", job.client_id
         )
         return
-    record = "referral status" if rtype == "Task" else ("new " if got.created else "updated ") + KINDS[rtype]
+    record = (
+        "referral status"
+        if rtype == "Task"
+        else ("new " if got.created else "updated ") + RESOURCE_KINDS[rtype].identity
+    )
     inbound_store.settle(
         conn, seq, "applied", f"{record} from {rtype}/{resource.get('id')}", job.client_id, "link"
     )

@@ -6,9 +6,10 @@ from typing import Any
 
 from fhir_adapter import __version__
 from fhir_adapter.fhir_api.search_params import INCLUDES, PATIENT_ELEMENT, READABLE, REVINCLUDES
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.mapping.search_index import TOKEN_PARAMS
 
-WRITABLE = ("CarePlan", "QuestionnaireResponse", "ServiceRequest", "Task")
+WRITABLE = tuple(t for t, k in RESOURCE_KINDS.items() if k.writable)
 AUDIT_PARAMS = (
     ("date", "date", "when the access happened"),
     ("patient", "reference", "whose data"),
@@ -29,7 +30,7 @@ def _search_params(rtype: str) -> list[dict[str, str]]:
         params += [
             _param("patient", "reference", f"the Patient in {rtype}.{PATIENT_ELEMENT[rtype]}"),
             _param("subject", "reference", "the same as patient"),
-            _param("status", "token", f"{rtype}.status"),
+            _param("status", "token", f"{rtype}.{RESOURCE_KINDS[rtype].status}"),
         ]
     for name in TOKEN_PARAMS.get(rtype, {}):
         params.append(_param(name, "token", "system|code, |code, system| or code; comma means or"))

@@ -16,30 +16,19 @@ from typing import Any
 from fhir_adapter.adapters.fhir_search import Criteria
 from fhir_adapter.api.numbers import number_arg
 from fhir_adapter.fhir_api.search_dates import date_filter
-from fhir_adapter.mapping.search_index import REFERENCE_PARAMS, TOKEN_PARAMS
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
+from fhir_adapter.mapping.search_index import TOKEN_PARAMS
 from fhir_adapter.service.errors import Problem, ServiceError
 
-READABLE = tuple(sorted(TOKEN_PARAMS))
-PATIENT_ELEMENT = {
-    "CarePlan": "subject",
-    "CareTeam": "subject",
-    "EpisodeOfCare": "patient",
-    "Goal": "subject",
-    "Observation": "subject",
-    "QuestionnaireResponse": "subject",
-    "ServiceRequest": "subject",
-    "Task": "for",
-}
-# _include=<Type>:<param> → the element holding the references.
-INCLUDES = {
-    ("CarePlan", "goal"): "goal",
-    ("Observation", "derived-from"): "derivedFrom",
-    ("Task", "focus"): "focus",
-    ("EpisodeOfCare", "team"): "team",
-} | {(t, p): e for t, e in PATIENT_ELEMENT.items() for p in ("patient", "subject") if e != "for"}
-INCLUDES |= {("Task", "patient"): "for"}
+READABLE = tuple(sorted(RESOURCE_KINDS))
+PATIENT_ELEMENT = {t: k.patient for t, k in RESOURCE_KINDS.items() if k.patient}
+# _include=<Type>:<param> → the element holding the references: the kind's own, and its patient's (as
+# `patient`, and as `subject` where that is the element's name too).
+INCLUDES = {(t, p): e for t, k in RESOURCE_KINDS.items() for p, e in k.includes.items()}
+INCLUDES |= {(t, p): e for t, e in PATIENT_ELEMENT.items() for p in ("patient", "subject") if e != "for"}
+INCLUDES |= {(t, "patient"): e for t, e in PATIENT_ELEMENT.items() if e == "for"}
 # _revinclude=<SourceType>:<param> on a search of the referenced type.
-REVINCLUDES = {("Task", p): "ServiceRequest" for p in REFERENCE_PARAMS["Task"]}
+REVINCLUDES = {(t, p): target for t, k in RESOURCE_KINDS.items() for p, (_, target) in k.referrers.items()}
 MAX_COUNT = 500
 MAX_OFFSET = 10**9
 # (name, raw value, why it was left out) of a parameter ignored under lenient handling
@@ -166,7 +155,7 @@ class _Reader:
             self.add("updated", *date_filter(raw, name))
         elif base in ("patient", "subject") and self.rtype in PATIENT_ELEMENT:
             self.add("patients", *(_patient_id(v, name) for v in _values(raw)))
-        elif base == "status" and self.rtype != "Patient":
+        elif base == "status" and RESOURCE_KINDS[self.rtype].status:
             self.add("statuses", *_values(raw))
         elif base in TOKEN_PARAMS.get(self.rtype, {}):
             self.add("tokens", (base, tuple(_token(v) for v in _values(raw))))

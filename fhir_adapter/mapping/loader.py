@@ -16,6 +16,7 @@ from fhir_adapter.mapping.catalogue import Catalogue, Invariant, ItemDef, Questi
 from fhir_adapter.mapping.engine import compile_structure
 from fhir_adapter.mapping.errors import MappingConfigError
 from fhir_adapter.mapping.fhirpath import FhirPathSyntaxError, compile_expression
+from fhir_adapter.mapping.kinds import STRUCTURES
 from fhir_adapter.mapping.strict import model_class
 from fhir_adapter.mapping.terminology import CodeTable
 
@@ -194,17 +195,7 @@ def _require(kind: str, present: Iterable[str], needed: Iterable[str]) -> None:
 
 
 # The structures and tables the mapping code asks for by name.
-REQUIRED_STRUCTURES = (
-    "client_to_patient",
-    "episode_to_episodeofcare",
-    "episode_to_careteam",
-    "assessment_to_questionnaireresponse",
-    "answer_to_observation",
-    "plan_to_careplan",
-    "goal_to_goal",
-    "referral_to_servicerequest",
-    "referral_to_task",
-)
+REQUIRED_STRUCTURES = STRUCTURES
 REQUIRED_TABLES = (*TABLE_COVERS, "goal_achievement", "observation_categories", "sdoh_categories")
 # Named functions register themselves when their modules are imported.
 FUNCTION_MODULES = (

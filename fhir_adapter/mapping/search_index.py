@@ -4,22 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
+
 JSON = dict[str, Any]
 
 # Token parameters indexed per resource type, and the element each reads (FHIR R4 search parameters).
-TOKEN_PARAMS: dict[str, dict[str, str]] = {
-    "CarePlan": {"identifier": "identifier", "category": "category"},
-    "CareTeam": {"identifier": "identifier", "category": "category"},
-    "EpisodeOfCare": {"identifier": "identifier", "type": "type"},
-    "Goal": {"identifier": "identifier", "category": "category"},
-    "Observation": {"identifier": "identifier", "category": "category", "code": "code"},
-    "Patient": {"identifier": "identifier"},
-    "QuestionnaireResponse": {"identifier": "identifier"},
-    "ServiceRequest": {"identifier": "identifier", "category": "category", "code": "code"},
-    "Task": {"identifier": "identifier", "code": "code"},
-}
+TOKEN_PARAMS: dict[str, dict[str, str]] = {t: dict(k.tokens) for t, k in RESOURCE_KINDS.items()}
 # Reference parameters indexed for _revinclude (Task:focus, Task:based-on).
-REFERENCE_PARAMS: dict[str, dict[str, str]] = {"Task": {"focus": "focus", "based-on": "basedOn"}}
+REFERENCE_PARAMS: dict[str, dict[str, str]] = {
+    t: {param: element for param, (element, _) in k.referrers.items()}
+    for t, k in RESOURCE_KINDS.items()
+    if k.referrers
+}
 
 
 def _list(value: Any) -> list[Any]:

@@ -23,6 +23,7 @@ from fhir_adapter.domain.records import Referral, ReferralUpdate
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service import history, records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
@@ -30,14 +31,11 @@ from fhir_adapter.service.kinds import KINDS, RESOURCE_TYPES
 from fhir_adapter.service.records import Deps
 
 JSON = dict[str, Any]
-SUBJECT = {
-    "QuestionnaireResponse": "subject",
-    "ServiceRequest": "subject",
-    "CarePlan": "subject",
-    "Task": "for",
-}
+WRITABLE = {t: k for t, k in RESOURCE_KINDS.items() if k.writable}
+SUBJECT = {t: str(k.patient) for t, k in WRITABLE.items()}
 Lookup = Callable[[str], JSON | None]
-KIND_OF = {"QuestionnaireResponse": "assessment", "ServiceRequest": "referral", "CarePlan": "service-plan"}
+# The record each kind is read into (a Task's is a change to its referral, handled on its own).
+KIND_OF = {t: k.record for t, k in WRITABLE.items() if t != "Task"}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The kinds of case-management record the service stores, with their contract schema and FHIR face."""
+"""The kinds of case-management record the service stores (mapping/kinds.py), each with its contract schema."""
 
 from __future__ import annotations
 
@@ -11,38 +11,42 @@ from fhir_adapter.api.schemas.client import ClientSchema
 from fhir_adapter.api.schemas.episode import CaseEpisodeSchema
 from fhir_adapter.api.schemas.plan import ServicePlanSchema
 from fhir_adapter.api.schemas.referral import ReferralSchema
+from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_TYPES, RecordKind
+
+SCHEMAS: dict[str, type[Schema]] = {
+    "client": ClientSchema,
+    "episode": CaseEpisodeSchema,
+    "assessment": AssessmentSchema,
+    "service-plan": ServicePlanSchema,
+    "referral": ReferralSchema,
+}
 
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # the record kind, as in business identifiers: client, episode, ...
-    collection: str  # the API path segment: clients, episodes, ...
-    label: str
+    record: RecordKind
     schema: type[Schema]
-    fhir_type: str  # the resource the record mainly shows as; its scopes guard the API collection
-    subtype: str | None = None  # the field a list can be filtered by besides status
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def collection(self) -> str:
+        return self.record.collection
+
+    @property
+    def label(self) -> str:
+        return self.record.label
+
+    @property
+    def fhir_type(self) -> str:
+        return self.record.fhir_type
+
+    @property
+    def subtype(self) -> str | None:
+        return self.record.subtype
 
 
-KINDS = {
-    k.name: k
-    for k in (
-        Kind("client", "clients", "client", ClientSchema, "Patient"),
-        Kind("episode", "episodes", "case episode", CaseEpisodeSchema, "EpisodeOfCare", "case_type"),
-        Kind("assessment", "assessments", "assessment", AssessmentSchema, "QuestionnaireResponse", "kind"),
-        Kind("service-plan", "service-plans", "service plan", ServicePlanSchema, "CarePlan", "plan_type"),
-        Kind("referral", "referrals", "referral", ReferralSchema, "ServiceRequest", "service_type"),
-    )
-}
-
-# The resource type each identity kind becomes (identity kinds include the records' parts: goal, task...).
-RESOURCE_TYPES = {
-    "client": "Patient",
-    "episode": "EpisodeOfCare",
-    "care-team": "CareTeam",
-    "assessment": "QuestionnaireResponse",
-    "observation": "Observation",
-    "service-plan": "CarePlan",
-    "goal": "Goal",
-    "referral": "ServiceRequest",
-    "referral-task": "Task",
-}
+KINDS = {name: Kind(record, SCHEMAS[name]) for name, record in RECORD_KINDS.items()}
+__all__ = ["KINDS", "RESOURCE_TYPES", "Kind"]

@@ -3,60 +3,70 @@
 Admission: the active service plans with their goals, the latest assessment of each kind, the open referrals
 (ServiceRequest + Task) and the open case episodes with their care team. Discharge: the active plans again
 (as amended during the stay) and the referrals made since the admission began: the discharge referrals.
+The rules are data, per kind of record: `admission` and `discharge` in mapping/kinds.py.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
-
-OPEN_REFERRALS = ("sent", "accepted", "in-progress")
-OPEN_EPISODES = ("planned", "active", "on-hold")
-SETTLED_ASSESSMENTS = ("completed", "amended")
+from fhir_adapter.mapping.kinds import RECORD_KINDS, Selection
 
 Key = tuple[str, str]
 
 
-def _latest_assessments(records: Iterable[StoredRecord]) -> list[StoredRecord]:
-    latest: dict[str, StoredRecord] = {}
-    for rec in records:
-        if rec.kind != "assessment" or rec.data.get("status") not in SETTLED_ASSESSMENTS:
-            continue
-        kind = rec.data.get("kind", "")
-        if kind not in latest or rec.data.get("date", "") >= latest[kind].data.get("date", ""):
-            latest[kind] = rec
-    return list(latest.values())
+def _selected(
+    records: list[StoredRecord], kind: str, rule: Selection, since: str | None
+) -> list[StoredRecord]:
+    chosen = [
+        r
+        for r in records
+        if r.kind == kind
+        and (r.data.get("status") in rule.statuses if rule.statuses else True)
+        and r.data.get("status") not in rule.excluded
+    ]
+    if rule.since_admission:
+        day, field = (since or "")[:10], rule.since_admission
+        chosen = [r for r in chosen if r.data.get(field, "") >= day]
+    if rule.latest_by:
+        by, date = rule.latest_by
+        latest: dict[str, StoredRecord] = {}
+        for rec in chosen:
+            value = rec.data.get(by, "")
+            if value not in latest or rec.data.get(date, "") >= latest[value].data.get(date, ""):
+                latest[value] = rec
+        chosen = list(latest.values())
+    return chosen
+
+
+def _chosen(records: list[StoredRecord], moment: str, since: str | None) -> list[Key]:
+    out: list[StoredRecord] = []
+    for kind, record_kind in RECORD_KINDS.items():
+        rule = record_kind.admission if moment == "admission" else record_kind.discharge
+        if rule is not None:
+            out += _selected(records, kind, rule, since)
+    return [(r.kind, r.record_id) for r in out]
 
 
 def admission_records(records: list[StoredRecord]) -> list[Key]:
-    chosen = [r for r in records if r.kind == "service-plan" and r.data.get("status") == "active"]
-    chosen += _latest_assessments(records)
-    chosen += [r for r in records if r.kind == "referral" and r.data.get("status") in OPEN_REFERRALS]
-    chosen += [r for r in records if r.kind == "episode" and r.data.get("status") in OPEN_EPISODES]
-    return [(r.kind, r.record_id) for r in chosen]
-
-
-def discharge_referrals(records: list[StoredRecord], since: str | None) -> list[Key]:
-    """Referrals made during the stay (authored on or after its first day), drafts left out."""
-    day = (since or "")[:10]
-    return [
-        (r.kind, r.record_id)
-        for r in records
-        if r.kind == "referral" and r.data.get("status") != "draft" and r.data.get("authored_on", "") >= day
-    ]
+    return _chosen(records, "admission", None)
 
 
 def discharge_records(records: list[StoredRecord], since: str | None) -> list[Key]:
-    plans = [
-        (r.kind, r.record_id)
-        for r in records
-        if r.kind == "service-plan" and r.data.get("status") == "active"
-    ]
-    return plans + discharge_referrals(records, since)
+    return _chosen(records, "discharge", since)
+
+
+def discharge_referrals(records: list[StoredRecord], since: str | None) -> list[Key]:
+    """What the discharge carried because it was made during the stay: what a cancelled discharge takes
+    back (the records it carries in any case, such as the active plans, stay)."""
+    out: list[StoredRecord] = []
+    for kind, record_kind in RECORD_KINDS.items():
+        rule = record_kind.discharge
+        if rule is not None and rule.since_admission:
+            out += _selected(records, kind, rule, since)
+    return [(r.kind, r.record_id) for r in out]
 
 
 def resources(conn: Connection, org_id: str, keys: list[Key]) -> list[Key]:

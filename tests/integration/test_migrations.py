@@ -27,3 +27,22 @@ def test_down_and_up_again(tmp_path):
     migrate.upgrade(engine)
     assert migrate.current(engine) == migrate.head()
     engine.dispose()
+
+
+def test_goals_stored_before_get_their_lifecycle_status_as_their_searchable_status(tmp_path):
+    from sqlalchemy import insert, select
+
+    from fhir_adapter.adapters.tables import fhir_resources as res
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    migrate.upgrade(engine, "0005")
+    row = {"org_id": "o", "resource_type": "Goal", "version_id": 1, "last_updated": "2025-01-01T00:00:00Z"}
+    row |= {"record_kind": "service-plan", "record_id": "SP-1", "deleted": False, "restricted": False}
+    with engine.begin() as conn:
+        conn.execute(insert(res).values(row | {"id": "g", "data": '{"lifecycleStatus": "active"}'}))
+        conn.execute(insert(res).values(row | {"id": "h", "data": '{"description": {"text": "x"}}'}))
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(res.c.id, res.c.status).order_by(res.c.id)).all())
+    assert found == {"g": "active", "h": None}
+    engine.dispose()
