@@ -94,9 +94,8 @@ def header(raw: str | None) -> Header:
 
 
 def _text(text: str, limit: int) -> str:
-    """Free text for MSA-3 and ERR-8, readable with any parser: delimiters become look-alikes."""
-    clean = text.replace("|", "/").replace("^", "/").replace("~", "-").replace("&", "+").replace("\\", "/")
-    return CONTROL.sub(" ", clean)[:limit]
+    """Free text for MSA-3 and ERR-8: delimiters it quotes (the sender's own, say) as HL7 escapes."""
+    return _cut(_escaped(CONTROL.sub(" ", text)), limit)
 
 
 def _location(where: str) -> str:

@@ -82,8 +82,8 @@ def test_the_ack_carries_the_control_id_the_code_and_the_reason() -> None:
     lines = ack.strip("\r").split("\r")
     assert lines[0].startswith("MSH|^~\\&|FA|CMS|ADT|RGH|")
     assert lines[0].split("|")[8:] == ["ACK^A03^ACK", lines[0].split("|")[9], "P", "2.5.1"]
-    assert lines[1] == "MSA|AE|CTRL-9|PV1-19 / is empty"
-    assert lines[2] == "ERR||PV1^1^19|101^Required field missing^HL70357|E||||PV1-19 / is empty"
+    assert lines[1] == "MSA|AE|CTRL-9|PV1-19 \\F\\ is empty"  # a delimiter in the text is escaped
+    assert lines[2] == "ERR||PV1^1^19|101^Required field missing^HL70357|E||||PV1-19 \\F\\ is empty"
     bare = v2_ack.ack(None, "AE", "not HL7")
     assert "MSA|AE||not HL7" in bare and "|102^Data type error^HL70357|" in bare
 
