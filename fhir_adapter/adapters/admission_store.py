@@ -9,7 +9,7 @@ import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from fhir_adapter.adapters.tables import admissions as adm
-from fhir_adapter.events.model import Coded
+from fhir_adapter.domain.events import Coded
 
 
 @dataclass(frozen=True)

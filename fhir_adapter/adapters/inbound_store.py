@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters.tables import inbound_messages as msgs
 from fhir_adapter.adapters.tables import subscriptions as subs
-from fhir_adapter.events.model import Event
+from fhir_adapter.domain.events import Event
 
 
 @dataclass(frozen=True)

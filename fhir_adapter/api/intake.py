@@ -16,8 +16,8 @@ from fhir_adapter.api.records import bp
 from fhir_adapter.api.registry import API, Operation, path_param
 from fhir_adapter.delivery.ehr_client import Failure
 from fhir_adapter.delivery.reads import reader
+from fhir_adapter.domain.events import ContentError
 from fhir_adapter.events import fhir_events, subscriptions
-from fhir_adapter.events.model import ContentError
 from fhir_adapter.service import intake, notifications
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found

@@ -31,8 +31,8 @@ from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
 from fhir_adapter.delivery.writes import rewrite
+from fhir_adapter.domain.events import Coded, ContentError, Event, Patient
 from fhir_adapter.events.fhir_events import coded
-from fhir_adapter.events.model import Coded, ContentError, Event, Patient
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.audit import by_service

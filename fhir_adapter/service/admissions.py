@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import admission_store, ehr_store, outbox_store
 from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.ehr_store import Ehr
-from fhir_adapter.events.model import Event
+from fhir_adapter.domain.events import Event
 from fhir_adapter.service import sync_plan
 
 

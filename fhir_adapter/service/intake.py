@@ -20,8 +20,8 @@ from fhir_adapter.adapters import audit_store, ehr_store, fhir_store, inbound_st
 from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import StorageUnavailable, writing
 from fhir_adapter.adapters.ehr_store import Ehr
+from fhir_adapter.domain.events import ContentError, Event, Patient
 from fhir_adapter.events import hl7v2, v2_ack
-from fhir_adapter.events.model import ContentError, Event, Patient
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import admissions, matching

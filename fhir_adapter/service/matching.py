@@ -14,7 +14,7 @@ from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
-from fhir_adapter.events.model import Patient
+from fhir_adapter.domain.events import Patient
 
 JSON = dict[str, Any]
 
