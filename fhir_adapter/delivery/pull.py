@@ -24,11 +24,11 @@ from fhir_adapter.adapters import (
     org_store,
     outbox_store,
 )
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
 from fhir_adapter.delivery.writes import rewrite
+from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.events import Coded, ContentError, Event, Patient
 from fhir_adapter.domain.inbound import InboundState
 from fhir_adapter.domain.sync import Admission, Job

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import audit_store, ehr_store
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.delivery.writes import Outgoing, Written
+from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.sync import Ehr, Job, LedgerAction
 from fhir_adapter.service.audit import by_service
 

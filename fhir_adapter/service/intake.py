@@ -17,8 +17,8 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from fhir_adapter.adapters import audit_store, ehr_store, fhir_store, inbound_store, record_store
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import StorageUnavailable, writing
+from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.events import ContentError, Event, Patient
 from fhir_adapter.domain.inbound import Inbound, InboundState
 from fhir_adapter.domain.sync import Ehr
