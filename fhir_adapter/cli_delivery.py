@@ -18,6 +18,7 @@ from fhir_adapter.api.delivery import job_json
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.keys import SigningKeyError, generate, jwks, load_keys
 from fhir_adapter.delivery.worker import Worker
+from fhir_adapter.domain.sync import STATES, Ehr, Job
 from fhir_adapter.logs import configure
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import outbox
@@ -73,7 +74,7 @@ def _add_ehr(engine: Any, args: argparse.Namespace) -> int:
         print("ehrs add needs --org, an EHR id and --base-url", file=sys.stderr)
         return 2
     auth = "smart" if args.client_id else "bearer" if args.bearer else "none"
-    ehr = ehr_store.Ehr(
+    ehr = Ehr(
         args.org,
         args.ehr_id,
         args.base_url.rstrip("/"),
@@ -108,7 +109,7 @@ def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _line(job: outbox_store.Job) -> str:
+def _line(job: Job) -> str:
     why = f"\t{job.last_reason}" if job.last_reason else ""
     return f"{job.id}\t{job.state}\t{job.ehr_id}\t{job.client_id}\t{job.cause}\tattempts={job.attempts}{why}"
 
@@ -172,7 +173,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     e.set_defaults(service=cmd_ehrs)
     d = sub.add_parser("deliveries", help="list delivery jobs (dead letters: --state dead)")
     d.add_argument("--org", required=True)
-    d.add_argument("--state", choices=outbox_store.STATES)
+    d.add_argument("--state", choices=STATES)
     d.add_argument("--client")
     d.add_argument("--limit", type=int, default=100)
     d.add_argument("--json", action="store_true", help="one JSON object per line, with the EHR's answer")

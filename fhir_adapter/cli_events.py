@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import ehr_store, inbound_store, migrate, org_store
 from fhir_adapter.adapters.db import make_engine, reading
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.inbound import Inbound
 from fhir_adapter.events import mllp
 from fhir_adapter.logs import configure
 from fhir_adapter.mapping.loader import load_catalogue
@@ -88,7 +89,7 @@ def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _line(m: inbound_store.Inbound) -> str:
+def _line(m: Inbound) -> str:
     who = m.client_id or f"MRN {m.event.patient.mrn or '?'}"
     return f"{m.seq}\t{m.received_at}\t{m.ehr_id}\t{m.event.event}\t{m.state}\t{who}\t{m.detail or ''}"
 

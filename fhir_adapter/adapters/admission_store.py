@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
 from fhir_adapter.adapters.tables import admissions as adm
-from fhir_adapter.events.model import Coded
-
-
-@dataclass(frozen=True)
-class Admission:
-    id: int
-    org_id: str
-    ehr_id: str
-    client_id: str
-    visit_number: str
-    state: str  # admitted | registered | discharged | cancelled
-    encounter_id: str | None = None
-    class_code: str | None = None
-    location: str | None = None
-    admit_source: str | None = None
-    admitted_at: str | None = None
-    discharged_at: str | None = None
-    disposition: Coded | None = None
-    jobs: dict[str, list[int]] = field(default_factory=dict)
-    updated_at: str = ""
-    encounter_sought_at: str | None = None  # the EHR had no Encounter with the visit number then
+from fhir_adapter.domain.events import Coded
+from fhir_adapter.domain.sync import Admission, AdmissionState
 
 
 def _admission(row: Any) -> Admission:
@@ -40,7 +20,7 @@ def _admission(row: Any) -> Admission:
         row.ehr_id,
         row.client_id,
         row.visit_number,
-        row.state,
+        AdmissionState(row.state),
         row.encounter_id,
         row.class_code,
         row.location,
@@ -108,7 +88,7 @@ def discharged_to(conn: Connection, admission_id: int, disposition: Coded, now: 
     A13 may have cancelled the discharge while it was being read)."""
     conn.execute(
         update(adm)
-        .where(adm.c.id == admission_id, adm.c.state == "discharged")
+        .where(adm.c.id == admission_id, adm.c.state == AdmissionState.DISCHARGED)
         .values(disposition=orjson.dumps(disposition.__dict__).decode(), updated_at=now)
     )
 
@@ -126,7 +106,7 @@ def current(conn: Connection, org_id: str, ehr_id: str, client_id: str) -> Admis
             adm.c.org_id == org_id,
             adm.c.ehr_id == ehr_id,
             adm.c.client_id == client_id,
-            adm.c.state != "cancelled",
+            adm.c.state != AdmissionState.CANCELLED,
         )
         .order_by(adm.c.id.desc())
         .limit(1)

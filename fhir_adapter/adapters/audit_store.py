@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import Connection, func, insert, select
 
 from fhir_adapter.adapters.tables import audit_events as audit
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    id: str
-    recorded: str
-    org_id: str | None
-    agent_id: str | None
-    agent_name: str | None
-    source_address: str | None
-    action: str
-    interaction: str
-    method: str
-    route: str
-    status_code: int
-    outcome: str
-    patient_id: str | None
-    entities: list[str]
-    query: str | None
+from fhir_adapter.domain.audit import AuditRow
 
 
 def add_many(conn: Connection, rows: list[AuditRow]) -> None:

@@ -4,54 +4,13 @@ ledger of what was sent."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
 
 from fhir_adapter.adapters.tables import delivery_ledger as ledger
 from fhir_adapter.adapters.tables import ehrs, patient_links
-
-
-@dataclass(frozen=True)
-class Ehr:
-    org_id: str
-    id: str
-    base_url: str
-    auth: str  # smart | bearer | none
-    client_id: str | None = None
-    scope: str | None = None
-    token_url: str | None = None
-    bearer_token: str | None = None
-    send_restricted: bool = False
-    mrn_system: str | None = None  # the FHIR identifier system of its medical record numbers
-    mrn_authority: str | None = None  # their HL7 v2 assigning authority (PID-3.4)
-
-
-@dataclass(frozen=True)
-class Link:
-    org_id: str
-    client_id: str
-    ehr_id: str
-    patient_id: str  # the EHR's Patient id; empty until found by the MRN in the EHR
-    mrn: str | None
-    assigner: str | None
-    created_at: str
-    made_by_visit: str | None = None  # made by that visit's admission (a person's link: None)
-    ended_at: str | None = None  # that admission was cancelled: nothing more is sent to the EHR
-
-    @property
-    def active(self) -> bool:
-        return self.ended_at is None
-
-
-@dataclass(frozen=True)
-class Sent:
-    """The last thing the ledger knows about one of our resources in one EHR."""
-
-    ehr_resource_id: str | None
-    ehr_version_id: str | None
-    action: str
+from fhir_adapter.domain.sync import Ehr, LedgerAction, Link, Sent
 
 
 def _ehr(row: Any) -> Ehr:
@@ -170,12 +129,13 @@ def last_sent(
     )
     latest = (
         select(func.max(ledger.c.seq).label("seq"))
-        .where(where, ledger.c.action != "WITHHELD")
+        .where(where, ledger.c.action != LedgerAction.WITHHELD)
         .group_by(ledger.c.resource_type, ledger.c.id)
     )
     rows = conn.execute(select(ledger).where(ledger.c.seq.in_(latest)))
     return {
-        (row.resource_type, row.id): Sent(row.ehr_resource_id, row.ehr_version_id, row.action) for row in rows
+        (row.resource_type, row.id): Sent(row.ehr_resource_id, row.ehr_version_id, LedgerAction(row.action))
+        for row in rows
     }
 
 
@@ -254,7 +214,7 @@ def sent_before(
             ledger.c.org_id == org_id,
             ledger.c.ehr_id == ehr_id,
             ledger.c.job_id < job_id,
-            ledger.c.action == "PUT",
+            ledger.c.action == LedgerAction.PUT,
             tuple_(ledger.c.resource_type, ledger.c.id).in_(keys),
         )
     )

@@ -3,7 +3,6 @@ the state of each EHR subscription that notifies us."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -12,25 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters.tables import inbound_messages as msgs
 from fhir_adapter.adapters.tables import subscriptions as subs
-from fhir_adapter.events.model import Event
-
-
-@dataclass(frozen=True)
-class Inbound:
-    seq: int
-    org_id: str
-    ehr_id: str
-    channel: str
-    control_id: str
-    event: Event
-    state: str
-    detail: str | None
-    client_id: str | None
-    matched_by: str | None
-    received_at: str
-    resolved_at: str | None
-    resolved_by: str | None
-    body: str
+from fhir_adapter.domain.events import Event
+from fhir_adapter.domain.inbound import Inbound, InboundState, Subscription
 
 
 def _inbound(row: Any) -> Inbound:
@@ -41,7 +23,7 @@ def _inbound(row: Any) -> Inbound:
         row.channel,
         row.control_id,
         Event.from_json(orjson.loads(row.event_json)),
-        row.state,
+        InboundState(row.state),
         row.detail,
         row.client_id,
         row.matched_by,
@@ -68,7 +50,7 @@ def add(conn: Connection, org_id: str, ehr_id: str, event: Event, body: str, now
         "control_id": event.control_id[:300],
         "event": event.event[:40],
         "kind": event.kind,
-        "state": "received",
+        "state": InboundState.RECEIVED,
         "mrn": event.patient.mrn,
         "visit_number": event.visit_key,
         "event_json": orjson.dumps(event.to_json()).decode(),
@@ -85,7 +67,7 @@ def add(conn: Connection, org_id: str, ehr_id: str, event: Event, body: str, now
 def settle(
     conn: Connection,
     seq: int,
-    state: str,
+    state: InboundState,
     detail: str | None = None,
     client_id: str | None = None,
     matched_by: str | None = None,
@@ -128,7 +110,7 @@ def of_client(conn: Connection, org_id: str, client_id: str, limit: int) -> list
 def waiting(conn: Connection, org_id: str, ehr_id: str, mrn: str | None) -> list[Inbound]:
     """The messages from one EHR that need a match, oldest first; with `mrn`, those for that MRN."""
     query = select(msgs).where(
-        msgs.c.org_id == org_id, msgs.c.ehr_id == ehr_id, msgs.c.state == "needs_match"
+        msgs.c.org_id == org_id, msgs.c.ehr_id == ehr_id, msgs.c.state == InboundState.NEEDS_MATCH
     )
     if mrn:
         query = query.where(msgs.c.mrn == mrn)
@@ -136,16 +118,6 @@ def waiting(conn: Connection, org_id: str, ehr_id: str, mrn: str | None) -> list
 
 
 # --- subscriptions ---
-
-
-@dataclass(frozen=True)
-class Subscription:
-    subscription: str
-    topic: str | None
-    status: str
-    events_seen: int
-    last_event_at: str | None
-    generation: int = 0  # how many times the EHR started its count again
 
 
 def subscription(conn: Connection, org_id: str, ehr_id: str, ref: str) -> Subscription | None:

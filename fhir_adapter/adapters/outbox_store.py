@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -20,34 +20,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from fhir_adapter.adapters.tables import delivery_attempts as att
 from fhir_adapter.adapters.tables import outbox_jobs as jobs
-
-OPEN = ("pending", "leased")
-STATES = ("pending", "leased", "delivered", "dead", "withheld", "replayed", "withdrawn")
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    org_id: str
-    ehr_id: str
-    client_id: str
-    cause: str
-    resources: list[tuple[str, str]]
-    state: str
-    attempts: int
-    not_before: str
-    lease_token: str | None
-    last_reason: str | None
-    last_error: Any
-    replayed_by: int | None
-    created_at: str
-    finished_at: str | None
-    claimed_at: str | None
-    batch_head: int | None = None  # the job it was last claimed with, when not itself
-    action: str = "push"  # push | retract | pull
-    context: dict[str, Any] | None = None  # the EHR's encounter, the time a pull reads from
-    # A claim: every job it holds with its own resources, this one first (`resources` is their union).
-    members: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = ()
+from fhir_adapter.domain.sync import OPEN, REPLAYABLE, Job, JobAction, JobState
 
 
 def _job(row: Any) -> Job:
@@ -58,7 +31,7 @@ def _job(row: Any) -> Job:
         row.client_id,
         row.cause,
         [tuple(k) for k in orjson.loads(row.resources)],
-        row.state,
+        JobState(row.state),
         row.attempts,
         row.not_before,
         row.lease_token,
@@ -69,7 +42,7 @@ def _job(row: Any) -> Job:
         row.finished_at,
         row.claimed_at,
         row.batch_head if row.batch_head != row.id else None,
-        row.action,
+        JobAction(row.action),
         orjson.loads(row.context) if row.context else None,
     )
 
@@ -86,7 +59,7 @@ def enqueue(
     cause: str,
     resources: Sequence[tuple[str, str]],
     now: str,
-    action: str = "push",
+    action: JobAction = JobAction.PUSH,
     context: dict[str, Any] | None = None,
 ) -> int:
     row = {
@@ -96,7 +69,7 @@ def enqueue(
         "lane": lane(org_id, ehr_id, client_id),
         "cause": cause[:200],
         "resources": orjson.dumps([list(k) for k in resources]).decode(),
-        "state": "pending",
+        "state": JobState.PENDING,
         "attempts": 0,
         "not_before": now,
         "created_at": now,
@@ -121,8 +94,8 @@ def claim(
     if org_id is not None:
         heads = heads.where(other.c.org_id == org_id)
     due = or_(
-        and_(jobs.c.state == "pending", jobs.c.not_before <= now),
-        and_(jobs.c.state == "leased", jobs.c.lease_until < now),
+        and_(jobs.c.state == JobState.PENDING, jobs.c.not_before <= now),
+        and_(jobs.c.state == JobState.LEASED, jobs.c.lease_until < now),
     )
     query = (
         select(jobs.c.id, jobs.c.lane, jobs.c.action, jobs.c.context)
@@ -141,7 +114,7 @@ def claim(
         update(jobs)
         .where(jobs.c.id.in_(ids))
         .values(
-            state="leased",
+            state=JobState.LEASED,
             claimed_at=now,
             lease_until=lease_until,
             lease_token=token,
@@ -159,9 +132,11 @@ def claim(
 def _behind(conn: Connection, head: Any, now: str, skip_locked: bool, limit: int) -> list[int]:
     """The plain pushes waiting behind a lane's head (or left leased by a worker that died), oldest
     first, up to the first job of another kind: only plain pushes go together, and in order."""
-    if limit <= 0 or head.action != "push" or head.context:
+    if limit <= 0 or head.action != JobAction.PUSH or head.context:
         return []
-    waiting = or_(jobs.c.state == "pending", and_(jobs.c.state == "leased", jobs.c.lease_until < now))
+    waiting = or_(
+        jobs.c.state == JobState.PENDING, and_(jobs.c.state == JobState.LEASED, jobs.c.lease_until < now)
+    )
     query = (
         select(jobs.c.id, jobs.c.action, jobs.c.context)
         .where(jobs.c.lane == head.lane, jobs.c.id > head.id, waiting)
@@ -172,14 +147,14 @@ def _behind(conn: Connection, head: Any, now: str, skip_locked: bool, limit: int
         query = query.with_for_update(skip_locked=True)
     taken = []
     for row in conn.execute(query):
-        if row.action != "push" or row.context:
+        if row.action != JobAction.PUSH or row.context:
             break
         taken.append(int(row.id))
     return taken
 
 
 def _fenced(job: Job) -> Any:
-    return and_(jobs.c.lease_token == job.lease_token, jobs.c.state == "leased")
+    return and_(jobs.c.lease_token == job.lease_token, jobs.c.state == JobState.LEASED)
 
 
 def _settle(conn: Connection, job: Job, values: dict[str, Any], only: Any = None) -> int:
@@ -194,7 +169,7 @@ def _failure(reason: str, error: Any) -> dict[str, Any]:
 
 def dead(conn: Connection, job: Job, now: str, reason: str, error: Any) -> bool:
     """The claim's jobs are dead letters. False when the lease was lost: record nothing."""
-    values = {"state": "dead", "finished_at": now, **_failure(reason, error)}
+    values = {"state": JobState.DEAD, "finished_at": now, **_failure(reason, error)}
     return _settle(conn, job, values) == len(job.members)
 
 
@@ -202,10 +177,12 @@ def delivered(conn: Connection, job: Job, withheld: set[tuple[str, str]], now: s
     """The claim was sent: each job delivered, or withheld when the EHR's policy held back every resource
     it carried. False when the lease was lost."""
     held_back = [i for i, keys in job.members if keys and set(keys) <= withheld]
-    done = _settle(conn, job, {"state": "delivered", "finished_at": now}, jobs.c.id.not_in(held_back))
+    done = _settle(conn, job, {"state": JobState.DELIVERED, "finished_at": now}, jobs.c.id.not_in(held_back))
     if held_back:
         why = _failure("restricted", "labelled restricted; this EHR's policy does not allow it")
-        done += _settle(conn, job, {"state": "withheld", "finished_at": now, **why}, jobs.c.id.in_(held_back))
+        done += _settle(
+            conn, job, {"state": JobState.WITHHELD, "finished_at": now, **why}, jobs.c.id.in_(held_back)
+        )
     return done == len(job.members)
 
 
@@ -213,13 +190,18 @@ def split(conn: Connection, job: Job, now: str, reason: str, error: Any) -> bool
     """Put a claim's jobs back, due now, each to be claimed alone (a context no batch takes). False when
     the lease was lost."""
     alone = orjson.dumps({"alone": f"sent with jobs {', '.join(str(i) for i, _ in job.members)}: {reason}"})
-    values = {"state": "pending", "not_before": now, "context": alone.decode(), **_failure(reason, error)}
+    values = {
+        "state": JobState.PENDING,
+        "not_before": now,
+        "context": alone.decode(),
+        **_failure(reason, error),
+    }
     return _settle(conn, job, values) == len(job.members)
 
 
 def retry_later(conn: Connection, job: Job, not_before: str, reason: str, error: Any) -> bool:
     """Put a claim's jobs back, due again at `not_before`. False when the lease was lost."""
-    values = {"state": "pending", "not_before": not_before, **_failure(reason, error)}
+    values = {"state": JobState.PENDING, "not_before": not_before, **_failure(reason, error)}
     return _settle(conn, job, values) == len(job.members)
 
 
@@ -275,8 +257,8 @@ def attempts_of(conn: Connection, job_id: int) -> list[dict[str, Any]]:
 def mark_replayed(conn: Connection, job: Job, new_id: int, now: str) -> None:
     conn.execute(
         update(jobs)
-        .where(jobs.c.id == job.id, jobs.c.state.in_(("dead", "withheld")))
-        .values(state="replayed", replayed_by=new_id, finished_at=job.finished_at or now)
+        .where(jobs.c.id == job.id, jobs.c.state.in_(REPLAYABLE))
+        .values(state=JobState.REPLAYED, replayed_by=new_id, finished_at=job.finished_at or now)
     )
 
 
@@ -298,7 +280,7 @@ def failures_by_reason(conn: Connection) -> dict[str, int]:
 
 
 def dead_letters(conn: Connection, org_id: str) -> list[Job]:
-    query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.state == "dead").order_by(jobs.c.id)
+    query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.state == JobState.DEAD).order_by(jobs.c.id)
     return [_job(row) for row in conn.execute(query)]
 
 
@@ -306,8 +288,8 @@ def withdraw(conn: Connection, org_id: str, ids: Sequence[int], now: str, why: s
     """The jobs among `ids` not yet sent (pending) taken back: state withdrawn. Those withdrawn."""
     if not ids:
         return []
-    where = and_(jobs.c.org_id == org_id, jobs.c.id.in_(list(ids)), jobs.c.state == "pending")
-    values = {"state": "withdrawn", "finished_at": now, **_failure("withdrawn", why)}
+    where = and_(jobs.c.org_id == org_id, jobs.c.id.in_(list(ids)), jobs.c.state == JobState.PENDING)
+    values = {"state": JobState.WITHDRAWN, "finished_at": now, **_failure("withdrawn", why)}
     return [
         int(i)
         for i in conn.execute(update(jobs).where(where).values(**values).returning(jobs.c.id)).scalars()

@@ -228,7 +228,7 @@ outbox_jobs = Table(
     Column(
         "resources", Text, nullable=False
     ),  # JSON [[type, id], ...]: our resources to send as they are then
-    Column("state", String(12), nullable=False),  # pending | leased | delivered | dead | withheld | replayed
+    Column("state", String(12), nullable=False),  # a JobState (domain/sync.py)
     Column("attempts", Integer, nullable=False, default=0),
     Column("not_before", STAMP, nullable=False),
     Column("claimed_at", STAMP),  # the last claim
@@ -274,7 +274,7 @@ delivery_ledger = Table(
     Column("resource_type", String(40), nullable=False),
     Column("id", String(64), nullable=False),
     Column("version_id", Integer, nullable=False),
-    Column("action", String(8), nullable=False),  # PUT | DELETE | WITHHELD
+    Column("action", String(8), nullable=False),  # a LedgerAction (domain/sync.py)
     Column("ehr_resource_id", String(64)),
     Column("ehr_version_id", String(64)),
     Column("sent_at", STAMP, nullable=False),
@@ -291,7 +291,7 @@ inbound_messages = Table(
     Column("control_id", String(300), nullable=False),  # v2:MSH-10, msg:Bundle.id, sub:<subscription>#<n>
     Column("event", String(40), nullable=False),  # A01 ... A40, notification-admit, encounter:finished
     Column("kind", String(20), nullable=False),  # admit | register | update | discharge | cancel-... | merge
-    Column("state", String(16), nullable=False),  # applied | needs_match | reported | ignored | rejected
+    Column("state", String(16), nullable=False),  # an InboundState (domain/inbound.py)
     Column("detail", Text),
     Column("client_id", String(128)),
     Column("matched_by", String(20)),  # link | identifier | demographics | person
@@ -316,7 +316,7 @@ admissions = Table(
     Column("visit_number", String(200), nullable=False),
     Column("encounter_id", String(64)),  # the EHR's Encounter id, when known
     Column("encounter_sought_at", STAMP),  # when the EHR last had no Encounter with the visit number
-    Column("state", String(12), nullable=False),  # admitted | registered | discharged | cancelled
+    Column("state", String(12), nullable=False),  # an AdmissionState (domain/sync.py)
     Column("class_code", String(20)),
     Column("location", String(200)),
     Column("admit_source", String(200)),

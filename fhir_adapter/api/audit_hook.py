@@ -14,8 +14,8 @@ from flask import Flask, Response, g, request
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import audit_store
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.api.http import services
+from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.fhir_api.search_params import READABLE
 from fhir_adapter.service.audit import ACTIONS, new_id, outcome_of
 from fhir_adapter.service.context import stamp

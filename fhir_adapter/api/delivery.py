@@ -10,7 +10,6 @@ from marshmallow import Schema, fields, validate
 
 from fhir_adapter.adapters import ehr_store, outbox_store, record_store
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.outbox_store import STATES, Job
 from fhir_adapter.api.http import (
     MAX_ROW_ID,
     json_body,
@@ -25,6 +24,7 @@ from fhir_adapter.api.http import (
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import CLIENT_ID, bp
 from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.domain.sync import STATES, Job, JobState, Link
 from fhir_adapter.service import outbox, records
 from fhir_adapter.service.context import stamp
 from fhir_adapter.service.errors import not_found
@@ -44,7 +44,7 @@ class LinkSchema(Schema):
     assigner = fields.String(validate=validate.Length(min=1, max=400))
 
 
-def _link_json(link: ehr_store.Link) -> dict[str, Any]:
+def _link_json(link: Link) -> dict[str, Any]:
     out = {"client_id": link.client_id, "ehr": link.ehr_id, "patient_id": link.patient_id}
     out |= {k: v for k, v in (("mrn", link.mrn), ("assigner", link.assigner)) if v}
     out |= {"created_at": link.created_at}
@@ -62,14 +62,14 @@ def job_json(job: Job) -> dict[str, Any]:
         "resources": [f"{t}/{i}" for t, i in job.resources],
         "created_at": job.created_at,
     }
-    if job.state == "pending" and job.attempts:
+    if job.state is JobState.PENDING and job.attempts:
         out["next_attempt_at"] = job.not_before
     optional = (
         ("finished_at", job.finished_at),
         ("reason", job.last_reason),
         ("error", job.last_error),
         ("replayed_by", job.replayed_by),
-        ("delivered_with", job.batch_head if job.state == "delivered" else None),
+        ("delivered_with", job.batch_head if job.state is JobState.DELIVERED else None),
     )
     return out | {k: v for k, v in optional if v is not None}
 
@@ -100,7 +100,7 @@ def add_link(record_id: str) -> Response:
     data = records.load_with(LinkSchema(), json_body(), "link")
     touched(patient_id(record_id, principal.org.identity))
     now = stamp(services().deps.clock())
-    link = ehr_store.Link(
+    link = Link(
         principal.org.id,
         record_id,
         data["ehr"],

@@ -6,7 +6,7 @@ from typing import Any
 
 from apispec import APISpec
 
-from fhir_adapter.adapters.outbox_store import STATES
+from fhir_adapter.domain.sync import STATES
 
 STRING = {"type": "string"}
 

@@ -9,7 +9,6 @@ from flask import Response
 
 from fhir_adapter.adapters import inbound_store, record_store
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.inbound_store import Inbound
 from fhir_adapter.api.http import (
     MAX_ROW_ID,
     json_body,
@@ -24,11 +23,10 @@ from fhir_adapter.api.http import (
 from fhir_adapter.api.intake import EVENTS
 from fhir_adapter.api.records import CLIENT_ID, bp
 from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.domain.inbound import STATES, Inbound
 from fhir_adapter.service import intake, timeline
 from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.projection import patient_id
-
-STATES = ("received", "applied", "needs_match", "reported", "ignored", "rejected", "dismissed")
 
 
 def inbound_json(m: Inbound) -> dict[str, Any]:

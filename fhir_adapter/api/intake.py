@@ -10,14 +10,14 @@ from flask import Response, request
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.api.http import json_body, json_response, require, services
 from fhir_adapter.api.records import bp
 from fhir_adapter.api.registry import API, Operation, path_param
 from fhir_adapter.delivery.ehr_client import Failure
 from fhir_adapter.delivery.reads import reader
+from fhir_adapter.domain.events import ContentError
+from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.events import fhir_events, subscriptions
-from fhir_adapter.events.model import ContentError
 from fhir_adapter.service import intake, notifications
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found

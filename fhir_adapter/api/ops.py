@@ -18,6 +18,7 @@ from fhir_adapter.adapters import outbox_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.http import json_response, services
 from fhir_adapter.delivery.keys import SigningKeyError, jwks, load_keys
+from fhir_adapter.domain.sync import OPEN, STATES
 from fhir_adapter.service.errors import Problem, ServiceError
 
 bp = Blueprint("ops", __name__)
@@ -33,10 +34,10 @@ class QueueCollector(Collector):
             oldest = outbox_store.oldest_open(conn)
             failures = outbox_store.failures_by_reason(conn)
         jobs = GaugeMetricFamily("fhir_adapter_outbox_jobs", "Delivery jobs by state", labels=["state"])
-        for state in outbox_store.STATES:
+        for state in STATES:
             jobs.add_metric([state], counts.get(state, 0))
         yield jobs
-        depth = counts.get("pending", 0) + counts.get("leased", 0)
+        depth = sum(counts.get(state, 0) for state in OPEN)
         yield GaugeMetricFamily("fhir_adapter_outbox_depth", "Jobs waiting or in flight", value=depth)
         age = 0.0
         if oldest:

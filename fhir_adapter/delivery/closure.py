@@ -14,9 +14,9 @@ import orjson
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import ehr_store, fhir_store
-from fhir_adapter.adapters.ehr_store import Ehr, Sent
 from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.delivery.writes import Outgoing, references, without
+from fhir_adapter.domain.sync import Ehr, LedgerAction, Sent
 
 Known = dict[tuple[str, str], Sent]
 ADDRESSED = ("Patient/", "Encounter/")  # the EHR's own, put in when the job is addressed
@@ -45,7 +45,7 @@ def close(conn: Connection, org_id: str, ehr: Ehr, send: list[Outgoing], known: 
         seen |= pending
         keys = [(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in sorted(pending)]
         known |= ehr_store.last_sent(conn, org_id, ehr.id, keys)
-        missing = [k for k in keys if k not in known or known[k].action != "PUT"]
+        missing = [k for k in keys if k not in known or known[k].action is not LedgerAction.PUT]
         stored = {(s.resource_type, s.id): s for s in fhir_store.read_many(conn, org_id, missing)}
         found = []
         for key in missing:

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.delivery.keys import SigningKey, SigningKeyError, client_assertion, load_keys
+from fhir_adapter.domain.sync import Ehr
 
 FHIR_JSON = "application/fhir+json"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine
 
 from fhir_adapter.adapters import admission_store, ehr_store
-from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.domain.sync import Admission, Ehr, Link
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service.context import stamp
 
@@ -29,7 +29,7 @@ def _first_id(bundle: Any) -> str | None:
     return None
 
 
-def ehr_patient(engine: Engine, client: EhrClient, ehr: ehr_store.Ehr, link: ehr_store.Link) -> str:
+def ehr_patient(engine: Engine, client: EhrClient, ehr: Ehr, link: Link) -> str:
     """The EHR's Patient id for the link; looked up by MRN the first time, then kept on the link."""
     if link.patient_id:
         return link.patient_id

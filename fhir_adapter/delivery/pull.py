@@ -24,15 +24,15 @@ from fhir_adapter.adapters import (
     org_store,
     outbox_store,
 )
-from fhir_adapter.adapters.admission_store import Admission
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import reading, writing
-from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
 from fhir_adapter.delivery.writes import rewrite
+from fhir_adapter.domain.audit import AuditRow
+from fhir_adapter.domain.events import Coded, ContentError, Event, Patient
+from fhir_adapter.domain.inbound import InboundState
+from fhir_adapter.domain.sync import Admission, Job
 from fhir_adapter.events.fhir_events import coded
-from fhir_adapter.events.model import Coded, ContentError, Event, Patient
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.audit import by_service
@@ -112,11 +112,15 @@ def _take(
         return  # this version was read back before
     ours = _ours(resource, principal, mine)
     if ours and rtype != "Task":
-        inbound_store.settle(conn, seq, "ignored", f"{rtype} we sent", job.client_id)
+        inbound_store.settle(conn, seq, InboundState.IGNORED, f"{rtype} we sent", job.client_id)
         return
     if not ours and rtype == "Task":
         inbound_store.settle(
-            conn, seq, "ignored", "a Task of the EHR's own, not about a referral we sent", job.client_id
+            conn,
+            seq,
+            InboundState.IGNORED,
+            "a Task of the EHR's own, not about a referral we sent",
+            job.client_id,
         )
         return
     translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, refs)
@@ -126,7 +130,7 @@ def _take(
     except ServiceError as err:
         reasons = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
         inbound_store.settle(
-            conn, seq, "rejected", f"not carried into the case record: {reasons}", job.client_id
+            conn, seq, InboundState.REJECTED, f"not carried into the case record: {reasons}", job.client_id
         )
         return
     record = (
@@ -135,7 +139,7 @@ def _take(
         else ("new " if got.created else "updated ") + RESOURCE_KINDS[rtype].identity
     )
     inbound_store.settle(
-        conn, seq, "applied", f"{record} from {rtype}/{resource.get('id')}", job.client_id, "link"
+        conn, seq, InboundState.APPLIED, f"{record} from {rtype}/{resource.get('id')}", job.client_id, "link"
     )
 
 

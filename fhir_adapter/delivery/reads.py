@@ -7,9 +7,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClients
+from fhir_adapter.domain.sync import Ehr
 
 _clients: EhrClients | None = None
 _lock = threading.Lock()

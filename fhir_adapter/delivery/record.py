@@ -5,22 +5,24 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import audit_store, ehr_store
-from fhir_adapter.adapters.audit_store import AuditRow
-from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.delivery.writes import Outgoing, Written
+from fhir_adapter.domain.audit import AuditRow
+from fhir_adapter.domain.sync import Ehr, Job, LedgerAction
 from fhir_adapter.service.audit import by_service
 
 
 def record_delivery(
     conn: Connection,
     job: Job,
-    ehr: ehr_store.Ehr,
+    ehr: Ehr,
     patient_id: str | None,
     written: list[Written],
     withheld: list[Outgoing],
     now: str,
 ) -> None:
-    def row(item: Outgoing, action: str, ehr_id: str | None, version: str | None) -> dict[str, object]:
+    def row(
+        item: Outgoing, action: LedgerAction, ehr_id: str | None, version: str | None
+    ) -> dict[str, object]:
         return {
             "org_id": job.org_id,
             "ehr_id": job.ehr_id,
@@ -34,16 +36,17 @@ def record_delivery(
             "sent_at": now,
         }
 
-    rows = [row(w.item, "DELETE" if w.item.deleted else "PUT", w.ehr_id, w.ehr_version) for w in written]
-    rows += [row(item, "WITHHELD", None, None) for item in withheld]
+    rows = [
+        row(w.item, LedgerAction.DELETE if w.item.deleted else LedgerAction.PUT, w.ehr_id, w.ehr_version)
+        for w in written
+    ]
+    rows += [row(item, LedgerAction.WITHHELD, None, None) for item in withheld]
     ehr_store.record_sent(conn, rows)
     if written:
         audit_store.add_many(conn, [disclosure(job, ehr, patient_id, written, now)])
 
 
-def disclosure(
-    job: Job, ehr: ehr_store.Ehr, patient_id: str | None, written: list[Written], now: str
-) -> AuditRow:
+def disclosure(job: Job, ehr: Ehr, patient_id: str | None, written: list[Written], now: str) -> AuditRow:
     """Records of a patient disclosed to an EHR: who (the delivery worker), what, where."""
     agent = (f"delivery:{job.ehr_id}", f"fhir-adapter delivery to {job.ehr_id}")
     entities = [w.item.ref for w in written]

@@ -17,16 +17,15 @@ import structlog
 from sqlalchemy import Engine
 
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_store
-from fhir_adapter.adapters.admission_store import Admission
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
 from fhir_adapter.adapters.fhir_store import content
-from fhir_adapter.adapters.outbox_store import Job
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import closure, linking, writes
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Outgoing, Written
+from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerAction, Link, Sent
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.loader import load_catalogue
@@ -40,13 +39,13 @@ log = structlog.get_logger("fhir_adapter.delivery")
 class Prepared:
     """What one job sends: the resources that go, those held back by the EHR's policy, the references."""
 
-    ehr: ehr_store.Ehr
+    ehr: Ehr
     send: list[Outgoing]
     withheld: list[Outgoing]
     refs: dict[str, str]
-    known: dict[tuple[str, str], ehr_store.Sent]
+    known: dict[tuple[str, str], Sent]
     patient_id: str | None  # ours
-    link: ehr_store.Link
+    link: Link
     admission: Admission | None  # the client's current admission in the EHR: what the resources belong to
 
 
@@ -127,7 +126,7 @@ class Worker:
         if prepared is None:
             return
         try:
-            if job.action == "pull":
+            if job.action is JobAction.PULL:
                 self._pull(job, prepared)
                 return
             if prepared.send:
@@ -179,7 +178,9 @@ class Worker:
             missing = "the EHR" if ehr is None else "the link to the EHR's patient"
             self._dead(job, Failure("dead", "not_configured", None, f"{missing} no longer exists"))
             return None
-        if not link.active and job.action != "retract":  # only taking back goes through an ended link
+        if (
+            not link.active and job.action is not JobAction.RETRACT
+        ):  # only taking back goes through an ended link
             why = f"the link to the EHR's patient ended at {link.ended_at} (its admission was cancelled)"
             self._dead(job, Failure("dead", "link_ended", None, why))
             return None
@@ -190,13 +191,13 @@ class Worker:
             if item.resource_type == "Patient":
                 continue  # the EHR keeps its own Patient: ours only names who the records are about
             patient_id = item.patient_id or patient_id
-            removed = item.deleted or job.action == "retract"
+            removed = item.deleted or job.action is JobAction.RETRACT
             outgoing = Outgoing(
                 item.resource_type, item.id, item.version_id, removed, content(orjson.loads(item.data))
             )
             if removed and (item.resource_type, item.id) not in known:
                 continue  # never sent there: nothing to remove
-            if removed and known[(item.resource_type, item.id)].action == "DELETE":
+            if removed and known[(item.resource_type, item.id)].action is LedgerAction.DELETE:
                 continue  # removed there already
             (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
         with reading(self.engine) as conn:
@@ -219,7 +220,7 @@ class Worker:
         raise AssertionError("unreachable")
 
     def _write(
-        self, job: Job, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], ehr_store.Sent]
+        self, job: Job, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], Sent]
     ) -> list[Written]:
         recorded = stamp(self.clock())
         mode = client.capabilities().mode
@@ -232,8 +233,8 @@ class Worker:
         return written
 
     def _reread(
-        self, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], ehr_store.Sent]
-    ) -> dict[tuple[str, str], ehr_store.Sent]:
+        self, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], Sent]
+    ) -> dict[tuple[str, str], Sent]:
         """The EHR's current version of each resource we write: the next attempt's If-Match. What the job
         only names keeps what the ledger said."""
         sending = {(o.resource_type, o.id) for o in prepared.send}
@@ -244,7 +245,7 @@ class Worker:
             response = client.raw("GET", f"{item.resource_type}/{ehr_id}")
             if response.status_code == 200:
                 version = response.json().get("meta", {}).get("versionId")
-                fresh[(item.resource_type, item.id)] = ehr_store.Sent(ehr_id, version, "PUT")
+                fresh[(item.resource_type, item.id)] = Sent(ehr_id, version, LedgerAction.PUT)
         return fresh
 
     # --- recording ---

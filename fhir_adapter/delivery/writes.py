@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from fhir_adapter.adapters.ehr_store import Sent
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, failure_for
+from fhir_adapter.domain.sync import LedgerAction, Sent
 
 JSON = dict[str, Any]
 SEVERITY = {"dead": 3, "reconcile": 2, "retry": 1}
@@ -191,7 +191,7 @@ def send_transaction(
             continue
         request: JSON = {"method": "PUT", "url": url}
         sent = known.get((item.resource_type, item.id))
-        if sent is not None and sent.action == "PUT" and sent.ehr_version_id:
+        if sent is not None and sent.action is LedgerAction.PUT and sent.ehr_version_id:
             request["ifMatch"] = f'W/"{sent.ehr_version_id}"'
         body = rewrite(item.resource, refs)
         entries.append({"fullUrl": f"{client.base}/{url}", "resource": body, "request": request})
@@ -243,7 +243,7 @@ def _ehr_ids(known: dict[tuple[str, str], Sent], skip: set[str]) -> dict[str, st
     return {
         f"{t}/{i}": f"{t}/{s.ehr_resource_id}"
         for (t, i), s in known.items()
-        if s.ehr_resource_id and s.action == "PUT" and f"{t}/{i}" not in skip
+        if s.ehr_resource_id and s.action is LedgerAction.PUT and f"{t}/{i}" not in skip
     }
 
 

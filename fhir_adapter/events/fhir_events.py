@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from fhir_adapter.events.model import Coded, ContentError, Event, Patient, Visit
+from fhir_adapter.domain.events import Coded, ContentError, Event, Patient, Visit
 
 JSON = dict[str, Any]
 STATUS_KINDS = {

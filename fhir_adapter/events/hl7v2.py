@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import hl7
 
-from fhir_adapter.events.model import V2_KINDS, Coded, ContentError, Event, Patient, Visit
+from fhir_adapter.domain.events import V2_KINDS, Coded, ContentError, Event, Patient, Visit
 from fhir_adapter.events.v2_tables import (
     ADMINISTRATIVE_SEX,
     ADMIT_SOURCE,

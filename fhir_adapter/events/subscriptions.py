@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fhir_adapter.domain.events import ContentError
 from fhir_adapter.events.fhir_events import JSON, local_ref, objects, reference, resolve
-from fhir_adapter.events.model import ContentError
 
 NOTIFICATION_TYPES = ("handshake", "heartbeat", "event-notification", "query-status", "query-event")
 SUBSCRIPTION_STATUSES = ("requested", "active", "error", "off", "entered-in-error")

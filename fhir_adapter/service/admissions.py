@@ -12,15 +12,15 @@ from dataclasses import dataclass, replace
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import admission_store, ehr_store, outbox_store
-from fhir_adapter.adapters.admission_store import Admission
-from fhir_adapter.adapters.ehr_store import Ehr
-from fhir_adapter.events.model import Event
+from fhir_adapter.domain.events import Event
+from fhir_adapter.domain.inbound import InboundState
+from fhir_adapter.domain.sync import Admission, AdmissionState, Ehr, JobAction, Link
 from fhir_adapter.service import sync_plan
 
 
 @dataclass(frozen=True)
 class Applied:
-    state: str  # applied | reported | ignored
+    state: InboundState  # applied | reported | ignored
     detail: str
 
 
@@ -38,7 +38,7 @@ def _visit_fields(a: Admission, event: Event) -> Admission:
     )
 
 
-def _new(ehr: Ehr, client_id: str, event: Event, state: str, now: str) -> Admission:
+def _new(ehr: Ehr, client_id: str, event: Event, state: AdmissionState, now: str) -> Admission:
     key = event.visit_key or ""
     return _visit_fields(Admission(0, ehr.org_id, ehr.id, client_id, key, state, updated_at=now), event)
 
@@ -52,13 +52,13 @@ def ensure_link(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: s
         return
     p = event.patient
     known = before.patient_id if before is not None and before.mrn == p.mrn else ""
-    link = ehr_store.Link(
+    link = Link(
         ehr.org_id, client_id, ehr.id, p.ehr_patient_id or known, p.mrn, p.authority, now, event.visit_key
     )
     ehr_store.put_link(conn, link, before)
 
 
-def _link_made_by(conn: Connection, a: Admission) -> ehr_store.Link | None:
+def _link_made_by(conn: Connection, a: Admission) -> Link | None:
     """The client's link to the EHR when this admission made it and no other stay there keeps it."""
     link = ehr_store.get_link(conn, a.org_id, a.client_id, a.ehr_id)
     if link is None or not link.active or link.made_by_visit != a.visit_number:
@@ -66,7 +66,7 @@ def _link_made_by(conn: Connection, a: Admission) -> ehr_store.Link | None:
     others = [
         o
         for o in admission_store.of_client(conn, a.org_id, a.client_id)
-        if o.ehr_id == a.ehr_id and o.id != a.id and o.state != "cancelled"
+        if o.ehr_id == a.ehr_id and o.id != a.id and o.state is not AdmissionState.CANCELLED
     ]
     return None if others else link
 
@@ -77,11 +77,11 @@ def _queue(
     keys: list[tuple[str, str]],
     cause: str,
     now: str,
-    action: str = "push",
+    action: JobAction = JobAction.PUSH,
     context: dict[str, object] | None = None,
 ) -> list[int]:
     """The job, if it has something to do (a pull always has)."""
-    if not keys and action != "pull":
+    if not keys and action is not JobAction.PULL:
         return []
     return [outbox_store.enqueue(conn, a.org_id, a.ehr_id, a.client_id, cause, keys, now, action, context)]
 
@@ -90,11 +90,15 @@ def _admit(
     conn: Connection, ehr: Ehr, client_id: str, event: Event, found: Admission | None, now: str
 ) -> Applied:
     key = event.visit_key
-    state = "registered" if event.kind == "register" else "admitted"
-    if found is not None and found.state in ("admitted", "registered", "discharged"):
+    state = AdmissionState.REGISTERED if event.kind == "register" else AdmissionState.ADMITTED
+    if found is not None and found.state in (
+        AdmissionState.ADMITTED,
+        AdmissionState.REGISTERED,
+        AdmissionState.DISCHARGED,
+    ):
         admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
-        why = "discharged already" if found.state == "discharged" else found.state
-        return Applied("applied", f"visit {key} is {why}: nothing is sent again")
+        why = "discharged already" if found.state is AdmissionState.DISCHARGED else found.state
+        return Applied(InboundState.APPLIED, f"visit {key} is {why}: nothing is sent again")
     a = (
         _new(ehr, client_id, event, state, now)
         if found is None
@@ -104,7 +108,7 @@ def _admit(
     jobs = _queue(conn, a, keys, f"{event.event} admission, visit {key}", now)
     admission_store.save(conn, replace(a, jobs={**a.jobs, "admit": jobs}, updated_at=now))
     return Applied(
-        "applied",
+        InboundState.APPLIED,
         f"visit {key} {state}: {len(keys)} resources queued"
         if jobs
         else f"visit {key} {state}: the client has nothing to send",
@@ -115,13 +119,17 @@ def _discharge(
     conn: Connection, ehr: Ehr, client_id: str, event: Event, found: Admission | None, now: str
 ) -> Applied:
     key = event.visit_key
-    if found is not None and found.state == "discharged":
+    if found is not None and found.state is AdmissionState.DISCHARGED:
         admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
-        return Applied("applied", f"visit {key} is discharged already: nothing is sent again")
-    a = _new(ehr, client_id, event, "discharged", now) if found is None else _visit_fields(found, event)
+        return Applied(InboundState.APPLIED, f"visit {key} is discharged already: nothing is sent again")
+    a = (
+        _new(ehr, client_id, event, AdmissionState.DISCHARGED, now)
+        if found is None
+        else _visit_fields(found, event)
+    )
     a = replace(
         a,
-        state="discharged",
+        state=AdmissionState.DISCHARGED,
         discharged_at=event.visit.discharged_at or event.occurred_at or now,
         disposition=event.visit.disposition or a.disposition,
     )
@@ -129,11 +137,11 @@ def _discharge(
     keys = sync_plan.for_discharge(conn, ehr.org_id, client_id, a.admitted_at)
     jobs = _queue(conn, a, keys, f"{event.event} discharge, visit {key}", now)
     cause = f"{event.event} discharge, visit {key}: read back"
-    jobs += _queue(conn, a, [], cause, now, "pull", {"admission": a.id, "since": a.admitted_at})
+    jobs += _queue(conn, a, [], cause, now, JobAction.PULL, {"admission": a.id, "since": a.admitted_at})
     admission_store.save(conn, replace(a, jobs={**a.jobs, "discharge": jobs}, updated_at=now))
     first = "" if found is not None else " (no admission of it was received: opened from the discharge)"
     return Applied(
-        "applied",
+        InboundState.APPLIED,
         f"visit {key} discharged{first}: {len(keys)} resources queued, the EHR's discharge information to read back",
     )
 
@@ -145,14 +153,16 @@ def _undo(
     the EHR had it before the stay began."""
     withdrawn = set(outbox_store.withdraw(conn, a.org_id, ids, now, cause))
     sent = [
-        j for j in outbox_store.of_ids(conn, a.org_id, ids) if j.id not in withdrawn and j.action == "push"
+        j
+        for j in outbox_store.of_ids(conn, a.org_id, ids)
+        if j.id not in withdrawn and j.action is JobAction.PUSH
     ]
     keys = list(dict.fromkeys(k for j in sent for k in j.resources if only is None or k in only))
     first = min(a.jobs.get("admit", []) + ids or [0])
     if first and keys:  # what the EHR had before the stay stays there
         keep = ehr_store.sent_before(conn, a.org_id, a.ehr_id, keys, first)
         keys = [k for k in keys if k not in keep]
-    retract = _queue(conn, a, keys, cause, now, "retract")
+    retract = _queue(conn, a, keys, cause, now, JobAction.RETRACT)
     return f"{len(withdrawn)} queued jobs withdrawn" + (
         f", {len(keys)} resources to retract from the EHR" if retract else ""
     )
@@ -161,9 +171,9 @@ def _undo(
 def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -> Applied:
     key = event.visit_key
     if event.kind == "cancel-admit":
-        if found is None or found.state not in ("admitted", "registered"):
+        if found is None or found.state not in (AdmissionState.ADMITTED, AdmissionState.REGISTERED):
             return Applied(
-                "ignored",
+                InboundState.IGNORED,
                 f"visit {key} has no open admission to cancel" + (f" (it is {found.state})" if found else ""),
             )
         cause = f"{event.event} cancels the admission of visit {key}"
@@ -176,11 +186,11 @@ def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -
                 _undo(conn, found, ids, None, cause, now) + "; the link it made to the EHR's patient is ended"
             )
             ehr_store.end_link(conn, link, now)
-        admission_store.save(conn, replace(found, state="cancelled", updated_at=now))
-        return Applied("applied", f"admission of visit {key} cancelled: {done}")
-    if found is None or found.state != "discharged":
+        admission_store.save(conn, replace(found, state=AdmissionState.CANCELLED, updated_at=now))
+        return Applied(InboundState.APPLIED, f"admission of visit {key} cancelled: {done}")
+    if found is None or found.state is not AdmissionState.DISCHARGED:
         return Applied(
-            "ignored",
+            InboundState.IGNORED,
             f"visit {key} has no discharge to cancel" + (f" (it is {found.state})" if found else ""),
         )
     referrals = sync_plan.of_discharge_referrals(conn, found.org_id, found.client_id, found.admitted_at)
@@ -195,32 +205,39 @@ def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -
     jobs = {k: v for k, v in found.jobs.items() if k != "discharge"}
     admission_store.save(
         conn,
-        replace(found, state="admitted", discharged_at=None, disposition=None, jobs=jobs, updated_at=now),
+        replace(
+            found,
+            state=AdmissionState.ADMITTED,
+            discharged_at=None,
+            disposition=None,
+            jobs=jobs,
+            updated_at=now,
+        ),
     )
-    return Applied("applied", f"discharge of visit {key} cancelled: {done}")
+    return Applied(InboundState.APPLIED, f"discharge of visit {key} cancelled: {done}")
 
 
 def apply(conn: Connection, ehr: Ehr, client_id: str, event: Event, now: str) -> Applied:
     """Act on one matched event, in the caller's transaction."""
     if event.kind == "merge":
         return Applied(
-            "reported",
+            InboundState.REPORTED,
             f"{event.event}: MRN {event.merged_mrn} merged into {event.patient.mrn}; not applied, a person must merge the case records",
         )
     if event.kind == "other":
-        return Applied("ignored", f"{event.event} is stored, not acted on")
+        return Applied(InboundState.IGNORED, f"{event.event} is stored, not acted on")
     key = event.visit_key
     found = admission_store.find(conn, ehr.org_id, ehr.id, key) if key else None
     if found is not None and found.client_id != client_id:  # a visit is one client's: never mix two
         return Applied(
-            "reported",
+            InboundState.REPORTED,
             f"visit {key} is client {found.client_id}'s, this message matched client {client_id}: not applied, a person must check the match",
         )
     if event.kind == "update":
         if found is None:
-            return Applied("applied", "no admission of this visit yet: nothing to update")
+            return Applied(InboundState.APPLIED, "no admission of this visit yet: nothing to update")
         admission_store.save(conn, replace(_visit_fields(found, event), updated_at=now))
-        return Applied("applied", f"visit {key} updated")
+        return Applied(InboundState.APPLIED, f"visit {key} updated")
     if event.kind.startswith("cancel"):
         return _cancel(conn, event, found, now)
     ensure_link(conn, ehr, client_id, event, now)

@@ -9,7 +9,7 @@ import base64
 import uuid
 from typing import Any
 
-from fhir_adapter.adapters.audit_store import AuditRow
+from fhir_adapter.domain.audit import AuditRow
 
 ACTIONS = {"create": "C", "read": "R", "search": "R", "update": "U", "delete": "D"}
 EVENT_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"}

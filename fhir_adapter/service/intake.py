@@ -17,11 +17,12 @@ import structlog
 from sqlalchemy import Connection, Engine
 
 from fhir_adapter.adapters import audit_store, ehr_store, fhir_store, inbound_store, record_store
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.db import StorageUnavailable, writing
-from fhir_adapter.adapters.ehr_store import Ehr
+from fhir_adapter.domain.audit import AuditRow
+from fhir_adapter.domain.events import ContentError, Event, Patient
+from fhir_adapter.domain.inbound import Inbound, InboundState
+from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.events import hl7v2, v2_ack
-from fhir_adapter.events.model import ContentError, Event, Patient
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import admissions, matching
@@ -46,7 +47,7 @@ Same = Callable[[str, str], bool]  # whether two bodies under one control id are
 
 def _repeat(
     conn: Connection, ehr: Ehr, event: Event, body: str, same: Same | None
-) -> tuple[Event, inbound_store.Inbound | None, str]:
+) -> tuple[Event, Inbound | None, str]:
     """The message stored before under the event's control id when this is it sent again. A control id
     used before by another message (a sender that starts its numbering again) does not make this one a
     repeat: it is kept under a key of its own, and said so."""
@@ -97,9 +98,9 @@ def _act(
     """A stored message matched and applied, or left for a person when it matches nobody."""
     found = matching.match(conn, ehr, event.patient, demographics)
     if found.client_id is None:
-        inbound_store.settle(conn, seq, "needs_match", said + found.why)
+        inbound_store.settle(conn, seq, InboundState.NEEDS_MATCH, said + found.why)
         why = f"{said}stored; it matches no client ({found.why}) and waits for a person"
-        return Outcome("AA", "needs_match", why, seq)
+        return Outcome("AA", InboundState.NEEDS_MATCH, why, seq)
     state, detail = _apply(conn, ehr, event, seq, found.client_id, found.by, now, said)
     return Outcome("AA", state, detail, seq)
 
@@ -113,7 +114,7 @@ def _apply(
     by: str | None,
     now: str,
     said: str = "",
-) -> tuple[str, str]:
+) -> tuple[InboundState, str]:
     """A stored message about a client acted on, settled and audited: its state and detail."""
     applied = admissions.apply(conn, ehr, client_id, event, now)
     detail = said + applied.detail
@@ -145,13 +146,15 @@ def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError,
             seq = inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
             if seq is None:
                 before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
-                return Outcome("AE", "rejected", err.reason, before.seq if before else None, err.where)
-            inbound_store.settle(conn, seq, "rejected", reason)
+                return Outcome(
+                    "AE", InboundState.REJECTED, err.reason, before.seq if before else None, err.where
+                )
+            inbound_store.settle(conn, seq, InboundState.REJECTED, reason)
     except StorageUnavailable as down:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(down))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
     log.info("intake.rejected", ehr=ehr.id, seq=seq)
-    return Outcome("AE", "rejected", err.reason, seq, err.where)
+    return Outcome("AE", InboundState.REJECTED, err.reason, seq, err.where)
 
 
 def _read_v2(text: str, channel: str, ehr: Ehr, catalogue: Catalogue) -> Event:
@@ -180,21 +183,19 @@ def take_v2(
     return outcome, v2_ack.ack(text, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
 
 
-def _waiting(conn: Connection, org: str, seq: int, verb: str) -> inbound_store.Inbound:
+def _waiting(conn: Connection, org: str, seq: int, verb: str) -> Inbound:
     """The message a person decides about; it must still need a match."""
     msg = inbound_store.get(conn, org, seq)
     if msg is None:
         raise not_found(f"inbound message {seq}")
-    if msg.state != "needs_match":
+    if msg.state is not InboundState.NEEDS_MATCH:
         raise conflict(
             f"inbound message {seq} is {msg.state}: only messages that need a match are {verb}", "state"
         )
     return msg
 
 
-def resolve(
-    engine: Engine, principal: Principal, seq: int, client_id: str, clock: Clock
-) -> list[inbound_store.Inbound]:
+def resolve(engine: Engine, principal: Principal, seq: int, client_id: str, clock: Clock) -> list[Inbound]:
     """A person says whom a waiting message is about: it and the messages waiting for the same patient of
     the same EHR are applied, oldest first. The messages as they are now."""
     org, who = principal.org.id, principal.agent_id
@@ -226,15 +227,13 @@ def resolve(
         return done
 
 
-def dismiss(
-    engine: Engine, principal: Principal, seq: int, reason: str, clock: Clock
-) -> inbound_store.Inbound:
+def dismiss(engine: Engine, principal: Principal, seq: int, reason: str, clock: Clock) -> Inbound:
     """A person says a waiting message is about nobody we serve: it stays stored, marked dismissed."""
     with writing(engine) as conn:
         msg = _waiting(conn, principal.org.id, seq, "dismissed")
-        inbound_store.settle(conn, seq, "dismissed", reason)
+        inbound_store.settle(conn, seq, InboundState.DISMISSED, reason)
         inbound_store.resolved(conn, seq, principal.agent_id, stamp(clock()))
-        return replace(msg, state="dismissed", detail=reason)
+        return replace(msg, state=InboundState.DISMISSED, detail=reason)
 
 
 def _same_patient(a: Patient, b: Patient) -> bool:

@@ -11,10 +11,10 @@ import orjson
 from sqlalchemy import Connection, Select, select
 
 from fhir_adapter.adapters import ehr_store
-from fhir_adapter.adapters.ehr_store import Ehr
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
-from fhir_adapter.events.model import Patient
+from fhir_adapter.domain.events import Patient
+from fhir_adapter.domain.sync import Ehr, Link
 
 JSON = dict[str, Any]
 
@@ -92,7 +92,7 @@ def by_demographics(conn: Connection, ehr: Ehr, patient: Patient) -> list[str]:
     return found
 
 
-def _same_authority(link: ehr_store.Link, ehr: Ehr, patient: Patient) -> bool:
+def _same_authority(link: Link, ehr: Ehr, patient: Patient) -> bool:
     """An MRN names the linked patient only when it was assigned by the EHR or by the link's authority."""
     said = patient.authority
     return said is None or said in (link.assigner, ehr.mrn_authority, ehr.mrn_system)

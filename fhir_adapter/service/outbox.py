@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store, record_store
-from fhir_adapter.adapters.ehr_store import Link
-from fhir_adapter.adapters.outbox_store import Job
+from fhir_adapter.domain.sync import REPLAYABLE, Job, Link
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import conflict, not_found, unknown_reference
 from fhir_adapter.service.projection import patient_id
@@ -57,7 +56,7 @@ def replay(conn: Connection, org_id: str, job_id: int, now: str) -> list[tuple[i
     job = outbox_store.get(conn, org_id, job_id)
     if job is None:
         raise not_found(f"delivery job {job_id}")
-    if job.state not in ("dead", "withheld"):
+    if job.state not in REPLAYABLE:
         raise conflict(
             f"delivery job {job_id} is {job.state}: only dead or withheld jobs are replayed", "state"
         )

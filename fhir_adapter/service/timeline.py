@@ -8,12 +8,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import admission_store, ehr_store, inbound_store, outbox_store
+from fhir_adapter.domain.sync import Admission, JobAction, JobState
 
 JSON = dict[str, Any]
 MOST = 500  # messages, and jobs, shown: the newest
+DONE = {JobAction.PUSH: "sent", JobAction.RETRACT: "retracted", JobAction.PULL: "read back"}
 
 
-def _admission(a: admission_store.Admission) -> JSON:
+def _admission(a: Admission) -> JSON:
     out: JSON = {"id": a.id, "ehr": a.ehr_id, "visit": a.visit_number, "state": a.state}
     optional = {
         "encounter": f"Encounter/{a.encounter_id}" if a.encounter_id else None,
@@ -55,15 +57,17 @@ def _jobs(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON], bo
     found = outbox_store.of_client(conn, org_id, client_id, MOST + 1)
     jobs = found[-MOST:]
     # A job delivered together with others is in the ledger under the first of them.
-    ledger = ehr_store.sent_by_jobs(conn, [j.batch_head or j.id for j in jobs if j.state == "delivered"])
+    ledger = ehr_store.sent_by_jobs(
+        conn, [j.batch_head or j.id for j in jobs if j.state is JobState.DELIVERED]
+    )
     entries = []
     for job in jobs:
         own = [f"{t}/{i}" for t, i in job.resources]
-        sent = ledger.get(job.batch_head or job.id, []) if job.state == "delivered" else []
+        sent = ledger.get(job.batch_head or job.id, []) if job.state is JobState.DELIVERED else []
         entries.append(
             _entry(
                 job.created_at,
-                {"push": "sent", "retract": "retracted", "pull": "read back"}[job.action],
+                DONE[job.action],
                 ehr=job.ehr_id,
                 cause=job.cause,
                 job=job.id,

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.api.http import Services
+from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service import records
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import Principal, stamp, utc_now
@@ -118,7 +119,7 @@ def add_org(services: Services, org_id: str, ehr_url: str) -> Org:
     _, token = register_client(
         services.engine, services.settings, org_id, "bench", "system/*.read system/*.write"
     )
-    ehr_row = ehr_store.Ehr(org_id, EHR_ID, ehr_url, "none", mrn_system=MRN_SYSTEM, mrn_authority=AUTHORITY)
+    ehr_row = Ehr(org_id, EHR_ID, ehr_url, "none", mrn_system=MRN_SYSTEM, mrn_authority=AUTHORITY)
     with writing(services.engine) as conn:
         ehr_store.add_ehr(conn, ehr_row, stamp(utc_now()))
     return Org(services, services.auth.authenticate(f"Bearer {token}"))

@@ -65,6 +65,7 @@ from fhir_adapter.adapters.tables import delivery_attempts, outbox_jobs
 from fhir_adapter.api.http import Services
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.sync import Ehr, Link
 from fhir_adapter.service import outbox, records
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import Principal, stamp, utc_now
@@ -124,7 +125,7 @@ class Org:
                 records.create(conn, deps, self.principal, KINDS["client"], client)
                 stored = records.create(conn, deps, self.principal, KINDS["service-plan"], plan)
                 now = stamp(utc_now())
-                link = ehr_store.Link(self.id, client_id, EHR_ID, patient, client_id, None, now)
+                link = Link(self.id, client_id, EHR_ID, patient, client_id, None, now)
                 outbox.link(conn, self.principal, link)
             self.plans[client_id] = stored.data
             self.patients[client_id] = patient
@@ -398,7 +399,7 @@ def run() -> None:
                 services.engine, services.settings, org_id, "bench", "system/*.read system/*.write"
             )
             with writing(services.engine) as conn:
-                ehr_store.add_ehr(conn, ehr_store.Ehr(org_id, EHR_ID, proxy.url, "none"), stamp(utc_now()))
+                ehr_store.add_ehr(conn, Ehr(org_id, EHR_ID, proxy.url, "none"), stamp(utc_now()))
             orgs[prefix] = Org(services, services.auth.authenticate(f"Bearer {token}"), prefix)
         print(
             f"delivery benchmark: stand-in EHR (node, @medplum/fhir-router in memory) behind the fault proxy, "

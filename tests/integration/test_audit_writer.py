@@ -7,10 +7,10 @@ import time
 from sqlalchemy import func, select
 
 from fhir_adapter.adapters import migrate
-from fhir_adapter.adapters.audit_store import AuditRow
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.adapters.db import make_engine
 from fhir_adapter.adapters.tables import audit_events
+from fhir_adapter.domain.audit import AuditRow
 
 
 def row(n: int) -> AuditRow:

@@ -86,9 +86,8 @@ def test_search_parameters(client, kim_org, kim, new_org):
     assert total("CarePlan?_lastUpdated=gt2999-01-01T00:00:00Z") == 0
     goals = client.get(f"/fhir/Goal?patient={pid}", headers=headers).json["entry"]
     lifecycle = {e["resource"]["lifecycleStatus"] for e in goals}
-    assert sum(total(f"Goal?patient={pid}&status={s}") for s in lifecycle) == len(
-        goals
-    )  # its lifecycleStatus
+    # a Goal's status is its lifecycleStatus
+    assert sum(total(f"Goal?patient={pid}&status={s}") for s in lifecycle) == len(goals)
 
 
 def test_paging_includes_and_refusals(client, kim_org):

@@ -24,6 +24,7 @@ from fhir_adapter.adapters.tables import delivery_ledger, outbox_jobs
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.delivery.writes import PROVENANCE_TAG, business_identifier
+from fhir_adapter.domain.sync import OPEN, Ehr, Job
 from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import stamp, utc_now
@@ -56,7 +57,7 @@ class Harness:
         return dataclasses.replace(self.service.settings, **FAST)
 
     def register_ehr(self, **fields: Any) -> None:
-        ehr = ehr_store.Ehr(self.org_id, self.ehr_id, self.proxy.url, fields.pop("auth", "none"), **fields)
+        ehr = Ehr(self.org_id, self.ehr_id, self.proxy.url, fields.pop("auth", "none"), **fields)
         with writing(self.service.engine) as conn:
             ehr_store.add_ehr(conn, ehr, stamp(utc_now()))
 
@@ -96,7 +97,7 @@ class Harness:
 
     # --- the queue ---
 
-    def jobs(self, state: str | None = None) -> list[outbox_store.Job]:
+    def jobs(self, state: str | None = None) -> list[Job]:
         with reading(self.service.engine) as conn:
             return outbox_store.listing(conn, self.org_id, state, None, 0, 10_000)
 
@@ -104,7 +105,7 @@ class Harness:
         """Run a worker until no job is pending or leased."""
         worker = worker or self.worker()
         deadline = time.monotonic() + timeout
-        while any(j.state in outbox_store.OPEN for j in self.jobs()):
+        while any(j.state in OPEN for j in self.jobs()):
             assert time.monotonic() < deadline, [(j.id, j.state, j.last_reason) for j in self.jobs()]
             if not worker.run_once():
                 time.sleep(0.02)

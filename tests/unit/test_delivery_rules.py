@@ -23,7 +23,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fhir_adapter.adapters.ehr_store import Sent
 from fhir_adapter.delivery import worker
 from fhir_adapter.delivery.ehr_client import capabilities_of, failure_for, parse_retry_after
 from fhir_adapter.delivery.keys import (
@@ -47,6 +46,7 @@ from fhir_adapter.delivery.writes import (
     rewrite,
     without,
 )
+from fhir_adapter.domain.sync import LedgerAction, Sent
 
 OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}
 BASE64URL_SHA256 = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -391,7 +391,10 @@ def test_provenance_names_the_versions_written_and_the_last_version_of_what_was_
         Written(_out("Goal", "g1", True), None, None),
         Written(_out("Goal", "g2", True), None, None),  # never versioned: named by no Provenance
     ]
-    known = {("Goal", "g1"): Sent("ehr-g1", "3", "PUT"), ("Goal", "g2"): Sent("ehr-g2", None, "PUT")}
+    known = {
+        ("Goal", "g1"): Sent("ehr-g1", "3", LedgerAction.PUT),
+        ("Goal", "g2"): Sent("ehr-g2", None, LedgerAction.PUT),
+    }
     assert provenance_targets(written, known) == {
         "UPDATE": ["CarePlan/ehr-p1/_history/7"],
         "DELETE": ["Goal/ehr-g1/_history/3"],

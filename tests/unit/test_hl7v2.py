@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fhir_adapter.domain.events import Coded, ContentError, Event
 from fhir_adapter.events import hl7v2, v2_ack
-from fhir_adapter.events.model import Coded, ContentError, Event
 from fhir_adapter.events.v2_tables import ADMIT_SOURCE, DISCHARGE_DISPOSITION, PATIENT_CLASS
 from fhir_adapter.mapping.catalogue import Catalogue
 from tests.support import adt

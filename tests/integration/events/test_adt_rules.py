@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service import intake
 from tests.integration.events.conftest import Hospital
 from tests.support import adt
@@ -150,7 +151,7 @@ def test_storage_away_is_ar_over_mllp(catalogue: Any) -> None:
     from fhir_adapter.adapters.db import make_engine
 
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    ehr = ehr_store.Ehr("org", "hospital", "http://127.0.0.1:1", "none")
+    ehr = Ehr("org", "hospital", "http://127.0.0.1:1", "none")
     settings = Settings()
 
     def handle(text: str) -> str:

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
-from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import make_engine, reading
 from fhir_adapter.adapters.tables import inbound_messages
 from fhir_adapter.app import create_app
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import utc_now
 from tests.integration.events.conftest import Hospital
@@ -130,7 +130,7 @@ def test_any_mutated_message_gets_aa_or_ae_and_is_stored_once(
 def test_storage_away_is_ar_for_any_message_over_mllp(catalogue: Any) -> None:
     """AR, for a well-formed message and a malformed one alike: nothing could be kept, so send it again."""
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
-    ehr = ehr_store.Ehr("org", "hospital", "http://127.0.0.1:1", "none")
+    ehr = Ehr("org", "hospital", "http://127.0.0.1:1", "none")
 
     def handle(text: str) -> str:
         return intake.take_v2(engine, catalogue, utc_now, False, ehr, text, "mllp")[1]

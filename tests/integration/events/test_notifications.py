@@ -7,7 +7,7 @@ from typing import Any
 
 from fhir_adapter.adapters import inbound_store
 from fhir_adapter.adapters.db import writing
-from fhir_adapter.adapters.inbound_store import Subscription
+from fhir_adapter.domain.inbound import Subscription
 from fhir_adapter.service import notifications
 from fhir_adapter.service.context import stamp, utc_now
 from tests.integration.events.conftest import VISIT, Hospital

@@ -1,0 +1,73 @@
+"""Dependencies point inward: the domain imports the standard library and itself, nothing else."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "fhir_adapter"
+DOMAIN = sorted((PACKAGE / "domain").rglob("*.py"))
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every module the source imports, wherever the import stands (functions, TYPE_CHECKING blocks),
+    relative imports resolved against `module`."""
+    found: set[str] = set()
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            name = ".".join([*base, node.module] if node.module else base)
+            found.add(name)
+            if node.module is None:  # `from . import x`: x is a module of the package
+                found.update(f"{name}.{alias.name}" for alias in node.names)
+    return found
+
+
+def outside(names: set[str]) -> set[str]:
+    """Those that are neither the standard library nor the domain."""
+    return {
+        n
+        for n in names
+        if n.split(".")[0] not in sys.stdlib_module_names
+        and n != "fhir_adapter.domain"
+        and not n.startswith("fhir_adapter.domain.")
+    }
+
+
+def test_the_domain_has_modules_to_check() -> None:
+    assert {p.stem for p in DOMAIN} >= {"__init__", "audit", "events", "sync", "inbound", "records"}
+
+
+@pytest.mark.parametrize("path", DOMAIN, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_domain_module_imports_only_the_standard_library_and_the_domain(path: Path) -> None:
+    names = imported(path.read_text(encoding="utf-8"), _module(path), path.name == "__init__.py")
+    assert outside(names) == set(), f"{path.relative_to(PACKAGE)} imports {sorted(outside(names))}"
+
+
+@pytest.mark.parametrize(
+    ("source", "bad"),
+    [
+        ("import sqlalchemy", {"sqlalchemy"}),
+        ("import os.path, orjson", {"orjson"}),
+        ("from fhir_adapter.adapters.outbox_store import Job", {"fhir_adapter.adapters.outbox_store"}),
+        ("from ..adapters import ehr_store", {"fhir_adapter.adapters"}),
+        ("from .. import config", {"fhir_adapter", "fhir_adapter.config"}),
+        ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from flask import Response", {"flask"}),
+        ("def f():\n    import requests", {"requests"}),
+        ("from . import events\nfrom .records import CaseFile\nimport enum, dataclasses", set()),
+        ("from __future__ import annotations\nfrom fhir_adapter.domain import sync", set()),
+    ],
+)
+def test_the_check_finds_every_import_from_outside(source: str, bad: set[str]) -> None:
+    assert outside(imported(source, "fhir_adapter.domain.sync")) == bad
