@@ -1,0 +1,110 @@
+"""Nothing happens at import time: importing every module of the package makes no engine, no app and no
+catalogue, opens no mapping file and connects nowhere. Run in a fresh interpreter, so that what the test run
+imported before does not hide an import that does work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+# The guards go in before the package is imported: a module that builds at import meets them.
+GUARDED_IMPORTS = r"""
+import importlib, os, pkgutil, sys
+
+import flask
+import sqlalchemy
+import sqlalchemy.engine
+
+MAPPINGS = os.path.realpath(sys.argv[1])
+
+
+class Refused(BaseException):
+    # Not an Exception: a module catching Exception around its work at import cannot swallow it.
+    pass
+
+
+def refuse(what):
+    def refused(*args, **kwargs):
+        raise Refused(what)
+
+    return refused
+
+
+def under_mappings(path):
+    try:
+        path = os.fsdecode(os.fspath(path))
+    except TypeError:  # a file descriptor
+        return False
+    return os.path.realpath(path).startswith(MAPPINGS + os.sep)
+
+
+def audit(event, args):
+    if event == "open" and under_mappings(args[0]):
+        raise Refused(f"opened {args[0]}")
+    if event in ("sqlite3.connect", "socket.connect"):
+        raise Refused(event)
+
+
+sqlalchemy.create_engine = sqlalchemy.engine.create_engine = refuse("an engine")
+flask.Flask.__init__ = refuse("a Flask app")
+sys.addaudithook(audit)
+import fhir_adapter.mapping.loader as loader
+
+loader.load_catalogue = refuse("the catalogue")
+
+import fhir_adapter
+
+
+def failed(name):
+    raise ImportError(name)
+
+
+names = [m.name for m in pkgutil.walk_packages(fhir_adapter.__path__, "fhir_adapter.", onerror=failed)]
+for name in names:
+    importlib.import_module(name)
+print("\n".join(names))
+
+# The guards were live all along: each of them refuses when used now.
+from fhir_adapter.adapters.db import make_engine
+from fhir_adapter.mapping.loader import load_catalogue
+
+for attempt in (
+    lambda: make_engine("sqlite://"),
+    lambda: load_catalogue(None, None),
+    lambda: flask.Flask("x"),
+    lambda: open(os.path.join(sys.argv[1], "project.yaml"), "rb"),
+):
+    try:
+        attempt()
+    except Refused as refusal:
+        print(f"refused: {refusal}")
+"""
+
+
+def test_importing_every_module_builds_nothing() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", GUARDED_IMPORTS, str(ROOT / "mappings")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    imported = {line for line in lines if line.startswith("fhir_adapter.")}
+    for module in (
+        "fhir_adapter.app",
+        "fhir_adapter.bootstrap",
+        "fhir_adapter.cli",
+        "fhir_adapter.api.records",
+    ):
+        assert module in imported
+    assert len(imported) > 80
+    assert [line for line in lines if line.startswith("refused: ")] == [
+        "refused: an engine",
+        "refused: the catalogue",
+        "refused: a Flask app",
+        f"refused: opened {ROOT / 'mappings' / 'project.yaml'}",
+    ]
