@@ -22,12 +22,13 @@ from fhir_adapter.api.http import (
     touched,
 )
 from fhir_adapter.api.intake import EVENTS
-from fhir_adapter.api.records import CLIENT_ID, bp
-from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.api.records import CLIENT_ID
+from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param
 from fhir_adapter.service import intake, timeline
 from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.projection import patient_id
 
+bp = ApiBlueprint("inbound", __name__)
 STATES = ("received", "applied", "needs_match", "reported", "ignored", "rejected", "dismissed")
 
 
@@ -111,8 +112,7 @@ def client_timeline(record_id: str) -> Response:
 
 
 SEQ = path_param("seq", "the inbound message's id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
-API.add(
-    bp,
+bp.add_operation(
     "/inbound",
     Operation(
         "/inbound",
@@ -128,8 +128,7 @@ API.add(
     "list_inbound",
     list_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/inbound/<int:seq>",
     Operation(
         "/inbound/{seq}",
@@ -145,8 +144,7 @@ API.add(
     "read_inbound",
     read_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/inbound/<int:seq>/match",
     Operation(
         "/inbound/{seq}/match",
@@ -163,8 +161,7 @@ API.add(
     "match_inbound",
     match_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/inbound/<int:seq>/dismiss",
     Operation(
         "/inbound/{seq}/dismiss",
@@ -180,8 +177,7 @@ API.add(
     "dismiss_inbound",
     dismiss_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/clients/<record_id>/timeline",
     Operation(
         "/clients/{record_id}/timeline",

@@ -1,12 +1,22 @@
-"""Nothing happens at import time: importing every module of the package makes no engine, no app and no
-catalogue, opens no mapping file and connects nowhere. Run in a fresh interpreter, so that what the test run
-imported before does not hide an import that does work."""
+"""The composition: nothing happens at import time (importing every module of the package makes no engine,
+no app and no catalogue, opens no mapping file and connects nowhere), and the app factory registers every
+blueprint of the API by name."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+from fhir_adapter import api
+from fhir_adapter.api.registry import ApiBlueprint
+from fhir_adapter.app import create_app
+from fhir_adapter.bootstrap import bootstrap
+from fhir_adapter.config import Settings
+from fhir_adapter.mapping.catalogue import Catalogue
 from tests.conftest import ROOT
 
 # The guards go in before the package is imported: a module that builds at import meets them.
@@ -84,6 +94,7 @@ for attempt in (
 
 
 def test_importing_every_module_builds_nothing() -> None:
+    """In a fresh interpreter, so that what the test run imported before cannot hide an import that works."""
     done = subprocess.run(
         [sys.executable, "-c", GUARDED_IMPORTS, str(ROOT / "mappings")],
         capture_output=True,
@@ -108,3 +119,33 @@ def test_importing_every_module_builds_nothing() -> None:
         "refused: a Flask app",
         f"refused: opened {ROOT / 'mappings' / 'project.yaml'}",
     ]
+
+
+def test_the_app_registers_every_api_blueprint_and_documents_every_route(
+    tmp_path: Path, catalogue: Catalogue
+) -> None:
+    """Registration is explicit in create_app: a blueprint left out would take its routes out of the API
+    and of its document together, so this compares both with the modules that define blueprints."""
+    services = bootstrap(Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}"), catalogue=catalogue)
+    try:
+        app = create_app(services=services)
+        document = app.test_client().get("/api/v1/openapi.json").get_json()
+    finally:
+        services.close()
+    defined = {
+        module.bp.name
+        for info in pkgutil.iter_modules(api.__path__, "fhir_adapter.api.")
+        if isinstance(getattr(module := importlib.import_module(info.name), "bp", None), ApiBlueprint)
+    }
+    assert defined == {"records", "delivery", "history", "intake", "inbound"}
+    assert defined <= set(app.blueprints)
+    served = {
+        (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.split(".")[0] in defined
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    assert served == documented
+    assert {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules()} >= defined  # each serves
