@@ -15,7 +15,6 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.api import audit_hook, delivery, errors, history, inbound, intake, openapi, ops, records
 from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
 from fhir_adapter.api.limits import MAX_BODY_BYTES
-from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
 from fhir_adapter.fhir_api import routes as fhir_routes
 
@@ -29,7 +28,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
         app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["fhir_adapter"] = services or bootstrap(settings)
+    if services is None:  # gunicorn's create_app(): the composition root, which imports this module
+        from fhir_adapter.bootstrap import bootstrap
+
+        services = bootstrap(settings)
+    app.extensions["fhir_adapter"] = services
 
     # The API document lists the operations of these blueprints in this order.
     for api in (records, delivery, history, intake, inbound):
