@@ -4,6 +4,7 @@ blueprint of the API by name."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
@@ -149,3 +150,18 @@ def test_the_app_registers_every_api_blueprint_and_documents_every_route(
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
     assert served == documented
     assert {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules()} >= defined  # each serves
+
+
+def test_only_the_composition_root_builds() -> None:
+    """Engines, the mappings, apps and workers are made in bootstrap.py alone (the commands ask it)."""
+    builders = {"make_engine", "load_catalogue", "create_app", "Worker"}
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "fhir_adapter").rglob("*.py")):
+        calls = {
+            node.func.id if isinstance(node.func, ast.Name) else node.func.attr
+            for node in ast.walk(ast.parse(path.read_text(), str(path)))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)
+        }
+        if calls & builders:
+            found[path.relative_to(ROOT).as_posix()] = calls & builders
+    assert found == {"fhir_adapter/bootstrap.py": builders}
