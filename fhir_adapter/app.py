@@ -12,11 +12,11 @@ from sqlalchemy import text
 
 from fhir_adapter import __version__, logs
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.api import audit_hook, errors
+from fhir_adapter.api import audit_hook, delivery, errors, history, inbound, intake, openapi, ops, records
 from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
 from fhir_adapter.api.limits import MAX_BODY_BYTES
-from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
+from fhir_adapter.fhir_api import routes as fhir_routes
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
@@ -28,12 +28,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
         app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["fhir_adapter"] = services or bootstrap(settings)
+    if services is None:  # gunicorn's create_app(): the composition root, which imports this module
+        from fhir_adapter.bootstrap import bootstrap
 
-    from fhir_adapter.api import delivery, history, inbound, intake, openapi, ops, records  # noqa: F401
-    from fhir_adapter.fhir_api import routes as fhir_routes
+        services = bootstrap(settings)
+    app.extensions["fhir_adapter"] = services
 
-    app.register_blueprint(records.bp, url_prefix="/api/v1")
+    # The API document lists the operations of these blueprints in this order.
+    for api in (records, delivery, history, intake, inbound):
+        app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     app.register_blueprint(fhir_routes.bp, url_prefix="/fhir")
     app.register_blueprint(ops.bp)

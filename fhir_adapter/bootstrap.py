@@ -1,18 +1,49 @@
-"""Wires the ports to their adapters: the one place a test swaps in its own database, clock or mappings."""
+"""The composition root: what each process runs, built from Settings. The web app's services, the delivery
+worker and the MLLP listener are wired here and nowhere else; the one place a test swaps in its own
+database, clock or mappings."""
 
 from __future__ import annotations
 
+import asyncio
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
 from sqlalchemy import Engine
 
+from fhir_adapter import logs
+from fhir_adapter.adapters import ehr_store, migrate
 from fhir_adapter.adapters.audit_writer import AuditWriter
-from fhir_adapter.adapters.db import make_engine
+from fhir_adapter.adapters.db import is_postgres, make_engine, reading
 from fhir_adapter.api.http import Services
+from fhir_adapter.app import create_app
 from fhir_adapter.config import Settings
+from fhir_adapter.delivery.worker import Worker
+from fhir_adapter.domain.sync import Ehr
+from fhir_adapter.events import mllp
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.loader import load_catalogue
+from fhir_adapter.service import intake
 from fhir_adapter.service.auth import Authenticator
 from fhir_adapter.service.context import Clock, utc_now
 from fhir_adapter.service.records import Deps
+
+
+class NotReady(Exception):
+    """The process cannot start as configured; the message says why, to whoever started it."""
+
+
+def database(settings: Settings) -> Engine:
+    """An engine without the web app's statement timeout: migrations, the worker, the listener, commands."""
+    return make_engine(settings.database_url)
+
+
+def mappings(settings: Settings) -> Catalogue:
+    """The mappings and code tables, checked (MappingConfigError names the file and field at fault)."""
+    return load_catalogue(settings.mappings_dir, settings.mappings_override)
 
 
 def bootstrap(
@@ -21,8 +52,142 @@ def bootstrap(
     catalogue: Catalogue | None = None,
     clock: Clock = utc_now,
 ) -> Services:
+    """The web app's services; its own engine stops a statement after the statement timeout."""
     engine = engine or make_engine(settings.database_url, settings.statement_timeout_seconds)
-    catalogue = catalogue or load_catalogue(settings.mappings_dir, settings.mappings_override)
+    catalogue = catalogue or mappings(settings)
     return Services(
         settings, engine, Deps(catalogue, clock), Authenticator(engine, settings), AuditWriter(engine)
     )
+
+
+# --- the delivery worker ---
+
+
+def build_worker(
+    settings: Settings,
+    engine: Engine | None = None,
+    catalogue: Catalogue | None = None,
+    org_id: str | None = None,
+    clock: Clock = utc_now,
+) -> Worker:
+    """A delivery worker, on an engine without a statement timeout unless given one. With `catalogue` it
+    shares the mappings its process loaded; without, it loads them when a read-back first needs them."""
+    return Worker(
+        engine or database(settings),
+        settings,
+        clock,
+        org_id,
+        mappings=lambda: catalogue if catalogue is not None else mappings(settings),
+    )
+
+
+def worker_process(settings: Settings, org_id: str | None = None) -> Worker:
+    """The worker of `fhir-adapter worker`: logging set up, on a database at the latest revision."""
+    logs.configure(settings.log_level)
+    engine = database(settings)
+    if why := migrate.behind(engine):
+        raise NotReady(why)
+    return build_worker(settings, engine, org_id=org_id)
+
+
+# --- the web process ---
+
+
+@dataclass(frozen=True)
+class Serving:
+    app: Flask
+    worker: Worker | None  # a delivery worker to run inside the web process
+
+    def start_worker(self) -> threading.Event | None:
+        """Run the worker (when there is one) on a thread of its own; set the event to stop it."""
+        if self.worker is None:
+            return None
+        stop = threading.Event()
+        threading.Thread(target=self.worker.run, args=(stop,), name="delivery", daemon=True).start()
+        return stop
+
+
+def serving(settings: Settings, upgrade: bool = True) -> Serving:
+    """The web app of `fhir-adapter serve` and, when wanted, a delivery worker beside it (the embedded
+    set-up: FHIR_ADAPTER_WORKER_EMBEDDED, else on SQLite) sharing the mappings the app loaded."""
+    engine = database(settings)  # migrations and the worker: a delivery has no statement timeout
+    if upgrade:
+        migrate.upgrade(engine)
+    services = bootstrap(settings)  # the web app's own engine, with the statement timeout
+    app = create_app(services=services)
+    embedded = settings.worker_embedded
+    if not (embedded or (embedded is None and not is_postgres(engine))):
+        return Serving(app, None)
+    return Serving(app, build_worker(settings, engine, services.deps.catalogue))
+
+
+# --- the MLLP listener ---
+
+
+@dataclass(frozen=True)
+class ListenerOptions:
+    """What `fhir-adapter mllp` was asked for (its options, else the settings)."""
+
+    host: str
+    port: int
+    tls_cert: Path | None
+    tls_key: Path | None
+    tls_client_ca: Path | None
+    idle_seconds: float
+    max_connections: int
+
+
+@dataclass(frozen=True)
+class Listener:
+    """An MLLP listener for one EHR's feed: each message stored as that EHR's before it is acknowledged."""
+
+    host: str
+    port: int
+    ehr: Ehr
+    handle: Callable[[str], str]  # a message's text → its ACK's
+    context: ssl.SSLContext | None  # None: plain MLLP
+    limits: mllp.Limits
+
+    def run(self, ready: Callable[[int], None]) -> None:
+        """Listen until interrupted; `ready` is told the port once bound."""
+        asyncio.run(mllp.serve(self.host, self.port, self.handle, ready, self.context, self.limits))
+
+
+def _tls(options: ListenerOptions) -> ssl.SSLContext | None:
+    """The TLS context the options ask for (None: plain MLLP)."""
+    if options.tls_cert is None:
+        if options.tls_key or options.tls_client_ca:
+            raise NotReady("--tls-key and --tls-client-ca need --tls-cert")
+        return None
+    try:
+        return mllp.tls(options.tls_cert, options.tls_key, options.tls_client_ca)
+    except (OSError, ssl.SSLError) as err:
+        raise NotReady(f"cannot use the TLS certificate, key or CA files: {err}") from err
+
+
+def _limits(options: ListenerOptions) -> mllp.Limits:
+    idle, most = options.idle_seconds, options.max_connections
+    if not 0 < idle < float("inf") or most < 1:
+        raise NotReady("--idle-seconds must be above 0 and --max-connections at least 1")
+    return mllp.Limits(idle_seconds=idle, max_connections=most)
+
+
+def build_listener(settings: Settings, org_id: str, ehr_id: str, options: ListenerOptions) -> Listener:
+    """The listener of `fhir-adapter mllp`: logging set up, on a database at the latest revision, for an
+    EHR registered there."""
+    logs.configure(settings.log_level)
+    engine = database(settings)
+    if why := migrate.behind(engine):
+        raise NotReady(why)
+    with reading(engine) as conn:
+        ehr = ehr_store.get_ehr(conn, org_id, ehr_id)
+    if ehr is None:
+        raise NotReady(f"no EHR {ehr_id} in organisation {org_id}: `fhir-adapter ehrs add` it first")
+    catalogue = mappings(settings)
+    context, limits = _tls(options), _limits(options)
+    demographics = settings.match_demographics
+
+    def handle(text: str) -> str:
+        return intake.take_v2(engine, catalogue, utc_now, demographics, ehr, text, "mllp")[1]
+
+    return Listener(options.host, options.port, ehr, handle, context, limits)

@@ -20,6 +20,7 @@ from fhir_adapter.adapters.db import StorageUnavailable
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.openapi import contract_document
+from fhir_adapter.bootstrap import mappings
 from fhir_adapter.config import Settings, SettingsError
 from fhir_adapter.errors import flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -30,7 +31,6 @@ from fhir_adapter.mapping.errors import (
     MappingError,
 )
 from fhir_adapter.mapping.from_fhir_bundle import from_fhir
-from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from fhir_adapter.mapping.validation import ensure_valid_bundle, validate_fhir
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return code
     try:
-        catalogue = load_catalogue(settings.mappings_dir, settings.mappings_override)
+        catalogue = mappings(settings)
         code = args.run(args, settings, catalogue)
     except MappingConfigError as err:
         print(f"mappings: {err}", file=sys.stderr)

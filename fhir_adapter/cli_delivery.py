@@ -13,44 +13,33 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters import ehr_store, migrate, org_store, outbox_store
-from fhir_adapter.adapters.db import make_engine, reading, writing
+from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.api.delivery import job_json
+from fhir_adapter.bootstrap import NotReady, database, worker_process
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.keys import SigningKeyError, generate, jwks, load_keys
-from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.domain.sync import STATES, Ehr, Job
-from fhir_adapter.logs import configure
-from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service import outbox
 from fhir_adapter.service.context import stamp, utc_now
 from fhir_adapter.service.errors import ServiceError
 
 
-def start_embedded(engine: Any, settings: Settings, catalogue: Catalogue | None = None) -> threading.Event:
-    """One worker thread inside the web process (the embedded SQLite set-up), using the mappings the web
-    process loaded; set the event to stop it."""
-    stop = threading.Event()
-    worker = Worker(engine, settings, catalogue=catalogue)
-    threading.Thread(target=worker.run, args=(stop,), name="delivery", daemon=True).start()
-    return stop
-
-
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    configure(settings.log_level)
-    engine = make_engine(settings.database_url)
-    if why := migrate.behind(engine):
-        print(why, file=sys.stderr)
+    try:
+        worker = worker_process(settings, args.org)
+    except NotReady as err:
+        print(err, file=sys.stderr)
         return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"fhir-adapter worker delivering from {engine.url.render_as_string()}", file=sys.stderr)
-    Worker(engine, settings, org_id=args.org).run(stop)
+    print(f"fhir-adapter worker delivering from {worker.engine.url.render_as_string()}", file=sys.stderr)
+    worker.run(stop)
     return 0
 
 
 def cmd_ehrs(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     migrate.upgrade(engine)
     if args.action == "add":
         return _add_ehr(engine, args)
@@ -101,7 +90,7 @@ def _add_ehr(engine: Any, args: argparse.Namespace) -> int:
 
 
 def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     with reading(engine) as conn:
         jobs = outbox_store.listing(conn, args.org, args.state, args.client, 0, args.limit)
     for job in jobs:
@@ -118,7 +107,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     if not args.all_dead and args.job is None:
         print("replay needs a job id or --all-dead", file=sys.stderr)
         return 2
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     now = stamp(utc_now())
     try:
         with writing(engine) as conn:

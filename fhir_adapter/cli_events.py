@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import ssl
 import sys
@@ -12,79 +11,55 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from fhir_adapter.adapters import ehr_store, inbound_store, migrate, org_store
-from fhir_adapter.adapters.db import make_engine, reading
+from fhir_adapter.adapters import inbound_store, org_store
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.bootstrap import ListenerOptions, NotReady, build_listener, database
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.inbound import Inbound
-from fhir_adapter.events import mllp
-from fhir_adapter.logs import configure
-from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.service import intake
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import Principal, utc_now
 from fhir_adapter.service.errors import ServiceError
 
 
-def _tls(args: argparse.Namespace, settings: Settings) -> tuple[ssl.SSLContext | None, str | None]:
-    """The TLS context the options ask for (None: plain MLLP), or why there can be none."""
-    cert = args.tls_cert or settings.mllp_tls_cert
-    key, client_ca = args.tls_key or settings.mllp_tls_key, args.tls_client_ca or settings.mllp_tls_client_ca
-    if cert is None:
-        return None, "--tls-key and --tls-client-ca need --tls-cert" if key or client_ca else None
-    try:
-        return mllp.tls(cert, key, client_ca), None
-    except (OSError, ssl.SSLError) as err:
-        return None, f"cannot use the TLS certificate, key or CA files: {err}"
-
-
-def _limits(args: argparse.Namespace, settings: Settings) -> tuple[mllp.Limits, str | None]:
-    """The idle time and connection cap the options (else the settings) ask for, or why they cannot be."""
-    idle = args.idle_seconds if args.idle_seconds is not None else settings.mllp_idle_seconds
-    most = args.max_connections if args.max_connections is not None else settings.mllp_max_connections
-    if not 0 < idle < float("inf") or most < 1:
-        return mllp.Limits(), "--idle-seconds must be above 0 and --max-connections at least 1"
-    return mllp.Limits(idle_seconds=idle, max_connections=most), None
+def _options(args: argparse.Namespace, settings: Settings) -> ListenerOptions:
+    """What the options ask for, else the settings."""
+    return ListenerOptions(
+        host=args.host or settings.mllp_host,
+        port=args.port if args.port is not None else settings.mllp_port,
+        tls_cert=args.tls_cert or settings.mllp_tls_cert,
+        tls_key=args.tls_key or settings.mllp_tls_key,
+        tls_client_ca=args.tls_client_ca or settings.mllp_tls_client_ca,
+        idle_seconds=args.idle_seconds if args.idle_seconds is not None else settings.mllp_idle_seconds,
+        max_connections=(
+            args.max_connections if args.max_connections is not None else settings.mllp_max_connections
+        ),
+    )
 
 
 def cmd_mllp(args: argparse.Namespace, settings: Settings) -> int:
-    configure(settings.log_level)
-    engine = make_engine(settings.database_url)
-    if why := migrate.behind(engine):
-        print(why, file=sys.stderr)
+    try:
+        listener = build_listener(settings, args.org, args.ehr, _options(args, settings))
+    except NotReady as err:
+        print(err, file=sys.stderr)
         return 2
-    with reading(engine) as conn:
-        ehr = ehr_store.get_ehr(conn, args.org, args.ehr)
-    if ehr is None:
-        print(
-            f"no EHR {args.ehr} in organisation {args.org}: `fhir-adapter ehrs add` it first", file=sys.stderr
-        )
-        return 2
-    catalogue = load_catalogue(settings.mappings_dir, settings.mappings_override)
-    host, port = args.host or settings.mllp_host, args.port if args.port is not None else settings.mllp_port
-    context, why = _tls(args, settings)
-    limits, bad = _limits(args, settings)
-    if why or bad:
-        print(why or bad, file=sys.stderr)
-        return 2
-
-    def handle(text: str) -> str:
-        return intake.take_v2(engine, catalogue, utc_now, settings.match_demographics, ehr, text, "mllp")[1]
+    host, context = listener.host, listener.context
 
     def ready(bound: int) -> None:
         required = context is not None and context.verify_mode == ssl.CERT_REQUIRED
         over = " over TLS" + (", client certificates required" if required else "") if context else ""
         print(
-            f"fhir-adapter MLLP listening on {host}:{bound}{over} for EHR {ehr.id}",
+            f"fhir-adapter MLLP listening on {host}:{bound}{over} for EHR {listener.ehr.id}",
             file=sys.stderr,
             flush=True,
         )
 
     try:
-        asyncio.run(mllp.serve(host, port, handle, ready, context, limits))
+        listener.run(ready)
     except KeyboardInterrupt:
         pass
     except OSError as err:
-        print(f"cannot listen on {host}:{port}: {err.strerror}", file=sys.stderr)
+        print(f"cannot listen on {host}:{listener.port}: {err.strerror}", file=sys.stderr)
         return 2
     return 0
 
@@ -137,7 +112,7 @@ def _decide(engine: Engine, settings: Settings, args: argparse.Namespace) -> int
 
 
 def cmd_inbound(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     try:
         if args.action != "list":
             return _decide(engine, settings, args)

@@ -7,40 +7,28 @@ import sys
 from datetime import timedelta
 
 from fhir_adapter.adapters import idempotency_store, migrate, org_store
-from fhir_adapter.adapters.db import is_postgres, make_engine, reading, writing
+from fhir_adapter.adapters.db import reading, writing
+from fhir_adapter.bootstrap import database, serving
 from fhir_adapter.config import Settings
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import stamp, utc_now
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from fhir_adapter.app import create_app
-    from fhir_adapter.bootstrap import bootstrap
-
-    engine = make_engine(settings.database_url)
-    if not args.no_migrate:
-        migrate.upgrade(engine)
-    services = bootstrap(
-        settings
-    )  # the web app's own engine, with the statement timeout; the worker has none
-    app = create_app(services=services)
+    server = serving(settings, upgrade=not args.no_migrate)
     host, port = args.host or settings.host, args.port or settings.port
-    embedded = settings.worker_embedded
-    if embedded or (embedded is None and not is_postgres(engine)):
-        from fhir_adapter.cli_delivery import start_embedded
-
-        start_embedded(engine, settings, services.deps.catalogue)
+    if server.start_worker() is not None:
         print("delivery worker running in this process", file=sys.stderr)
     print(
         f"fhir-adapter listening on http://{host}:{port} (API /api/v1, FHIR /fhir, docs /api/v1/docs)",
         file=sys.stderr,
     )
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    server.app.run(host=host, port=port, threaded=True, use_reloader=False)
     return 0
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     if args.action == "upgrade":
         migrate.upgrade(engine)
     if args.action == "prune":
@@ -54,7 +42,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_clients(args: argparse.Namespace, settings: Settings) -> int:
-    engine = make_engine(settings.database_url)
+    engine = database(settings)
     migrate.upgrade(engine)
     if args.action == "add":
         if not args.org or not args.scopes:

@@ -22,14 +22,15 @@ from fhir_adapter.api.http import (
     touched,
 )
 from fhir_adapter.api.idempotency import run_write
-from fhir_adapter.api.records import CLIENT_ID, bp
-from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.api.records import CLIENT_ID
+from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param
 from fhir_adapter.domain.sync import STATES, Job, JobState, Link
 from fhir_adapter.service import outbox, records
 from fhir_adapter.service.context import stamp
 from fhir_adapter.service.errors import not_found
 from fhir_adapter.service.projection import patient_id
 
+bp = ApiBlueprint("delivery", __name__)
 FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
 JOB_ID = path_param(
     "job_id", "the delivery job's id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID}
@@ -163,8 +164,7 @@ def _replayed(pairs: list[tuple[int, int]]) -> Response:
     return json_response({"replayed": [{"job": old, "as": new} for old, new in pairs]}, 202)
 
 
-API.add(
-    bp,
+bp.add_operation(
     "/ehrs",
     Operation(
         "/ehrs",
@@ -179,8 +179,7 @@ API.add(
     "list_ehrs",
     list_ehrs,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/clients/<record_id>/ehr-links",
     Operation(
         "/clients/{record_id}/ehr-links",
@@ -196,8 +195,7 @@ API.add(
     "list_links",
     list_links,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/clients/<record_id>/ehr-links",
     Operation(
         "/clients/{record_id}/ehr-links",
@@ -217,8 +215,7 @@ API.add(
     "add_link",
     add_link,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/deliveries",
     Operation(
         "/deliveries",
@@ -234,8 +231,7 @@ API.add(
     "list_jobs",
     list_jobs,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/deliveries/<int:job_id>",
     Operation(
         "/deliveries/{job_id}",
@@ -251,8 +247,7 @@ API.add(
     "read_job",
     read_job,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/deliveries/<int:job_id>/replay",
     Operation(
         "/deliveries/{job_id}/replay",
@@ -272,8 +267,7 @@ API.add(
     "replay_job",
     replay_job,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/deliveries/replay",
     Operation(
         "/deliveries/replay",

@@ -9,8 +9,8 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.idempotency import run_write
-from fhir_adapter.api.records import bp, record_response
-from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.api.records import record_response
+from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
 from fhir_adapter.service import history
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import invalid, not_found
@@ -18,6 +18,7 @@ from fhir_adapter.service.kinds import KINDS
 from fhir_adapter.service.projection import patient_id
 
 PLAN, REFERRAL = KINDS["service-plan"], KINDS["referral"]
+bp = ApiBlueprint("history", __name__)
 PLAN_ID = path_param("record_id", "the service plan's id")
 MAX_VERSION = 2**31 - 1
 NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
@@ -66,8 +67,7 @@ def referral_status(record_id: str) -> Response:
 
 
 plans, tag = "/service-plans/{record_id}", PLAN.label
-API.route(
-    bp,
+bp.add_operation(
     "/service-plans/<record_id>/versions",
     Operation(
         f"{plans}/versions",
@@ -80,9 +80,9 @@ API.route(
         parameters=(PLAN_ID,),
     ),
     "plan_versions",
-)(plan_versions)
-API.route(
-    bp,
+    plan_versions,
+)
+bp.add_operation(
     "/service-plans/<record_id>/versions/<int:number>",
     Operation(
         f"{plans}/versions/{{number}}",
@@ -95,9 +95,9 @@ API.route(
         parameters=(PLAN_ID, path_param("number", "the version", NUMBER)),
     ),
     "plan_version",
-)(plan_version)
-API.route(
-    bp,
+    plan_version,
+)
+bp.add_operation(
     "/service-plans/<record_id>/diff",
     Operation(
         f"{plans}/diff",
@@ -114,9 +114,9 @@ API.route(
         ),
     ),
     "plan_diff",
-)(plan_diff)
-API.route(
-    bp,
+    plan_diff,
+)
+bp.add_operation(
     "/referrals/<record_id>/status",
     Operation(
         "/referrals/{record_id}/status",
@@ -133,4 +133,5 @@ API.route(
         "cancelled. declined and cancelled need a reason. An illegal change answers 409.",
     ),
     "referral_status",
-)(referral_status)
+    referral_status,
+)

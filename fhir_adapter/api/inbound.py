@@ -21,12 +21,14 @@ from fhir_adapter.api.http import (
     touched,
 )
 from fhir_adapter.api.intake import EVENTS
-from fhir_adapter.api.records import CLIENT_ID, bp
-from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.api.records import CLIENT_ID
+from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param
 from fhir_adapter.domain.inbound import STATES, Inbound
 from fhir_adapter.service import intake, timeline
 from fhir_adapter.service.errors import invalid, not_found
 from fhir_adapter.service.projection import patient_id
+
+bp = ApiBlueprint("inbound", __name__)
 
 
 def inbound_json(m: Inbound) -> dict[str, Any]:
@@ -109,8 +111,7 @@ def client_timeline(record_id: str) -> Response:
 
 
 SEQ = path_param("seq", "the inbound message's id", {"type": "integer", "minimum": 1, "maximum": MAX_ROW_ID})
-API.add(
-    bp,
+bp.add_operation(
     "/inbound",
     Operation(
         "/inbound",
@@ -126,8 +127,7 @@ API.add(
     "list_inbound",
     list_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/inbound/<int:seq>",
     Operation(
         "/inbound/{seq}",
@@ -143,8 +143,7 @@ API.add(
     "read_inbound",
     read_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/inbound/<int:seq>/match",
     Operation(
         "/inbound/{seq}/match",
@@ -161,8 +160,7 @@ API.add(
     "match_inbound",
     match_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/inbound/<int:seq>/dismiss",
     Operation(
         "/inbound/{seq}/dismiss",
@@ -178,8 +176,7 @@ API.add(
     "dismiss_inbound",
     dismiss_inbound,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/clients/<record_id>/timeline",
     Operation(
         "/clients/{record_id}/timeline",

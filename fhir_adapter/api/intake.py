@@ -11,8 +11,7 @@ from flask import Response, request
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.http import json_body, json_response, require, services
-from fhir_adapter.api.records import bp
-from fhir_adapter.api.registry import API, Operation, path_param
+from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param
 from fhir_adapter.delivery.ehr_client import Failure
 from fhir_adapter.delivery.reads import reader
 from fhir_adapter.domain.events import ContentError
@@ -23,6 +22,7 @@ from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
 from fhir_adapter.service.intake import Outcome
 
+bp = ApiBlueprint("intake", __name__)
 MAX_MESSAGE = 1_000_000
 ER7 = "x-application/hl7-v2+er7"
 ACK_STATUS = {"AA": 200, "AE": 400, "AR": 503}
@@ -128,8 +128,7 @@ EHR_ID = path_param(
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 503)
 
 
-API.add(
-    bp,
+bp.add_operation(
     "/ehrs/<ehr_id>/adt",
     Operation(
         "/ehrs/{ehr_id}/adt",
@@ -153,8 +152,7 @@ API.add(
     "adt",
     adt,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/ehrs/<ehr_id>/notifications",
     Operation(
         "/ehrs/{ehr_id}/notifications",
@@ -172,8 +170,7 @@ API.add(
     "notifications",
     notify,
 )
-API.add(
-    bp,
+bp.add_operation(
     "/ehrs/<ehr_id>/$process-message",
     Operation(
         "/ehrs/{ehr_id}/$process-message",

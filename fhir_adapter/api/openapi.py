@@ -3,18 +3,18 @@ operations the routes declared; and a page that shows it to people, without any 
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Iterable
 from typing import Any
 
 from apispec import APISpec
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, current_app, render_template
 
 from fhir_adapter import __version__
 from fhir_adapter.api import delivery_schemas, event_schemas
 from fhir_adapter.api.delivery import LinkSchema
 from fhir_adapter.api.http import json_response
 from fhir_adapter.api.records import schema_name
-from fhir_adapter.api.registry import API, Operation
+from fhir_adapter.api.registry import ApiBlueprint, Operation
 from fhir_adapter.api.schemas.common import INSTANT_RE, MAX_TEXT, STRING_RE
 from fhir_adapter.api.schemas.openapi import ContractPlugin
 from fhir_adapter.domain.referrals import NEEDS_REASON
@@ -192,9 +192,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     return out
 
 
-@cache
-def api_document() -> dict[str, Any]:
-    """The document: the same for the life of the process, built on first request."""
+def api_document(operations: Iterable[Operation]) -> dict[str, Any]:
+    """The document of these operations, with every component schema the API uses."""
     spec = APISpec(
         title="fhir-adapter case-management API",
         version=__version__,
@@ -206,18 +205,28 @@ def api_document() -> dict[str, Any]:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     _extra_schemas(spec)
     paths: dict[str, dict[str, Any]] = {}
-    for op in API.operations:
+    for op in operations:
         paths.setdefault(op.path, {})[op.method] = _operation(op)
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
+    for path, methods in paths.items():
+        spec.path(path=path, operations=methods)
     return spec.to_dict()
+
+
+def _document() -> dict[str, Any]:
+    """The document of the API blueprints the app registered, in their order: built on first request, the
+    same for the life of the app."""
+    kept: dict[str, Any] | None = current_app.extensions.get("openapi")
+    if kept is None:
+        blueprints = [b for b in current_app.blueprints.values() if isinstance(b, ApiBlueprint)]
+        kept = current_app.extensions["openapi"] = api_document(op for b in blueprints for op in b.operations)
+    return kept
 
 
 @bp.get("/openapi.json")
 def openapi_json() -> Response:
-    return json_response(api_document())
+    return json_response(_document())
 
 
 @bp.get("/docs")
 def docs() -> str:
-    return render_template("docs.html", spec=api_document())
+    return render_template("docs.html", spec=_document())

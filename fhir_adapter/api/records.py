@@ -6,17 +6,18 @@ Each collection takes POST (create), GET (list, filtered and paged), and per rec
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, Response, request
+from flask import Response, request
 
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
-from fhir_adapter.api.registry import API, Operation, path_param, query
+from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RecordKind
 from fhir_adapter.service import records
@@ -25,7 +26,7 @@ from fhir_adapter.service.errors import invalid
 from fhir_adapter.service.kinds import KINDS, Kind
 from fhir_adapter.service.projection import patient_id
 
-bp = Blueprint("records", __name__)
+bp = ApiBlueprint("records", __name__)
 MAX_LIMIT, MAX_OFFSET = 200, 10**9
 PAGE = (
     query("limit", "records per page (default 50)", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
@@ -197,9 +198,14 @@ def _register(kind: Kind) -> None:
             ),
         )
 
-    views = {"create": create, "list": listing, "read": read, "update": update}
+    views: dict[str, Callable[..., Response]] = {
+        "create": create,
+        "list": listing,
+        "read": read,
+        "update": update,
+    }
     for suffix, (rule, op) in operations.items():
-        API.route(bp, rule, op, f"{kind.name}_{suffix}")(views[suffix])
+        bp.add_operation(rule, op, f"{kind.name}_{suffix}", views[suffix])
 
 
 for _kind in KINDS.values():

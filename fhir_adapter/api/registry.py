@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint
@@ -27,24 +27,18 @@ class Operation:
     also: str | None = None  # a media type (text) every answer comes in too, when the client accepts it
 
 
-@dataclass
-class Registry:
-    operations: list[Operation] = field(default_factory=list)
+class ApiBlueprint(Blueprint):
+    """A blueprint of the case-management API: each route is served and documented by one call, and the
+    OpenAPI document is made of the operations of the blueprints the app registers."""
 
-    def add(self, bp: Blueprint, rule: str, op: Operation, endpoint: str, view: Callable[..., Any]) -> None:
+    def __init__(self, name: str, import_name: str) -> None:
+        super().__init__(name, import_name)
+        self.operations: list[Operation] = []
+
+    def add_operation(self, rule: str, op: Operation, endpoint: str, view: Callable[..., Any]) -> None:
         """Serve `view` at `rule` and document it as `op`."""
-        self.route(bp, rule, op, endpoint)(view)
-
-    def route(self, bp: Blueprint, rule: str, op: Operation, endpoint: str) -> Callable[[Any], Any]:
-        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-            bp.add_url_rule(rule, endpoint, view, methods=[op.method])
-            self.operations.append(op)
-            return view
-
-        return decorate
-
-
-API = Registry()
+        self.add_url_rule(rule, endpoint, view, methods=[op.method])
+        self.operations.append(op)
 
 
 def _parameter(where: str, name: str, description: str, schema: dict[str, Any] | None) -> dict[str, Any]:

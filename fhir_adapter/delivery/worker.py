@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -28,7 +29,6 @@ from fhir_adapter.delivery.writes import Outgoing, Written
 from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerAction, Link, Sent
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
-from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
 from fhir_adapter.service.records import Deps
 
@@ -67,10 +67,11 @@ class Worker:
         settings: Settings,
         clock: Clock = utc_now,
         org_id: str | None = None,
-        catalogue: Catalogue | None = None,
+        *,
+        mappings: Callable[[], Catalogue],
     ) -> None:
         self.engine = engine
-        self._catalogue = catalogue
+        self._mappings = mappings  # called when a read-back first needs them
         self.org_id = org_id
         self.settings = settings
         self.clock = clock
@@ -159,10 +160,7 @@ class Worker:
         client = self._clients.get(prepared.ehr)
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         if self._puller is None:
-            catalogue = self._catalogue or load_catalogue(
-                self.settings.mappings_dir, self.settings.mappings_override
-            )
-            self._puller = Puller(self.engine, self.settings, Deps(catalogue, self.clock))
+            self._puller = Puller(self.engine, self.settings, Deps(self._mappings(), self.clock))
         if not self._puller.run(job, client, patient, stamp(self.clock())):
             raise LeaseLost()
         log.info("delivery.read_back", job=job.id)

@@ -21,6 +21,7 @@ from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.org_store import get_org
 from fhir_adapter.adapters.tables import delivery_ledger, outbox_jobs
+from fhir_adapter.bootstrap import build_worker
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.delivery.writes import PROVENANCE_TAG, business_identifier
@@ -63,7 +64,7 @@ class Harness:
 
     def worker(self, **overrides: Any) -> Worker:
         settings = dataclasses.replace(self.settings, **overrides)
-        return Worker(self.service.engine, settings, org_id=self.org_id)
+        return build_worker(settings, self.service.engine, org_id=self.org_id)
 
     # --- records ---
 

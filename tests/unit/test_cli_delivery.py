@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fhir_adapter import cli_delivery
+from fhir_adapter import logs
 from fhir_adapter.cli import main
+from fhir_adapter.delivery.worker import Worker
 
 BEARER = "s3cret-static-bearer-token"
 HOSPITAL = ("ehrs", "add", "hospital", "--org", "acme", "--base-url", "https://ehr.example.org/fhir/")
@@ -184,12 +185,12 @@ def test_keys_jwks_with_a_missing_key(
 def test_worker_on_a_database_not_migrated(
     db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli_delivery, "configure", lambda level: None)  # keep the test run's logging as it is
+    monkeypatch.setattr(logs, "configure", lambda level: None)  # keep the test run's logging as it is
 
     def no_loop(*args: object) -> None:
         raise AssertionError("the worker loop must not start")
 
-    monkeypatch.setattr(cli_delivery.Worker, "run", no_loop)
+    monkeypatch.setattr(Worker, "run", no_loop)
     code, out, err = run(capsys, "worker")
     assert code == 2
     assert "run `fhir-adapter db upgrade`" in err
