@@ -10,7 +10,9 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from fhir_adapter.adapters.db import StorageUnavailable, TooCostly
 from fhir_adapter.api.http import json_response
+from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.logs import raised_at
+from fhir_adapter.service import errors as e
 from fhir_adapter.service.errors import Problem, ServiceError
 
 log = structlog.get_logger("fhir_adapter.http")
@@ -44,7 +46,30 @@ def outcome_response(status: int, problems: list[Problem], headers: dict[str, st
     return json_response(operation_outcome(problems), status, headers, mimetype="application/fhir+json")
 
 
+# The status of each kind of refusal the services make; a kind not named here is a 422.
+STATUS: dict[type[ServiceError], int] = {
+    e.Invalid: 422,
+    e.UnknownReference: 422,
+    e.RuleBroken: 422,
+    e.NotFound: 404,
+    e.Conflict: 409,
+    e.StaleVersion: 412,
+    e.Unauthenticated: 401,
+    e.Forbidden: 403,
+}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="fhir-adapter"'}
+
+
+def status_of(err: ServiceError) -> int:
+    return next((STATUS[k] for k in type(err).__mro__ if k in STATUS), 422)
+
+
 def _service_error(err: ServiceError) -> Response:
+    headers = CHALLENGE if isinstance(err, e.Unauthenticated) else None
+    return outcome_response(status_of(err), err.problems, headers)
+
+
+def _http_refusal(err: HttpError) -> Response:
     return outcome_response(err.status, err.problems, err.headers)
 
 
@@ -89,6 +114,7 @@ def _unexpected(err: Exception) -> Response:
 
 def register(app: Flask) -> None:
     app.register_error_handler(ServiceError, _service_error)
+    app.register_error_handler(HttpError, _http_refusal)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(StorageUnavailable, _unavailable)

@@ -8,12 +8,13 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.http_errors import bad_request
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import record_response
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
 from fhir_adapter.service import history
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import invalid, not_found
+from fhir_adapter.service.errors import not_found
 from fhir_adapter.service.kinds import KINDS
 from fhir_adapter.service.projection import patient_id
 
@@ -49,7 +50,7 @@ def plan_diff(record_id: str) -> Response:
     principal = require(PLAN.fhir_type, "read", "vread")
     old, new = int_arg("from", 0, 1, MAX_VERSION), int_arg("to", 0, 1, MAX_VERSION)
     if not old or not new:
-        raise invalid("give both versions: ?from=1&to=2", "from" if not old else "to", 400)
+        raise bad_request("give both versions: ?from=1&to=2", "from" if not old else "to")
     with reading(services().engine) as conn:
         changes = history.difference(conn, principal, _plan(conn, principal, record_id), old, new)
     return json_response({"id": record_id, "from": old, "to": new, "changes": changes})

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fhir_adapter.adapters.audit_writer import AuditWriter
+from fhir_adapter.api.http_errors import HttpError, bad_request
 from fhir_adapter.api.limits import MAX_BODY_BYTES, first_violation
 from fhir_adapter.api.numbers import number_arg
 from fhir_adapter.api.registry import query
@@ -21,7 +22,7 @@ from fhir_adapter.config import Settings
 from fhir_adapter.service import scopes
 from fhir_adapter.service.auth import Authenticator
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.errors import Problem, invalid, not_found
 from fhir_adapter.service.records import Deps
 
 JSON_TYPES = ("application/json", "application/fhir+json")
@@ -50,10 +51,10 @@ def services() -> Services:
 def refuse_nul() -> None:
     """A NUL in the path, the query or a header is never meant (and PostgreSQL text cannot hold it): 400."""
     if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
-        raise ServiceError(400, [Problem("", "a NUL character in the URL", "invalid")])
+        raise HttpError(400, [Problem("", "a NUL character in the URL", "invalid")])
     for name, value in request.headers.items():
         if "\x00" in value:
-            raise ServiceError(400, [Problem(name, f"a NUL character in the header {name}", "invalid")])
+            raise HttpError(400, [Problem(name, f"a NUL character in the header {name}", "invalid")])
 
 
 def limit_body() -> None:
@@ -68,7 +69,7 @@ def json_body() -> Any:
     """The request's JSON: 415 for another media type, 400 when it does not parse, 422 beyond the bounds."""
     mimetype = request.mimetype
     if mimetype not in JSON_TYPES:
-        raise ServiceError(
+        raise HttpError(
             415,
             [
                 Problem(
@@ -84,7 +85,7 @@ def json_body() -> Any:
     except orjson.JSONDecodeError as err:
         if "depth limit" in str(err).lower() or "recursion" in str(err).lower():
             raise invalid("nested too deeply") from err
-        raise ServiceError(400, [Problem("", f"not JSON: {err}", "structure")]) from err
+        raise HttpError(400, [Problem("", f"not JSON: {err}", "structure")]) from err
     violation = first_violation(data)
     if violation:
         raise invalid(violation[1], violation[0])
@@ -103,7 +104,7 @@ def require(resource_type: str, action: str, interaction: str) -> Principal:
     g.principal = principal
     if not scopes.allows(principal.grants, resource_type, action):
         needed = scopes.needed(resource_type, action)
-        raise ServiceError(403, [Problem("", f"this needs the scope {needed}", "forbidden")])
+        raise HttpError(403, [Problem("", f"this needs the scope {needed}", "forbidden")])
     return principal
 
 
@@ -130,7 +131,7 @@ def client_id_arg() -> str | None:
     """The `client_id` query filter, which must look like a record id (400 otherwise)."""
     value = request.args.get("client_id")
     if value is not None and not RECORD_ID_RE.fullmatch(value):
-        raise invalid("not a record id", "client_id", 400)
+        raise bad_request("not a record id", "client_id")
     return value
 
 
@@ -160,7 +161,7 @@ class ListQuery:
 def list_query(states: tuple[str, ...]) -> ListQuery:
     state = request.args.get("state")
     if state is not None and state not in states:
-        raise invalid(f"state is one of {', '.join(states)}", "state", 400)
+        raise bad_request(f"state is one of {', '.join(states)}", "state")
     after, limit = int_arg("after", 0, 0, MAX_ROW_ID), int_arg("limit", 50, 1, 200)
     return ListQuery(state, client_id_arg(), after, limit)
 

@@ -21,8 +21,9 @@ from fhir_adapter.adapters import idempotency_store
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.api.audit_hook import audit_in
 from fhir_adapter.api.http import services
+from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.service.context import Principal, stamp
-from fhir_adapter.service.errors import Problem, ServiceError, conflict
+from fhir_adapter.service.errors import Problem, conflict
 
 KEY = re.compile(r"[\x20-\x7e]{1,255}")  # a structured-field string: printable ASCII, no control characters
 KEPT_HEADERS = ("Location", "ETag", "Content-Location", "Last-Modified")
@@ -36,7 +37,7 @@ def _fingerprint() -> str:
 
 def _replay(kept: idempotency_store.Kept, fingerprint: str) -> Response:
     if kept.fingerprint != fingerprint:
-        raise ServiceError(
+        raise HttpError(
             422,
             [Problem("Idempotency-Key", "this key was used for a different request", "business-rule")],
         )
@@ -57,7 +58,7 @@ def run_write(principal: Principal, work: Callable[[Connection], Response]) -> R
     key = request.headers.get("Idempotency-Key")
     if key is not None and not KEY.fullmatch(key):
         message = "a key is 1 to 255 printable ASCII characters"
-        raise ServiceError(400, [Problem("Idempotency-Key", message, "invalid")])
+        raise HttpError(400, [Problem("Idempotency-Key", message, "invalid")])
     fingerprint = _fingerprint() if key else ""
     org = principal.org.id
     for _ in range(3):

@@ -11,6 +11,7 @@ from flask import Response, request
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.http import json_body, json_response, require, services
+from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param
 from fhir_adapter.delivery.ehr_client import Failure
 from fhir_adapter.delivery.reads import reader
@@ -19,7 +20,7 @@ from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.events import fhir_events, subscriptions
 from fhir_adapter.service import intake, notifications
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.errors import Problem, invalid, not_found
 from fhir_adapter.service.intake import Outcome
 
 bp = ApiBlueprint("intake", __name__)
@@ -39,9 +40,9 @@ def _ehr(principal: Principal, ehr_id: str) -> Ehr:
 def _answer(outcome: Outcome, ack: str | None) -> Response:
     if outcome.ack == "AE":
         headers = {"X-Inbound-Id": str(outcome.seq or "")}
-        raise ServiceError(400, [Problem(outcome.where, outcome.detail, "invalid")], headers)
+        raise HttpError(400, [Problem(outcome.where, outcome.detail, "invalid")], headers)
     if outcome.ack == "AR":
-        raise ServiceError(503, [Problem("", outcome.detail, "transient")], {"Retry-After": "5"})
+        raise HttpError(503, [Problem("", outcome.detail, "transient")], {"Retry-After": "5"})
     body = {"ack": outcome.ack, "state": outcome.state, "detail": outcome.detail, "inbound": outcome.seq}
     return json_response(body | ({"hl7": ack} if ack else {}))
 
@@ -58,7 +59,7 @@ def adt(ehr_id: str) -> Response:
     ehr = _ehr(principal, ehr_id)
     raw = request.get_data(cache=True)
     if len(raw) > MAX_MESSAGE:
-        raise invalid(f"an HL7 message is at most {MAX_MESSAGE} bytes", "", 413)
+        raise HttpError(413, [Problem("", f"an HL7 message is at most {MAX_MESSAGE} bytes", "too-costly")])
     s = services()
     text = raw.decode("utf-8", errors="replace")
     outcome, ack = intake.take_v2(
@@ -78,7 +79,7 @@ def _read(ehr: Ehr) -> Any:
         except Failure as failure:
             if failure.status in (404, 410):
                 raise notifications.Gone(path, failure.status) from failure
-            raise ServiceError(
+            raise HttpError(
                 503 if failure.action == "retry" else 502,
                 [Problem("", f"the EHR answered GET {path} with {failure.reason}", "transient")],
                 {"Retry-After": "5"},
@@ -100,7 +101,7 @@ def notify(ehr_id: str) -> Response:
     except ContentError as err:
         raise invalid(err.reason, err.where) from err
     except notifications.Gone as err:  # the recovery's own query: the EHR should not answer it so
-        raise ServiceError(502, [Problem("", str(err), "transient")], {"Retry-After": "5"}) from err
+        raise HttpError(502, [Problem("", str(err), "transient")], {"Retry-After": "5"}) from err
     return json_response(report.to_json())
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from fhir_adapter.service.errors import invalid
+from fhir_adapter.api.http_errors import bad_request
 
 DIGITS = re.compile(r"[0-9]{1,20}", re.ASCII)
 MAX_VERSION = 2**31 - 1  # versions are 32-bit integers in the database
@@ -26,5 +26,5 @@ def number_arg(raw: str, name: str, high: int, low: int = 0) -> int:
     """A whole number given as the parameter `name`; 400 naming it otherwise."""
     value = whole_number(raw, high, low)
     if value is None:
-        raise invalid(f"{name} is a whole number from {low} to {high}", name, 400)
+        raise bad_request(f"{name} is a whole number from {low} to {high}", name)
     return value

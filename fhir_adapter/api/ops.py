@@ -17,9 +17,10 @@ from prometheus_client.registry import Collector
 from fhir_adapter.adapters import outbox_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.http import json_response, services
+from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.delivery.keys import SigningKeyError, jwks, load_keys
 from fhir_adapter.domain.sync import OPEN, STATES
-from fhir_adapter.service.errors import Problem, ServiceError
+from fhir_adapter.service.errors import Problem
 
 bp = Blueprint("ops", __name__)
 
@@ -67,7 +68,7 @@ def published_keys() -> Response:
     try:
         document = _published(services().settings.signing_keys)
     except SigningKeyError as err:
-        raise ServiceError(503, [Problem("", f"no signing key: {err}", "not-found")]) from err
+        raise HttpError(503, [Problem("", f"no signing key: {err}", "not-found")]) from err
     return json_response(document, headers={"Cache-Control": "public, max-age=300"})
 
 

@@ -15,6 +15,7 @@ from flask import Response, request
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
+from fhir_adapter.api.http_errors import bad_request
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
@@ -22,7 +23,6 @@ from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RecordKind
 from fhir_adapter.service import records
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import invalid
 from fhir_adapter.service.kinds import KINDS, Kind
 from fhir_adapter.service.projection import patient_id
 
@@ -59,9 +59,9 @@ FILTERS = {name: _filters(kind) for name, kind in RECORD_KINDS.items()}
 
 def _check_filter(name: str, value: str, schema: dict[str, Any]) -> None:
     if "enum" in schema and value not in schema["enum"]:
-        raise invalid(f"one of {', '.join(schema['enum'])}", name, 400)
+        raise bad_request(f"one of {', '.join(schema['enum'])}", name)
     if "pattern" in schema and not re.match(schema["pattern"], value):
-        raise invalid(f"does not match {schema['pattern']}", name, 400)
+        raise bad_request(f"does not match {schema['pattern']}", name)
 
 
 def schema_name(kind: Kind) -> str:
@@ -82,7 +82,7 @@ def _if_match() -> int | None:
         return None
     value = whole_number(raw.strip().removeprefix("W/").strip('"'), MAX_VERSION)
     if value is None:
-        raise invalid('If-Match takes a version as the ETag gave it: W/"3"', "If-Match", 400)
+        raise bad_request('If-Match takes a version as the ETag gave it: W/"3"', "If-Match")
     return value
 
 
@@ -162,7 +162,7 @@ def _register(kind: Kind) -> None:
         principal = require(kind.fhir_type, "search", "search-type")
         unknown = sorted(set(request.args) - set(allowed_filters) - {"limit", "offset"})
         if unknown:
-            raise invalid(f"unknown parameter (filters: {', '.join(allowed_filters)})", unknown[0], 400)
+            raise bad_request(f"unknown parameter (filters: {', '.join(allowed_filters)})", unknown[0])
         limit, offset = int_arg("limit", 50, 1, MAX_LIMIT), int_arg("offset", 0, 0, MAX_OFFSET)
         filters_given = {k: v for k, v in request.args.items() if k in allowed_filters}
         for name, value in filters_given.items():

@@ -22,10 +22,11 @@ from flask import Response, g
 from fhir_adapter.adapters.fhir_store import Stored, is_restricted
 from fhir_adapter.api.errors import outcome_response
 from fhir_adapter.api.http import touched
+from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.fhir_api import bundles
 from fhir_adapter.service import scopes
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import Problem, ServiceError, not_found
+from fhir_adapter.service.errors import Problem, not_found
 
 FHIR_JSON = "application/fhir+json"
 # What carries no patient data: the server's own statements and outcomes.
@@ -37,8 +38,8 @@ class Disclosed(Response):
     """An answer whose resources have each passed `may_see`."""
 
 
-def _forbidden(resource_type: str) -> ServiceError:
-    return ServiceError(
+def _forbidden(resource_type: str) -> HttpError:
+    return HttpError(
         403, [Problem("", f"this needs the scope {scopes.needed(resource_type, 'read')}", "forbidden")]
     )
 

@@ -12,6 +12,7 @@ from fhir_adapter.adapters import audit_store, fhir_search, fhir_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.errors import operation_outcome
 from fhir_adapter.api.http import json_body, require, services, touched
+from fhir_adapter.api.http_errors import HttpError, bad_request
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
@@ -31,7 +32,7 @@ from fhir_adapter.mapping.validation import validate_fhir
 from fhir_adapter.service import audit as audit_view
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.context import Principal, stamp
-from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.errors import Problem, invalid, not_found
 
 bp = Blueprint("fhir", __name__)
 bp.after_request(disclosure.guard)
@@ -44,7 +45,7 @@ def base_url() -> str:
 
 def _known(rtype: str) -> None:
     if rtype not in READABLE:
-        raise ServiceError(404, [Problem("", f"this server does not serve {rtype}", "not-supported")])
+        raise HttpError(404, [Problem("", f"this server does not serve {rtype}", "not-supported")])
 
 
 def _version_headers(stored: fhir_store.Stored, location: bool = False) -> dict[str, str]:
@@ -107,7 +108,7 @@ def _serve(principal: Principal, stored: fhir_store.Stored | None, what: str) ->
         raise not_found(what)
     answer = disclosure.one(principal, stored, what, _version_headers(stored))
     if stored.deleted:
-        raise ServiceError(410, [Problem("", f"{what} is deleted", "deleted")])
+        raise HttpError(410, [Problem("", f"{what} is deleted", "deleted")])
     return answer
 
 
@@ -147,7 +148,7 @@ def _page(rtype: str, total: int, s: Search | AuditSearch) -> dict[str, Any]:
 
 def _write(rtype: str, rid: str | None) -> Response:
     if rtype not in WRITABLE:
-        raise ServiceError(
+        raise HttpError(
             405,
             [Problem("", f"{rtype} is read-only here (writable: {', '.join(WRITABLE)})", "not-supported")],
         )
@@ -156,7 +157,7 @@ def _write(rtype: str, rid: str | None) -> Response:
     if not isinstance(resource, dict) or resource.get("resourceType") != rtype:
         raise invalid(f"the body is not a {rtype}", "resourceType")
     if rid is not None and resource.get("id") != rid:
-        raise invalid(f"the body's id must be {rid}, as in the URL", "id", 400)
+        raise bad_request(f"the body's id must be {rid}, as in the URL", "id")
 
     def work(conn: Any) -> Response:
         received = fhir_intake.receive(conn, services().deps, principal, resource, rid)

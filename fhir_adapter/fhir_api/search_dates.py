@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from fhir_adapter.service.errors import Problem, ServiceError
+from fhir_adapter.api.http_errors import HttpError
+from fhir_adapter.service.errors import Problem
 
 DATE = re.compile(
     r"(?P<year>[0-9]{4})(-(?P<month>[0-9]{2})(-(?P<day>[0-9]{2})"
@@ -55,7 +56,7 @@ def instant_range(raw: str, name: str) -> tuple[str, str]:
             step = (0, 12) if found["month"] is None else (0, 1) if found["day"] is None else (1, 0)
             end = _later(start, timedelta(days=step[0]), step[1])
     except ValueError as err:
-        raise ServiceError(
+        raise HttpError(
             400, [Problem(name, f"not a FHIR date or date-time with a time zone: {raw}", "invalid")]
         ) from err
     return _stamp(start), _stamp(end)

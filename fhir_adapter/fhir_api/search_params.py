@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fhir_adapter.adapters.fhir_search import Criteria
+from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.api.numbers import number_arg
 from fhir_adapter.fhir_api.search_dates import date_filter
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.mapping.search_index import TOKEN_PARAMS
-from fhir_adapter.service.errors import Problem, ServiceError
+from fhir_adapter.service.errors import Problem
 
 READABLE = tuple(sorted(RESOURCE_KINDS))
 PATIENT_ELEMENT = {t: k.patient for t, k in RESOURCE_KINDS.items() if k.patient}
@@ -63,8 +64,8 @@ class AuditSearch:
     ignored: Ignored = ()
 
 
-def bad(message: str, path: str) -> ServiceError:
-    return ServiceError(
+def bad(message: str, path: str) -> HttpError:
+    return HttpError(
         400, [Problem(path, message, "not-supported" if "not supported" in message else "invalid")]
     )
 
@@ -104,7 +105,7 @@ def check_size(args: list[tuple[str, str]], limits: Limits) -> None:
     ):
         if have > most:
             message = f"a search takes at most {most} {what} (FHIR_ADAPTER_{setting}); this one has {have}"
-            raise ServiceError(400, [Problem("", message, "too-costly")])
+            raise HttpError(400, [Problem("", message, "too-costly")])
 
 
 @dataclass

@@ -24,7 +24,7 @@ from fhir_adapter.config import Settings
 from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.service import scopes as smart
 from fhir_adapter.service.context import Org, Principal, stamp, utc_now
-from fhir_adapter.service.errors import Problem, ServiceError
+from fhir_adapter.service.errors import Problem, Unauthenticated
 
 T = TypeVar("T")
 TOKEN_PREFIX = "fa_"  # noqa: S105 - how our tokens start, not a secret
@@ -36,12 +36,8 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def unauthorized(message: str) -> ServiceError:
-    return ServiceError(
-        401,
-        [Problem("", message, "login")],
-        {"WWW-Authenticate": 'Bearer realm="fhir-adapter"'},
-    )
+def unauthorized(message: str) -> Unauthenticated:
+    return Unauthenticated([Problem("", message, "login")])
 
 
 def to_org(row: OrgRow, settings: Settings) -> Org:

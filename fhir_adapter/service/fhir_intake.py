@@ -26,7 +26,14 @@ from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service import history, records
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.errors import Problem, ServiceError, invalid, not_found
+from fhir_adapter.service.errors import (
+    Invalid,
+    Problem,
+    RuleBroken,
+    UnknownReference,
+    invalid,
+    not_found,
+)
 from fhir_adapter.service.kinds import KINDS, RESOURCE_TYPES
 from fhir_adapter.service.records import Deps
 
@@ -84,7 +91,7 @@ def _reverse(deps: Deps, principal: Principal, resource: JSON, client_id: str, l
     try:
         return from_fhir(resource, deps.catalogue, principal.org.identity, client_id, lookup)
     except InvalidFhirInput as err:
-        raise ServiceError(422, [Problem(i.path, i.message) for i in err.issues]) from err
+        raise Invalid([Problem(i.path, i.message) for i in err.issues]) from err
     except MappingError as err:
         raise invalid(err.message, err.path) from err
 
@@ -128,14 +135,12 @@ def receive(
         raise invalid(f"{rtype}/{target_id} belongs to a {target[0]}, not a {kind}")
     try:
         created = _save(conn, deps, principal, kind, record_id, record)
-    except ServiceError as err:
-        if err.status != 422:
-            raise
+    except (Invalid, UnknownReference, RuleBroken) as err:  # the record it became is at fault: say so
         label = KINDS[kind].label
         problems = [
             Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
         ]
-        raise ServiceError(422, problems) from err
+        raise Invalid(problems) from err
     main = "referral-task" if rtype == "Task" else kind
     stored = fhir_store.read(conn, org, rtype, principal.org.identity.uuid(main, record_id))
     if stored is None:  # the record's projection always holds its main resource

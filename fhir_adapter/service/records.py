@@ -24,8 +24,9 @@ from fhir_adapter.mapping.errors import FhirValidationError, MappingError
 from fhir_adapter.service import outbox
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import (
+    Invalid,
     Problem,
-    ServiceError,
+    StaleVersion,
     conflict,
     invalid,
     not_found,
@@ -60,7 +61,7 @@ def load_with(schema: Schema, payload: Any, label: str) -> Any:
             Problem(path, message, "business-rule" if isinstance(message, Rule) else "invalid")
             for path, message in flatten_messages(err.messages)
         ]
-        raise ServiceError(422, problems) from err
+        raise Invalid(problems) from err
 
 
 def _fields(kind: Kind, record: Any) -> dict[str, Any]:
@@ -121,7 +122,7 @@ def _store_fhir(
         raise rule_broken(err.message, err.path.lstrip(".")) from err
     except FhirValidationError as err:
         problems = [Problem(i.path, f"would not be valid FHIR: {i.message}") for i in err.issues]
-        raise ServiceError(422, problems) from err
+        raise Invalid(problems) from err
     changed = fhir_store.save(
         conn,
         principal.org.id,
@@ -160,14 +161,8 @@ def update(
     if old is None:
         raise not_found(f"{kind.label} {record_id}")
     if if_match is not None and if_match != old.version:
-        raise ServiceError(
-            412,
-            [
-                Problem(
-                    "", f"{kind.label} {record_id} is at version {old.version}, not {if_match}", "conflict"
-                )
-            ],
-        )
+        message = f"{kind.label} {record_id} is at version {old.version}, not {if_match}"
+        raise StaleVersion([Problem("", message, "conflict")])
     record = load(kind, payload)
     _check_update(kind, old, record, "version" in payload)
     if _unversioned(to_contract(record)) == _unversioned(old.data):
