@@ -1,7 +1,5 @@
-"""create_app(): settings, services, blueprints, error handlers. Nothing happens at import time.
-
-gunicorn 'fhir_adapter.app:create_app()'
-"""
+"""create_app(services): blueprints, error handlers, health. Nothing happens at import time; the services
+come from the composition root (bootstrap.py, whose web_app() gunicorn calls)."""
 
 from __future__ import annotations
 
@@ -15,12 +13,11 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.api import audit_hook, delivery, errors, history, inbound, intake, openapi, ops, records
 from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
 from fhir_adapter.api.limits import MAX_BODY_BYTES
-from fhir_adapter.config import Settings
 from fhir_adapter.fhir_api import routes as fhir_routes
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Flask:
-    settings = settings or (services.settings if services else Settings.from_env())
+def create_app(services: Services) -> Flask:
+    settings = services.settings
     logs.configure(settings.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see limit_body
@@ -28,10 +25,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
         app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    if services is None:  # gunicorn's create_app(): the composition root, which imports this module
-        from fhir_adapter.bootstrap import bootstrap
-
-        services = bootstrap(settings)
     app.extensions["fhir_adapter"] = services
 
     # The API document lists the operations of these blueprints in this order.

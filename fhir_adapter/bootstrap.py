@@ -19,6 +19,7 @@ from fhir_adapter.adapters import ehr_store, migrate
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.adapters.db import is_postgres, make_engine, reading
 from fhir_adapter.api.http import Services
+from fhir_adapter.api.schemas.contract import JsonContract
 from fhir_adapter.app import create_app
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.worker import Worker
@@ -56,7 +57,11 @@ def bootstrap(
     engine = engine or make_engine(settings.database_url, settings.statement_timeout_seconds)
     catalogue = catalogue or mappings(settings)
     return Services(
-        settings, engine, Deps(catalogue, clock), Authenticator(engine, settings), AuditWriter(engine)
+        settings,
+        engine,
+        Deps(catalogue, clock, JsonContract()),
+        Authenticator(engine, settings),
+        AuditWriter(engine),
     )
 
 
@@ -78,6 +83,7 @@ def build_worker(
         clock,
         org_id,
         mappings=lambda: catalogue if catalogue is not None else mappings(settings),
+        contract=JsonContract(),
     )
 
 
@@ -105,6 +111,11 @@ class Serving:
         stop = threading.Event()
         threading.Thread(target=self.worker.run, args=(stop,), name="delivery", daemon=True).start()
         return stop
+
+
+def web_app(settings: Settings | None = None) -> Flask:
+    """The web app alone, for a WSGI server: gunicorn 'fhir_adapter.bootstrap:web_app()'."""
+    return create_app(services=bootstrap(settings or Settings.from_env()))
 
 
 def serving(settings: Settings, upgrade: bool = True) -> Serving:

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import audit_store
 from fhir_adapter.api.http import services
 from fhir_adapter.domain.audit import AuditRow
-from fhir_adapter.fhir_api.search_params import READABLE
+from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.service.audit import ACTIONS, new_id, outcome_of
 from fhir_adapter.service.context import stamp
 
@@ -25,7 +25,7 @@ log = structlog.get_logger("fhir_adapter.http")
 # a record number by accident.
 REQUEST_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
-FHIR_TYPES = frozenset((*READABLE, "AuditEvent"))
+FHIR_TYPES = frozenset((*RESOURCE_KINDS, "AuditEvent"))
 
 
 def _begin() -> None:

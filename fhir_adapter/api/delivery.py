@@ -24,8 +24,9 @@ from fhir_adapter.api.http import (
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import CLIENT_ID
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param
+from fhir_adapter.api.schemas.contract import load_with
 from fhir_adapter.domain.sync import STATES, Job, JobState, Link
-from fhir_adapter.service import outbox, records
+from fhir_adapter.service import outbox
 from fhir_adapter.service.context import stamp
 from fhir_adapter.service.errors import not_found
 from fhir_adapter.service.projection import patient_id
@@ -98,7 +99,7 @@ def list_links(record_id: str) -> Response:
 
 def add_link(record_id: str) -> Response:
     principal = require("Patient", "update", "update")
-    data = records.load_with(LinkSchema(), json_body(), "link")
+    data = load_with(LinkSchema(), json_body(), "link")
     touched(patient_id(record_id, principal.org.identity))
     now = stamp(services().deps.clock())
     link = Link(

@@ -12,13 +12,13 @@ from fhir_adapter.api.http_errors import bad_request
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import record_response
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
+from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.service import history
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import not_found
-from fhir_adapter.service.kinds import KINDS
 from fhir_adapter.service.projection import patient_id
 
-PLAN, REFERRAL = KINDS["service-plan"], KINDS["referral"]
+PLAN, REFERRAL = RECORD_KINDS["service-plan"], RECORD_KINDS["referral"]
 bp = ApiBlueprint("history", __name__)
 PLAN_ID = path_param("record_id", "the service plan's id")
 MAX_VERSION = 2**31 - 1

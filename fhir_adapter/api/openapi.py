@@ -16,9 +16,10 @@ from fhir_adapter.api.http import json_response
 from fhir_adapter.api.records import schema_name
 from fhir_adapter.api.registry import ApiBlueprint, Operation
 from fhir_adapter.api.schemas.common import INSTANT_RE, MAX_TEXT, STRING_RE
+from fhir_adapter.api.schemas.contract import SCHEMAS
 from fhir_adapter.api.schemas.openapi import ContractPlugin
 from fhir_adapter.domain.referrals import NEEDS_REASON
-from fhir_adapter.service.kinds import KINDS
+from fhir_adapter.mapping.kinds import RECORD_KINDS
 
 bp = Blueprint("openapi", __name__, template_folder="templates")
 ERROR_TEXT = {
@@ -60,9 +61,9 @@ def _extra_schemas(spec: APISpec) -> None:
     spec.components.schema("OperationOutcome", OUTCOME)
     delivery_schemas.register(spec, LinkSchema)
     event_schemas.register(spec)
-    for kind in KINDS.values():
+    for kind in RECORD_KINDS.values():
         name = schema_name(kind)
-        spec.components.schema(name, schema=kind.schema)
+        spec.components.schema(name, schema=SCHEMAS[kind.name])
         spec.components.schema(
             f"{name}Page",
             {

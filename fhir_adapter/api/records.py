@@ -20,10 +20,10 @@ from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
+from fhir_adapter.api.schemas.contract import SCHEMAS
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RecordKind
 from fhir_adapter.service import records
 from fhir_adapter.service.context import Principal
-from fhir_adapter.service.kinds import KINDS, Kind
 from fhir_adapter.service.projection import patient_id
 
 bp = ApiBlueprint("records", __name__)
@@ -64,11 +64,13 @@ def _check_filter(name: str, value: str, schema: dict[str, Any]) -> None:
         raise bad_request(f"does not match {schema['pattern']}", name)
 
 
-def schema_name(kind: Kind) -> str:
-    return kind.schema.__name__.removesuffix("Schema")
+def schema_name(kind: RecordKind) -> str:
+    return SCHEMAS[kind.name].__name__.removesuffix("Schema")
 
 
-def record_response(principal: Principal, stored: StoredRecord, kind: Kind, status: int = 200) -> Response:
+def record_response(
+    principal: Principal, stored: StoredRecord, kind: RecordKind, status: int = 200
+) -> Response:
     touched(patient_id(stored.client_id, principal.org.identity))
     headers = {"ETag": f'W/"{stored.version}"'}
     if status == 201:
@@ -86,7 +88,7 @@ def _if_match() -> int | None:
     return value
 
 
-def _operations(kind: Kind) -> dict[str, tuple[str, Operation]]:
+def _operations(kind: RecordKind) -> dict[str, tuple[str, Operation]]:
     """The four operations of a collection: endpoint suffix → (Flask rule, OpenAPI operation)."""
     base, one, doc_one = (
         f"/{kind.collection}",
@@ -144,7 +146,7 @@ def _operations(kind: Kind) -> dict[str, tuple[str, Operation]]:
     }
 
 
-def _register(kind: Kind) -> None:
+def _register(kind: RecordKind) -> None:
     operations = _operations(kind)
     allowed_filters = list(FILTERS[kind.name])
 
@@ -208,5 +210,5 @@ def _register(kind: Kind) -> None:
         bp.add_operation(rule, op, f"{kind.name}_{suffix}", views[suffix])
 
 
-for _kind in KINDS.values():
+for _kind in RECORD_KINDS.values():
     _register(_kind)

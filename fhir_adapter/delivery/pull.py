@@ -26,7 +26,7 @@ from fhir_adapter.adapters import (
 )
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery.ehr_client import EhrClient, Failure, pages
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.writes import rewrite
 from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.events import Coded, ContentError, Event, Patient
@@ -34,6 +34,7 @@ from fhir_adapter.domain.inbound import InboundState
 from fhir_adapter.domain.sync import Admission, Job
 from fhir_adapter.events.fhir_events import coded
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
+from fhir_adapter.mapping.paging import pages
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.auth import to_org

@@ -30,6 +30,7 @@ from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerActio
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
+from fhir_adapter.service.ports import Contract
 from fhir_adapter.service.records import Deps
 
 log = structlog.get_logger("fhir_adapter.delivery")
@@ -69,9 +70,11 @@ class Worker:
         org_id: str | None = None,
         *,
         mappings: Callable[[], Catalogue],
+        contract: Contract,
     ) -> None:
         self.engine = engine
         self._mappings = mappings  # called when a read-back first needs them
+        self._contract = contract
         self.org_id = org_id
         self.settings = settings
         self.clock = clock
@@ -160,7 +163,9 @@ class Worker:
         client = self._clients.get(prepared.ehr)
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         if self._puller is None:
-            self._puller = Puller(self.engine, self.settings, Deps(self._mappings(), self.clock))
+            self._puller = Puller(
+                self.engine, self.settings, Deps(self._mappings(), self.clock, self._contract)
+            )
         if not self._puller.run(job, client, patient, stamp(self.clock())):
             raise LeaseLost()
         log.info("delivery.read_back", job=job.id)

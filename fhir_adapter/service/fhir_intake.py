@@ -18,12 +18,11 @@ from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
-from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain.records import Referral, ReferralUpdate
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
-from fhir_adapter.mapping.kinds import RESOURCE_KINDS
+from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS, RESOURCE_TYPES
 from fhir_adapter.service import history, records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import (
@@ -34,7 +33,6 @@ from fhir_adapter.service.errors import (
     invalid,
     not_found,
 )
-from fhir_adapter.service.kinds import KINDS, RESOURCE_TYPES
 from fhir_adapter.service.records import Deps
 
 JSON = dict[str, Any]
@@ -136,7 +134,7 @@ def receive(
     try:
         created = _save(conn, deps, principal, kind, record_id, record)
     except (Invalid, UnknownReference, RuleBroken) as err:  # the record it became is at fault: say so
-        label = KINDS[kind].label
+        label = RECORD_KINDS[kind].label
         problems = [
             Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
         ]
@@ -175,10 +173,10 @@ def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_
         return False
     if isinstance(record, Referral) and old is not None:
         record = _keep_finer_status(deps, old, replace(record, id=record_id))
-    payload = to_contract(record) | {"id": record_id}
+    payload = deps.contract.dump(record) | {"id": record_id}
     payload.pop("version", None)
     if old is not None:
-        records.update(conn, deps, principal, KINDS[kind], record_id, payload)
+        records.update(conn, deps, principal, RECORD_KINDS[kind], record_id, payload)
         return False
-    records.create(conn, deps, principal, KINDS[kind], payload)
+    records.create(conn, deps, principal, RECORD_KINDS[kind], payload)
     return True

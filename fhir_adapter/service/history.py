@@ -8,17 +8,16 @@ from sqlalchemy import Connection
 
 from fhir_adapter.adapters import record_store
 from fhir_adapter.adapters.record_store import StoredRecord
-from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain.errors import DomainError, IllegalTransition
 from fhir_adapter.domain.records import ReferralStatus
 from fhir_adapter.domain.referrals import transition
+from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import conflict, invalid, not_found
-from fhir_adapter.service.kinds import KINDS
-from fhir_adapter.service.records import Deps, get, load, save_version
+from fhir_adapter.service.records import Deps, get, save_version
 
-PLAN = KINDS["service-plan"]
-REFERRAL = KINDS["referral"]
+PLAN = RECORD_KINDS["service-plan"]
+REFERRAL = RECORD_KINDS["referral"]
 
 
 def plan(conn: Connection, principal: Principal, plan_id: str) -> StoredRecord:
@@ -98,12 +97,14 @@ def apply_status(
     at: str | None = None,
 ) -> StoredRecord:
     """The stored referral `old`, moved to `status` (at `at`, or now) if its lifecycle allows it."""
-    referral = load(REFERRAL, old.data)
+    referral = deps.contract.load(REFERRAL.name, old.data)
     try:
         changed = transition(referral, cast(ReferralStatus, status), at or stamp(deps.clock()), reason)
     except IllegalTransition as err:
         raise conflict(err.message, "status") from err
     except DomainError as err:
         raise invalid(err.message, "reason" if err.path == "status_reason" else err.path) from err
-    checked = load(REFERRAL, to_contract(changed))  # the reason and time stamp obey the contract too
+    checked = deps.contract.load(
+        REFERRAL.name, deps.contract.dump(changed)
+    )  # the reason and time stamp obey the contract too
     return save_version(conn, deps, principal, REFERRAL, old, checked)

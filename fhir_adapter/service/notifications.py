@@ -16,12 +16,12 @@ from sqlalchemy import Engine
 
 from fhir_adapter.adapters import ehr_store, inbound_store
 from fhir_adapter.adapters.db import reading, writing
-from fhir_adapter.delivery.ehr_client import pages
 from fhir_adapter.domain.events import ContentError, Event
 from fhir_adapter.domain.inbound import Subscription
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.events.fhir_events import encounter_event, local_ref, patient_of, subject_of
 from fhir_adapter.events.subscriptions import Notification
+from fhir_adapter.mapping.paging import pages
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import Clock, stamp
 

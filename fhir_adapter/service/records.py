@@ -9,18 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from marshmallow import Schema, ValidationError
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
-from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain.errors import IllegalTransition
 from fhir_adapter.domain.referrals import check_move
-from fhir_adapter.errors import Rule, flatten_messages
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import FhirValidationError, MappingError
+from fhir_adapter.mapping.kinds import RecordKind
 from fhir_adapter.service import outbox
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import (
@@ -28,12 +26,11 @@ from fhir_adapter.service.errors import (
     Problem,
     StaleVersion,
     conflict,
-    invalid,
     not_found,
     rule_broken,
     unknown_reference,
 )
-from fhir_adapter.service.kinds import Kind
+from fhir_adapter.service.ports import Contract
 from fhir_adapter.service.projection import client_of, patient_id, project
 
 
@@ -43,28 +40,10 @@ class Deps:
 
     catalogue: Catalogue
     clock: Clock
+    contract: Contract
 
 
-def load(kind: Kind, payload: Any) -> Any:
-    """The payload as a domain record, or a 422 naming every field at fault."""
-    return load_with(kind.schema(), payload, kind.label)
-
-
-def load_with(schema: Schema, payload: Any, label: str) -> Any:
-    """The payload loaded by a marshmallow schema, or a 422 naming every field at fault."""
-    if not isinstance(payload, dict):
-        raise invalid(f"a {label} is a JSON object")
-    try:
-        return schema.load(payload)
-    except ValidationError as err:
-        problems = [
-            Problem(path, message, "business-rule" if isinstance(message, Rule) else "invalid")
-            for path, message in flatten_messages(err.messages)
-        ]
-        raise Invalid(problems) from err
-
-
-def _fields(kind: Kind, record: Any) -> dict[str, Any]:
+def _fields(kind: RecordKind, record: Any) -> dict[str, Any]:
     return {
         "client_id": client_of(record),
         "status": getattr(record, "status", None),
@@ -73,7 +52,7 @@ def _fields(kind: Kind, record: Any) -> dict[str, Any]:
 
 
 def _check_references(
-    conn: Connection, principal: Principal, kind: Kind, record: Any, new: bool = False
+    conn: Connection, principal: Principal, kind: RecordKind, record: Any, new: bool = False
 ) -> None:
     """A record refers only to records of its own client that exist: references in FHIR must resolve.
     A new record must not exist yet. One query answers all of it."""
@@ -113,7 +92,7 @@ def _check_goal(conn: Connection, org: str, plan_found: bool, record: Any) -> No
 
 
 def _store_fhir(
-    conn: Connection, deps: Deps, principal: Principal, kind: Kind, record: Any, when: str
+    conn: Connection, deps: Deps, principal: Principal, kind: RecordKind, record: Any, when: str
 ) -> None:
     identity = principal.org.identity
     try:
@@ -135,13 +114,15 @@ def _store_fhir(
     outbox.changed(conn, principal.org.id, client_of(record), cause, changed, when, principal.ehr_id)
 
 
-def create(conn: Connection, deps: Deps, principal: Principal, kind: Kind, payload: Any) -> StoredRecord:
-    record = load(kind, payload)
+def create(
+    conn: Connection, deps: Deps, principal: Principal, kind: RecordKind, payload: Any
+) -> StoredRecord:
+    record = deps.contract.load(kind.name, payload)
     org = principal.org.id
     _check_references(conn, principal, kind, record, new=True)
     when = stamp(deps.clock())
     _store_fhir(conn, deps, principal, kind, record, when)
-    data = to_contract(record)
+    data = deps.contract.dump(record)
     version = record.version if isinstance(record, r.ServicePlan) else 1
     return record_store.add(
         conn, org, kind.name, data, _fields(kind, record), when, principal.agent_id, version
@@ -152,7 +133,7 @@ def update(
     conn: Connection,
     deps: Deps,
     principal: Principal,
-    kind: Kind,
+    kind: RecordKind,
     record_id: str,
     payload: Any,
     if_match: int | None = None,
@@ -163,16 +144,16 @@ def update(
     if if_match is not None and if_match != old.version:
         message = f"{kind.label} {record_id} is at version {old.version}, not {if_match}"
         raise StaleVersion([Problem("", message, "conflict")])
-    record = load(kind, payload)
+    record = deps.contract.load(kind.name, payload)
     _check_update(kind, old, record, "version" in payload)
-    if _unversioned(to_contract(record)) == _unversioned(old.data):
+    if _unversioned(deps.contract.dump(record)) == _unversioned(old.data):
         return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
     record = _next_version(kind, old, record, deps)
     _check_references(conn, principal, kind, record)
     return save_version(conn, deps, principal, kind, old, record)
 
 
-def _check_update(kind: Kind, old: StoredRecord, record: Any, says_version: bool) -> None:
+def _check_update(kind: RecordKind, old: StoredRecord, record: Any, says_version: bool) -> None:
     """The body is the record the URL names, of the same client; a plan's version, if given, is current or next."""
     if record.id != old.record_id:
         raise rule_broken(f"the body is {kind.label} {record.id}, the URL names {old.record_id}", "id")
@@ -194,17 +175,23 @@ def _unversioned(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_version(
-    conn: Connection, deps: Deps, principal: Principal, kind: Kind, old: StoredRecord, record: Any
+    conn: Connection, deps: Deps, principal: Principal, kind: RecordKind, old: StoredRecord, record: Any
 ) -> StoredRecord:
     """Store a new version of a record that was checked, and its FHIR resources."""
     when = stamp(deps.clock())
     _store_fhir(conn, deps, principal, kind, record, when)
     return record_store.replace(
-        conn, principal.org.id, old, to_contract(record), _fields(kind, record), when, principal.agent_id
+        conn,
+        principal.org.id,
+        old,
+        deps.contract.dump(record),
+        _fields(kind, record),
+        when,
+        principal.agent_id,
     )
 
 
-def _next_version(kind: Kind, old: StoredRecord, record: Any, deps: Deps) -> Any:
+def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps) -> Any:
     """Plans number their versions; referrals follow their lifecycle."""
     if isinstance(record, r.ServicePlan):
         return replace(record, version=old.version + 1)
@@ -218,7 +205,7 @@ def _next_version(kind: Kind, old: StoredRecord, record: Any, deps: Deps) -> Any
     return record
 
 
-def get(conn: Connection, principal: Principal, kind: Kind, record_id: str) -> StoredRecord:
+def get(conn: Connection, principal: Principal, kind: RecordKind, record_id: str) -> StoredRecord:
     found = record_store.get(conn, principal.org.id, kind.name, record_id)
     if found is None:
         raise not_found(f"{kind.label} {record_id}")
@@ -226,7 +213,7 @@ def get(conn: Connection, principal: Principal, kind: Kind, record_id: str) -> S
 
 
 def listing(
-    conn: Connection, principal: Principal, kind: Kind, filters: dict[str, str], limit: int, offset: int
+    conn: Connection, principal: Principal, kind: RecordKind, filters: dict[str, str], limit: int, offset: int
 ) -> tuple[int, list[StoredRecord]]:
     columns = {"client_id": "client_id", "status": "status"}
     if kind.subtype:

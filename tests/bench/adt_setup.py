@@ -16,10 +16,10 @@ from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.api.http import Services
 from fhir_adapter.domain.sync import Ehr
+from fhir_adapter.mapping.kinds import RECORD_KINDS as KINDS
 from fhir_adapter.service import records
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import Principal, stamp, utc_now
-from fhir_adapter.service.kinds import KINDS
 from tests.support import adt
 from tests.support.ehr_server import EhrServer
 

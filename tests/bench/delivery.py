@@ -66,10 +66,10 @@ from fhir_adapter.api.http import Services
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.sync import Ehr, Link
+from fhir_adapter.mapping.kinds import RECORD_KINDS as KINDS
 from fhir_adapter.service import outbox, records
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import Principal, stamp, utc_now
-from fhir_adapter.service.kinds import KINDS
 from tests.bench.service import BIN, CASE_FILE, BenchError, _unpin, database
 from tests.support.ehr_server import EhrServer, node_available, start_ehr
 from tests.support.fault_proxy import FaultProxy

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from fhir_adapter import cli
 from fhir_adapter.app import create_app
-from fhir_adapter.bootstrap import bootstrap
+from fhir_adapter.bootstrap import bootstrap, web_app
 from fhir_adapter.config import Settings, SettingsError
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -125,7 +125,7 @@ def test_a_token_that_lives_longer_than_allowed_is_refused(external, new_org, li
 def test_a_key_set_without_audience_and_issuer_is_refused_at_start(service, jwks_url, missing):
     complete = {"jwt_jwks_url": jwks_url, "jwt_issuer": "https://idp.example.org", "jwt_audience": "fa"}
     with pytest.raises(SettingsError, match="FHIR_ADAPTER_JWT_AUDIENCE and FHIR_ADAPTER_JWT_ISSUER"):
-        create_app(replace(service.settings, **complete | {missing: None}))
+        web_app(replace(service.settings, **complete | {missing: None}))
     env = {f"FHIR_ADAPTER_{k.upper()}": str(v) for k, v in complete.items() if k != missing}
     with pytest.raises(SettingsError):
         Settings.from_env(env)

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from fhir_adapter.api.records import FILTERS
+from fhir_adapter.api.schemas.contract import SCHEMAS
 from fhir_adapter.delivery.writes import Outgoing, ordered, references
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS, RESOURCE_TYPES
 from fhir_adapter.mapping.strict import model_class
-from fhir_adapter.service.kinds import SCHEMAS
 from fhir_adapter.service.projection import project
 from tests.conftest import CASES, load_case
 

@@ -1,4 +1,6 @@
-"""Dependencies point inward: the domain imports the standard library and itself, nothing else."""
+"""Dependencies point inward: the domain imports the standard library and itself, nothing else; the
+mapping imports no framework and nothing but the domain; the services no web framework, contract library or
+HTTP client, and no entry point; and no two parts of the package import each other, however indirectly."""
 
 from __future__ import annotations
 
@@ -71,3 +73,63 @@ def test_a_domain_module_imports_only_the_standard_library_and_the_domain(path: 
 )
 def test_the_check_finds_every_import_from_outside(source: str, bad: set[str]) -> None:
     assert outside(imported(source, "fhir_adapter.domain.sync")) == bad
+
+
+FRAMEWORKS = ("flask", "werkzeug", "marshmallow", "requests", "sqlalchemy", "psycopg", "alembic")
+MAPPING = sorted((PACKAGE / "mapping").rglob("*.py"))
+SERVICE = sorted((PACKAGE / "service").rglob("*.py"))
+ENTRY_POINTS = (
+    "api",
+    "fhir_api",
+    "delivery",
+    "cli",
+    "cli_service",
+    "cli_delivery",
+    "cli_events",
+    "bootstrap",
+    "app",
+)
+
+
+def _imports_of(path: Path) -> set[str]:
+    return imported(path.read_text(encoding="utf-8"), _module(path), path.name == "__init__.py")
+
+
+def _part(name: str) -> str:
+    """The part of the package a module belongs to: fhir_adapter.service.records → service."""
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+@pytest.mark.parametrize("path", MAPPING, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_mapping_module_imports_no_framework_and_only_the_domain(path: Path) -> None:
+    names = _imports_of(path)
+    assert {n for n in names if n.split(".")[0] in FRAMEWORKS} == set()
+    ours = {_part(n) for n in names if n.startswith("fhir_adapter.")}
+    assert ours <= {"domain", "mapping"}, f"{path.relative_to(PACKAGE)} imports {sorted(ours)}"
+
+
+@pytest.mark.parametrize("path", SERVICE, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_a_service_module_imports_no_web_framework_contract_or_entry_point(path: Path) -> None:
+    names = _imports_of(path)
+    web = {n for n in names if n.split(".")[0] in ("flask", "werkzeug", "marshmallow", "requests")}
+    entry = {n for n in names if n.startswith("fhir_adapter.") and _part(n) in ENTRY_POINTS}
+    assert web == set() and entry == set(), f"{path.relative_to(PACKAGE)} imports {sorted(web | entry)}"
+
+
+def test_no_two_parts_of_the_package_import_each_other() -> None:
+    edges: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if "migrations" in path.parts:
+            continue
+        source = _part(_module(path))
+        targets = {_part(n) for n in _imports_of(path) if n.startswith("fhir_adapter.")}
+        edges.setdefault(source, set()).update(targets - {source, "fhir_adapter"})
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(
+            t == goal or (t not in seen and reaches(t, goal, seen | {t})) for t in edges.get(start, ())
+        )
+
+    cycles = sorted(a for a in edges if reaches(a, a, {a}))
+    assert cycles == [], {a: sorted(edges[a]) for a in cycles}
