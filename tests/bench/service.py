@@ -109,7 +109,14 @@ def _free_port() -> int:
 def server(env: dict[str, str]) -> Iterator[int]:
     """gunicorn with 2 workers on a free port, up once /health answers; stopped at the end."""
     port = _free_port()
-    command = [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "fhir_adapter.bootstrap:web_app()"]
+    command = [
+        str(BIN / "gunicorn"),
+        "-w",
+        "2",
+        "-b",
+        f"127.0.0.1:{port}",
+        "fhir_adapter.bootstrap:web_app()",
+    ]
     command.insert(
         1, "--no-control-socket"
     )  # gunicorn 27 otherwise binds one shared ~/.gunicorn/gunicorn.ctl
