@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 
 def _instant(value: str) -> tuple[int, int]:
@@ -12,6 +12,20 @@ def _instant(value: str) -> tuple[int, int]:
     offset = local.utcoffset()
     seconds = local.toordinal() * 86400 + local.hour * 3600 + local.minute * 60 + local.second
     return seconds - int(offset.total_seconds() if offset else 0), local.microsecond
+
+
+def on_or_after_day_of(value: str, moment: str) -> bool:
+    """Whether `value` (a FHIR date or date-time) falls on or after the day of `moment` (a date-time), the
+    day taken where `value` was written: in its own offset (UTC for a date, or a time without one)."""
+    if "T" not in value:
+        return value >= moment[: len(value)] if value else False
+    try:
+        written = datetime.fromisoformat(value.replace(":60", ":59").replace("Z", "+00:00"))
+        zone = written.tzinfo or UTC
+        there = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(zone)
+    except (ValueError, OverflowError):  # a moment at the calendar's edge: its date as written
+        return value[:10] >= moment[:10]
+    return written.date() >= there.date()
 
 
 def compare(a: str, b: str) -> int | None:

@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
+from fhir_adapter.domain.dates import on_or_after_day_of
 from fhir_adapter.mapping.kinds import RECORD_KINDS, Selection
 
 Key = tuple[str, str]
@@ -27,9 +28,9 @@ def _selected(
         and (r.data.get("status") in rule.statuses if rule.statuses else True)
         and r.data.get("status") not in rule.excluded
     ]
-    if rule.since_admission:
-        day, field = (since or "")[:10], rule.since_admission
-        chosen = [r for r in chosen if r.data.get(field, "") >= day]
+    if rule.since_admission and since:
+        field = rule.since_admission
+        chosen = [r for r in chosen if on_or_after_day_of(r.data.get(field) or "", since)]
     if rule.latest_by:
         by, date = rule.latest_by
         latest: dict[str, StoredRecord] = {}
