@@ -22,7 +22,7 @@ from fhir_adapter.adapters import (
     ehr_store,
     inbound_store,
     org_store,
-    outbox_store,
+    outbox_lease,
 )
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.config import Settings
@@ -174,7 +174,7 @@ class Puller:
             if coded and admission:
                 admission_store.discharged_to(conn, admission.id, coded, now)
             audit_store.add_many(conn, [_read_back(job, client.base, our_patient, now)])
-            return outbox_store.delivered(conn, job, set(), now)
+            return outbox_lease.delivered(conn, job, set(), now)
 
     def _principal(self, conn: Connection, job: Job) -> Principal:
         row = org_store.get_org(conn, job.org_id)

@@ -17,7 +17,7 @@ import orjson
 import structlog
 from sqlalchemy import Engine
 
-from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_store
+from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
 from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.config import Settings
@@ -101,7 +101,7 @@ class Worker:
         """Deliver one job if one is due; False when there was none."""
         now = self.clock()
         with writing(self.engine) as conn:
-            job = outbox_store.claim(
+            job = outbox_lease.claim(
                 conn,
                 stamp(now),
                 stamp(now + timedelta(seconds=self.settings.lease_seconds)),
@@ -257,7 +257,7 @@ class Worker:
         now = stamp(self.clock())
         withheld = {(o.resource_type, o.id) for o in prepared.withheld}
         with writing(self.engine) as conn:
-            if not outbox_store.delivered(conn, job, withheld, now):
+            if not outbox_lease.delivered(conn, job, withheld, now):
                 raise LeaseLost()
             record_delivery(conn, job, prepared.ehr, prepared.patient_id, written, prepared.withheld, now)
         jobs = len(job.members)
@@ -273,11 +273,11 @@ class Worker:
             )
             now = self.clock()
             with writing(self.engine) as conn:
-                outbox_store.record_attempt(
+                outbox_lease.record_attempt(
                     conn, job, stamp(now), failure.reason, failure.status, failure.detail
                 )
                 when = stamp(now + timedelta(seconds=wait))
-                if not outbox_store.retry_later(conn, job, when, failure.reason, failure.detail):
+                if not outbox_lease.retry_later(conn, job, when, failure.reason, failure.detail):
                     raise LeaseLost()
             log.info("delivery.retry", job=job.id, reason=failure.reason, wait=round(wait, 2))
             return
@@ -293,9 +293,9 @@ class Worker:
         """A dead letter; when the claim held several jobs, which of them the EHR refused is not known:
         each goes again alone, so only the one at fault ends a dead letter."""
         now = stamp(self.clock())
-        settle = outbox_store.split if len(job.members) > 1 else outbox_store.dead
+        settle = outbox_lease.split if len(job.members) > 1 else outbox_lease.dead
         with writing(self.engine) as conn:
-            outbox_store.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
+            outbox_lease.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
             if not settle(conn, job, now, failure.reason, failure.detail):
                 raise LeaseLost()
         if len(job.members) > 1:
