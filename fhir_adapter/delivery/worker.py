@@ -10,23 +10,22 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
-import orjson
 import structlog
 from sqlalchemy import Engine
 
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
-from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import closure, linking, writes
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
+from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
-from fhir_adapter.delivery.writes import Outgoing, Written
-from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerAction, Link, Sent
+from fhir_adapter.delivery.writes import Written
+from fhir_adapter.domain.sync import Job, JobAction, LedgerAction, Sent
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
@@ -34,20 +33,6 @@ from fhir_adapter.service.ports import Contract
 from fhir_adapter.service.records import Deps
 
 log = structlog.get_logger("fhir_adapter.delivery")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What one job sends: the resources that go, those held back by the EHR's policy, the references."""
-
-    ehr: Ehr
-    send: list[Outgoing]
-    withheld: list[Outgoing]
-    refs: dict[str, str]
-    known: dict[tuple[str, str], Sent]
-    patient_id: str | None  # ours
-    link: Link
-    admission: Admission | None  # the client's current admission in the EHR: what the resources belong to
 
 
 class LeaseLost(Exception):
@@ -187,22 +172,7 @@ class Worker:
             why = f"the link to the EHR's patient ended at {link.ended_at} (its admission was cancelled)"
             self._dead(job, Failure("dead", "link_ended", None, why))
             return None
-        send: list[Outgoing] = []
-        withheld: list[Outgoing] = []
-        patient_id = None
-        for item in stored:
-            if item.resource_type == "Patient":
-                continue  # the EHR keeps its own Patient: ours only names who the records are about
-            patient_id = item.patient_id or patient_id
-            removed = item.deleted or job.action is JobAction.RETRACT
-            outgoing = Outgoing(
-                item.resource_type, item.id, item.version_id, removed, content(orjson.loads(item.data))
-            )
-            if removed and (item.resource_type, item.id) not in known:
-                continue  # never sent there: nothing to remove
-            if removed and known[(item.resource_type, item.id)].action is LedgerAction.DELETE:
-                continue  # removed there already
-            (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
+        send, withheld, patient_id = sort_out(job, ehr, stored, known)
         with reading(self.engine) as conn:
             closed = closure.close(conn, job.org_id, ehr, send, known)
         if closed.left_out:
