@@ -18,8 +18,8 @@ import orjson
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from fhir_adapter.adapters.outbox_store import failure, to_job
-from fhir_adapter.adapters.tables import delivery_attempts as att
-from fhir_adapter.adapters.tables import outbox_jobs as jobs
+from fhir_adapter.adapters.sync_tables import delivery_attempts as att
+from fhir_adapter.adapters.sync_tables import outbox_jobs as jobs
 from fhir_adapter.domain.sync import OPEN, Job, JobAction, JobState
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from fhir_adapter.adapters.tables import delivery_attempts as att
-from fhir_adapter.adapters.tables import outbox_jobs as jobs
+from fhir_adapter.adapters.sync_tables import delivery_attempts as att
+from fhir_adapter.adapters.sync_tables import outbox_jobs as jobs
 from fhir_adapter.domain.sync import OPEN, REPLAYABLE, Job, JobAction, JobState
 
 
