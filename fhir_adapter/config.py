@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fhir_adapter.mapping.identity import Identity
 
@@ -72,66 +73,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
-
-        def get(name: str) -> str | None:
-            return env.get(f"FHIR_ADAPTER_{name}") or None
-
-        def path(name: str) -> Path | None:
-            value = get(name)
-            return Path(value) if value else None
-
-        def number(name: str, default: float) -> float:
-            value = get(name)
-            try:
-                return float(value) if value else default
-            except ValueError as err:
-                raise SettingsError(f"FHIR_ADAPTER_{name}: not a number: {value!r}") from err
-
-        database = get("DATABASE_URL") or env.get("DATABASE_URL") or cls.database_url
-        return cls(
-            tenant=get("TENANT") or cls.tenant,
-            source_system=get("SOURCE_SYSTEM") or cls.source_system,
-            identifier_namespace=get("IDENTIFIER_NAMESPACE") or cls.identifier_namespace,
-            mappings_dir=path("MAPPINGS_DIR"),
-            mappings_override=path("MAPPINGS_OVERRIDE"),
-            database_url=normalise_database_url(database),
-            host=get("HOST") or cls.host,
-            port=int(number("PORT", cls.port)),
-            base_url=get("BASE_URL"),
-            trusted_hosts=tuple(h.strip() for h in (get("TRUSTED_HOSTS") or "").split(",") if h.strip()),
-            token_cache_seconds=number("TOKEN_CACHE_SECONDS", cls.token_cache_seconds),
-            jwt_jwks_url=get("JWT_JWKS_URL"),
-            jwt_issuer=get("JWT_ISSUER"),
-            jwt_audience=get("JWT_AUDIENCE"),
-            jwt_org_claim=get("JWT_ORG_CLAIM") or cls.jwt_org_claim,
-            jwt_max_lifetime_seconds=number("JWT_MAX_LIFETIME_SECONDS", cls.jwt_max_lifetime_seconds),
-            jwt_single_use=_flag(get("JWT_SINGLE_USE"), "JWT_SINGLE_USE") is not False,
-            log_level=(get("LOG_LEVEL") or cls.log_level).upper(),
-            search_max_parameters=int(number("SEARCH_MAX_PARAMETERS", cls.search_max_parameters)),
-            search_max_values=int(number("SEARCH_MAX_VALUES", cls.search_max_values)),
-            statement_timeout_seconds=number("STATEMENT_TIMEOUT_SECONDS", cls.statement_timeout_seconds),
-            signing_keys=tuple(Path(p) for p in (get("SIGNING_KEYS") or "").split(",") if p.strip())
-            or cls.signing_keys,
-            worker_embedded=_flag(get("WORKER_EMBEDDED")),
-            lease_seconds=number("LEASE_SECONDS", cls.lease_seconds),
-            ehr_timeout_seconds=number("EHR_TIMEOUT_SECONDS", cls.ehr_timeout_seconds),
-            retry_base_seconds=number("RETRY_BASE_SECONDS", cls.retry_base_seconds),
-            retry_cap_seconds=number("RETRY_CAP_SECONDS", cls.retry_cap_seconds),
-            max_attempts=int(number("MAX_ATTEMPTS", cls.max_attempts)),
-            reconcile_limit=int(number("RECONCILE_LIMIT", cls.reconcile_limit)),
-            poll_seconds=number("POLL_SECONDS", cls.poll_seconds),
-            batch_jobs=max(1, int(number("BATCH_JOBS", cls.batch_jobs))),
-            encounter_recheck_seconds=number("ENCOUNTER_RECHECK_SECONDS", cls.encounter_recheck_seconds),
-            match_demographics=_flag(get("MATCH_DEMOGRAPHICS"), "MATCH_DEMOGRAPHICS") or False,
-            mllp_host=get("MLLP_HOST") or cls.mllp_host,
-            mllp_port=int(number("MLLP_PORT", cls.mllp_port)),
-            mllp_tls_cert=path("MLLP_TLS_CERT"),
-            mllp_tls_key=path("MLLP_TLS_KEY"),
-            mllp_tls_client_ca=path("MLLP_TLS_CLIENT_CA"),
-            mllp_idle_seconds=number("MLLP_IDLE_SECONDS", cls.mllp_idle_seconds),
-            mllp_max_connections=int(number("MLLP_MAX_CONNECTIONS", cls.mllp_max_connections)),
-        )
+        """The settings the environment gives; SettingsError names a variable whose value cannot be used."""
+        read = _Env(os.environ if env is None else env)
+        return cls(**_service(read, cls), **_delivery(read, cls), **_events(read, cls))
 
     def __post_init__(self) -> None:
         # Without `aud` a token the issuer made for any other service would do; without `iss`, a token of
@@ -146,6 +90,91 @@ class Settings:
 
     def identity(self) -> Identity:
         return Identity(self.tenant, self.source_system, self.identifier_namespace)
+
+
+class _Env:
+    """The FHIR_ADAPTER_* variables of an environment, read as text, paths and numbers."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def get(self, name: str) -> str | None:
+        """The variable's value; None when it is unset or empty."""
+        return self.env.get(f"FHIR_ADAPTER_{name}") or None
+
+    def path(self, name: str) -> Path | None:
+        value = self.get(name)
+        return Path(value) if value else None
+
+    def number(self, name: str, default: float) -> float:
+        value = self.get(name)
+        try:
+            return float(value) if value else default
+        except ValueError as err:
+            raise SettingsError(f"FHIR_ADAPTER_{name}: not a number: {value!r}") from err
+
+
+def _service(read: _Env, d: type[Settings]) -> dict[str, Any]:
+    """Identity, database, web serving, tokens, logs and search limits."""
+    get, path, number = read.get, read.path, read.number
+    database = get("DATABASE_URL") or read.env.get("DATABASE_URL") or d.database_url
+    return dict(
+        tenant=get("TENANT") or d.tenant,
+        source_system=get("SOURCE_SYSTEM") or d.source_system,
+        identifier_namespace=get("IDENTIFIER_NAMESPACE") or d.identifier_namespace,
+        mappings_dir=path("MAPPINGS_DIR"),
+        mappings_override=path("MAPPINGS_OVERRIDE"),
+        database_url=normalise_database_url(database),
+        host=get("HOST") or d.host,
+        port=int(number("PORT", d.port)),
+        base_url=get("BASE_URL"),
+        trusted_hosts=tuple(h.strip() for h in (get("TRUSTED_HOSTS") or "").split(",") if h.strip()),
+        token_cache_seconds=number("TOKEN_CACHE_SECONDS", d.token_cache_seconds),
+        jwt_jwks_url=get("JWT_JWKS_URL"),
+        jwt_issuer=get("JWT_ISSUER"),
+        jwt_audience=get("JWT_AUDIENCE"),
+        jwt_org_claim=get("JWT_ORG_CLAIM") or d.jwt_org_claim,
+        jwt_max_lifetime_seconds=number("JWT_MAX_LIFETIME_SECONDS", d.jwt_max_lifetime_seconds),
+        jwt_single_use=_flag(get("JWT_SINGLE_USE"), "JWT_SINGLE_USE") is not False,
+        log_level=(get("LOG_LEVEL") or d.log_level).upper(),
+        search_max_parameters=int(number("SEARCH_MAX_PARAMETERS", d.search_max_parameters)),
+        search_max_values=int(number("SEARCH_MAX_VALUES", d.search_max_values)),
+        statement_timeout_seconds=number("STATEMENT_TIMEOUT_SECONDS", d.statement_timeout_seconds),
+    )
+
+
+def _delivery(read: _Env, d: type[Settings]) -> dict[str, Any]:
+    """Delivery to EHRs: signing keys, the worker, leases, time-outs, retries and batches."""
+    get, number = read.get, read.number
+    return dict(
+        signing_keys=tuple(Path(p) for p in (get("SIGNING_KEYS") or "").split(",") if p.strip())
+        or d.signing_keys,
+        worker_embedded=_flag(get("WORKER_EMBEDDED")),
+        lease_seconds=number("LEASE_SECONDS", d.lease_seconds),
+        ehr_timeout_seconds=number("EHR_TIMEOUT_SECONDS", d.ehr_timeout_seconds),
+        retry_base_seconds=number("RETRY_BASE_SECONDS", d.retry_base_seconds),
+        retry_cap_seconds=number("RETRY_CAP_SECONDS", d.retry_cap_seconds),
+        max_attempts=int(number("MAX_ATTEMPTS", d.max_attempts)),
+        reconcile_limit=int(number("RECONCILE_LIMIT", d.reconcile_limit)),
+        poll_seconds=number("POLL_SECONDS", d.poll_seconds),
+        batch_jobs=max(1, int(number("BATCH_JOBS", d.batch_jobs))),
+        encounter_recheck_seconds=number("ENCOUNTER_RECHECK_SECONDS", d.encounter_recheck_seconds),
+    )
+
+
+def _events(read: _Env, d: type[Settings]) -> dict[str, Any]:
+    """Admission and discharge events: patient matching and the MLLP listener."""
+    get, path, number = read.get, read.path, read.number
+    return dict(
+        match_demographics=_flag(get("MATCH_DEMOGRAPHICS"), "MATCH_DEMOGRAPHICS") or False,
+        mllp_host=get("MLLP_HOST") or d.mllp_host,
+        mllp_port=int(number("MLLP_PORT", d.mllp_port)),
+        mllp_tls_cert=path("MLLP_TLS_CERT"),
+        mllp_tls_key=path("MLLP_TLS_KEY"),
+        mllp_tls_client_ca=path("MLLP_TLS_CLIENT_CA"),
+        mllp_idle_seconds=number("MLLP_IDLE_SECONDS", d.mllp_idle_seconds),
+        mllp_max_connections=int(number("MLLP_MAX_CONNECTIONS", d.mllp_max_connections)),
+    )
 
 
 def _flag(value: str | None, name: str = "WORKER_EMBEDDED") -> bool | None:

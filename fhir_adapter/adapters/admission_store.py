@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, insert, select, update
 
-from fhir_adapter.adapters.tables import admissions as adm
+from fhir_adapter.adapters.sync_tables import admissions as adm
 from fhir_adapter.domain.events import Coded
 from fhir_adapter.domain.sync import Admission, AdmissionState
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, tuple_, update
 
-from fhir_adapter.adapters.tables import delivery_ledger as ledger
-from fhir_adapter.adapters.tables import ehrs, patient_links
+from fhir_adapter.adapters.sync_tables import delivery_ledger as ledger
+from fhir_adapter.adapters.sync_tables import ehrs, patient_links
 from fhir_adapter.domain.sync import Ehr, LedgerAction, Link, Sent
 
 

@@ -9,8 +9,8 @@ import orjson
 from sqlalchemy import Connection, case, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from fhir_adapter.adapters.tables import inbound_messages as msgs
-from fhir_adapter.adapters.tables import subscriptions as subs
+from fhir_adapter.adapters.sync_tables import inbound_messages as msgs
+from fhir_adapter.adapters.sync_tables import subscriptions as subs
 from fhir_adapter.domain.events import Event
 from fhir_adapter.domain.inbound import Inbound, InboundState, Subscription
 

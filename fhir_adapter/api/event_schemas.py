@@ -50,84 +50,71 @@ def _list_of(name: str) -> dict[str, Any]:
     }
 
 
+EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Hl7Message": {"type": "string", "description": "one HL7 v2 message, ER7"},
+    "NotificationBundle": {**OBJECT, "description": "an R4 history Bundle, SubscriptionStatus first"},
+    "MessageBundle": {**OBJECT, "description": "a FHIR message Bundle"},
+    "EventAccepted": {
+        "type": "object",
+        "required": ["ack", "state", "detail"],
+        "properties": {
+            "ack": {"enum": ["AA"]},
+            "state": STRING,
+            "detail": STRING,
+            "inbound": {"type": ["integer", "null"]},
+            "hl7": {**STRING, "description": "the HL7 ACK"},
+        },
+    },
+    "NotificationReport": {
+        "type": "object",
+        "required": ["subscription", "type", "events"],
+        "properties": {
+            "subscription": STRING,
+            "type": STRING,
+            "events": {"type": "array", "items": OBJECT},
+            "gap": OBJECT,
+        },
+    },
+    "Inbound": INBOUND,
+    "InboundDetail": INBOUND_DETAIL,
+    "InboundList": _list_of("Inbound"),
+    "MatchRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["client_id"],
+        "properties": {"client_id": {"type": "string", "pattern": RECORD_ID_RE.pattern}},
+    },
+    "DismissRequest": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {
+            "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": STRING_RE.pattern}
+        },
+    },
+    "MatchResult": {
+        "type": "object",
+        "required": ["applied"],
+        "properties": {"applied": {"type": "array", "items": {"$ref": "#/components/schemas/Inbound"}}},
+    },
+    "Timeline": {
+        "type": "object",
+        "required": ["client_id", "links", "admissions", "entries"],
+        "properties": {
+            "client_id": STRING,
+            "links": {"type": "array", "items": OBJECT},
+            "admissions": {"type": "array", "items": OBJECT},
+            "entries": {"type": "array", "items": OBJECT},
+            "earlier": {
+                "type": "boolean",
+                "description": "older messages or jobs than the newest 500 of each were left out",
+            },
+        },
+    },
+}
+
+
 def register(spec: APISpec) -> None:
-    spec.components.schema("Hl7Message", {"type": "string", "description": "one HL7 v2 message, ER7"})
-    spec.components.schema(
-        "NotificationBundle", {**OBJECT, "description": "an R4 history Bundle, SubscriptionStatus first"}
-    )
-    spec.components.schema("MessageBundle", {**OBJECT, "description": "a FHIR message Bundle"})
-    spec.components.schema(
-        "EventAccepted",
-        {
-            "type": "object",
-            "required": ["ack", "state", "detail"],
-            "properties": {
-                "ack": {"enum": ["AA"]},
-                "state": STRING,
-                "detail": STRING,
-                "inbound": {"type": ["integer", "null"]},
-                "hl7": {**STRING, "description": "the HL7 ACK"},
-            },
-        },
-    )
-    spec.components.schema(
-        "NotificationReport",
-        {
-            "type": "object",
-            "required": ["subscription", "type", "events"],
-            "properties": {
-                "subscription": STRING,
-                "type": STRING,
-                "events": {"type": "array", "items": OBJECT},
-                "gap": OBJECT,
-            },
-        },
-    )
-    spec.components.schema("Inbound", INBOUND)
-    spec.components.schema("InboundDetail", INBOUND_DETAIL)
-    spec.components.schema("InboundList", _list_of("Inbound"))
-    spec.components.schema(
-        "MatchRequest",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["client_id"],
-            "properties": {"client_id": {"type": "string", "pattern": RECORD_ID_RE.pattern}},
-        },
-    )
-    spec.components.schema(
-        "DismissRequest",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["reason"],
-            "properties": {
-                "reason": {"type": "string", "minLength": 1, "maxLength": 500, "pattern": STRING_RE.pattern}
-            },
-        },
-    )
-    spec.components.schema(
-        "MatchResult",
-        {
-            "type": "object",
-            "required": ["applied"],
-            "properties": {"applied": {"type": "array", "items": {"$ref": "#/components/schemas/Inbound"}}},
-        },
-    )
-    spec.components.schema(
-        "Timeline",
-        {
-            "type": "object",
-            "required": ["client_id", "links", "admissions", "entries"],
-            "properties": {
-                "client_id": STRING,
-                "links": {"type": "array", "items": OBJECT},
-                "admissions": {"type": "array", "items": OBJECT},
-                "entries": {"type": "array", "items": OBJECT},
-                "earlier": {
-                    "type": "boolean",
-                    "description": "older messages or jobs than the newest 500 of each were left out",
-                },
-            },
-        },
-    )
+    """Add the admission and discharge schemas to the document's components, in their order."""
+    for name, schema in EVENT_SCHEMAS.items():
+        spec.components.schema(name, schema)

@@ -57,97 +57,98 @@ OUTCOME = {
 }
 
 
+STATUS_CHANGE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["status"],
+    "properties": {
+        "status": {"enum": ["sent", "accepted", "declined", "in-progress", "completed", "cancelled"]},
+        "reason": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_TEXT,
+            "pattern": STRING_RE.pattern,
+            "description": "why: needed for declined, cancelled",
+        },
+        "at": {
+            "type": "string",
+            "minLength": 20,
+            "pattern": INSTANT_RE.pattern,
+            "description": "when, a date-time with a time zone (default: now)",
+        },
+    },
+    "if": {"properties": {"status": {"enum": sorted(NEEDS_REASON)}}},
+    "then": {"required": ["reason"]},
+}
+PLAN_VERSIONS = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "versions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "version": {"type": "integer"},
+                    "recorded": {"type": "string"},
+                    "by": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+PLAN_CHANGE = {
+    "type": "object",
+    "properties": {
+        "op": {"enum": ["add", "remove", "replace"]},
+        "path": {"type": "string", "description": "e.g. /goals/G1/description (list items by id)"},
+        "old": {},
+        "new": {},
+    },
+}
+PLAN_DIFF = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "from": {"type": "integer"},
+        "to": {"type": "integer"},
+        "changes": {"type": "array", "items": PLAN_CHANGE},
+    },
+}
+
+
+def _page(name: str) -> dict[str, Any]:
+    """The schema of a page of the records the component schema `name` describes."""
+    return {
+        "type": "object",
+        "required": ["total", "limit", "offset", "items"],
+        "properties": {
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+            "next": {"type": "string", "description": "the next page, when there is one"},
+            "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
+        },
+    }
+
+
 def _extra_schemas(spec: APISpec) -> None:
+    """The component schemas besides those of the operations' bodies: OperationOutcome, the delivery and
+    event schemas, each kind of record and its page, referral status changes and plan versions."""
     spec.components.schema("OperationOutcome", OUTCOME)
     delivery_schemas.register(spec, LinkSchema)
     event_schemas.register(spec)
     for kind in RECORD_KINDS.values():
         name = schema_name(kind)
         spec.components.schema(name, schema=SCHEMAS[kind.name])
-        spec.components.schema(
-            f"{name}Page",
-            {
-                "type": "object",
-                "required": ["total", "limit", "offset", "items"],
-                "properties": {
-                    "total": {"type": "integer"},
-                    "limit": {"type": "integer"},
-                    "offset": {"type": "integer"},
-                    "next": {"type": "string", "description": "the next page, when there is one"},
-                    "items": {"type": "array", "items": {"$ref": f"#/components/schemas/{name}"}},
-                },
-            },
-        )
-    spec.components.schema(
-        "StatusChange",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["status"],
-            "properties": {
-                "status": {"enum": ["sent", "accepted", "declined", "in-progress", "completed", "cancelled"]},
-                "reason": {
-                    "type": "string",
-                    "minLength": 1,
-                    "maxLength": MAX_TEXT,
-                    "pattern": STRING_RE.pattern,
-                    "description": "why: needed for declined, cancelled",
-                },
-                "at": {
-                    "type": "string",
-                    "minLength": 20,
-                    "pattern": INSTANT_RE.pattern,
-                    "description": "when, a date-time with a time zone (default: now)",
-                },
-            },
-            "if": {"properties": {"status": {"enum": sorted(NEEDS_REASON)}}},
-            "then": {"required": ["reason"]},
-        },
-    )
-    spec.components.schema(
-        "PlanVersions",
-        {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "versions": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "properties": {
-                            "version": {"type": "integer"},
-                            "recorded": {"type": "string"},
-                            "by": {"type": "string"},
-                        },
-                    },
-                },
-            },
-        },
-    )
-    change = {
-        "type": "object",
-        "properties": {
-            "op": {"enum": ["add", "remove", "replace"]},
-            "path": {"type": "string", "description": "e.g. /goals/G1/description (list items by id)"},
-            "old": {},
-            "new": {},
-        },
-    }
-    spec.components.schema(
-        "PlanDiff",
-        {
-            "type": "object",
-            "properties": {
-                "id": {"type": "string"},
-                "from": {"type": "integer"},
-                "to": {"type": "integer"},
-                "changes": {"type": "array", "items": change},
-            },
-        },
-    )
+        spec.components.schema(f"{name}Page", _page(name))
+    spec.components.schema("StatusChange", STATUS_CHANGE)
+    spec.components.schema("PlanVersions", PLAN_VERSIONS)
+    spec.components.schema("PlanDiff", PLAN_DIFF)
 
 
-def _operation(op: Operation) -> dict[str, Any]:
+def _responses(op: Operation) -> dict[str, Any]:
+    """The operation's answer when it succeeds and the OperationOutcome of each refusal, by status."""
     ref = {"$ref": "#/components/schemas/OperationOutcome"}
     responses: dict[str, Any] = {
         str(op.status): {
@@ -163,12 +164,17 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.also:
         for response in responses.values():
             response["content"][op.also] = {"schema": {"type": "string"}}
+    return responses
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    """The OpenAPI operation object a route declared."""
     out: dict[str, Any] = {
         "summary": op.summary,
         "tags": [op.tag],
         "operationId": f"{op.method}{op.path.replace('/', '_').replace('{', '').replace('}', '')}",
         "parameters": list(op.parameters),
-        "responses": responses,
+        "responses": _responses(op),
         "security": [{"bearer": []}],
     }
     if op.description or op.scope:

@@ -88,67 +88,86 @@ def _if_match() -> int | None:
     return value
 
 
+REFUSALS = (400, 401, 403, 409, 413, 415, 422)
+
+
 def _operations(kind: RecordKind) -> dict[str, tuple[str, Operation]]:
     """The four operations of a collection: endpoint suffix → (Flask rule, OpenAPI operation)."""
-    base, one, doc_one = (
-        f"/{kind.collection}",
-        f"/{kind.collection}/<record_id>",
-        f"/{kind.collection}/{{record_id}}",
-    )
+    base, one = f"/{kind.collection}", f"/{kind.collection}/<record_id>"
+    return {
+        "create": (base, _create_op(kind)),
+        "list": (base, _list_op(kind)),
+        "read": (one, _read_op(kind)),
+        "update": (one, _update_op(kind)),
+    }
+
+
+def _scope(kind: RecordKind, access: str) -> str:
+    """The SMART system scope that reads or writes the kind's FHIR type."""
+    return f"system/{kind.fhir_type}.{access}"
+
+
+def _record_id(kind: RecordKind) -> dict[str, Any]:
+    """The path parameter naming one record."""
+    return path_param("record_id", f"the {kind.label}'s id in the case-management system")
+
+
+def _create_op(kind: RecordKind) -> Operation:
+    """POST to the collection: create a record."""
     name, label = schema_name(kind), kind.label
-    rid = path_param("record_id", f"the {label}'s id in the case-management system")
+    return Operation(
+        f"/{kind.collection}",
+        "post",
+        f"Create a {label}",
+        label,
+        _scope(kind, "write"),
+        name,
+        name,
+        201,
+        errors=REFUSALS,
+        idempotent=True,
+    )
+
+
+def _list_op(kind: RecordKind) -> Operation:
+    """GET the collection: its records, filtered and paged."""
+    name, label = schema_name(kind), kind.label
     filters = tuple(
         query(field, f"only {label}s with this {field.replace('_', ' ')}", schema)
         for field, schema in FILTERS[kind.name].items()
     )
-    write, read = f"system/{kind.fhir_type}.write", f"system/{kind.fhir_type}.read"
-    refusals = (400, 401, 403, 409, 413, 415, 422)
-    return {
-        "create": (
-            base,
-            Operation(
-                base,
-                "post",
-                f"Create a {label}",
-                label,
-                write,
-                name,
-                name,
-                201,
-                errors=refusals,
-                idempotent=True,
-            ),
-        ),
-        "list": (
-            base,
-            Operation(
-                base, "get", f"List {label}s", label, read, None, f"{name}Page", parameters=(*filters, *PAGE)
-            ),
-        ),
-        "read": (
-            one,
-            Operation(doc_one, "get", f"Read a {label}", label, read, None, name, parameters=(rid,)),
-        ),
-        "update": (
-            one,
-            Operation(
-                doc_one,
-                "put",
-                f"Update a {label}",
-                label,
-                write,
-                name,
-                name,
-                parameters=(rid,),
-                errors=(*refusals, 404, 412),
-            ),
-        ),
-    }
+    scope, page = _scope(kind, "read"), f"{name}Page"
+    path = f"/{kind.collection}"
+    return Operation(path, "get", f"List {label}s", label, scope, None, page, parameters=(*filters, *PAGE))
 
 
-def _register(kind: RecordKind) -> None:
-    operations = _operations(kind)
-    allowed_filters = list(FILTERS[kind.name])
+def _read_op(kind: RecordKind) -> Operation:
+    """GET one record."""
+    name, label, one = schema_name(kind), kind.label, f"/{kind.collection}/{{record_id}}"
+    rid = _record_id(kind)
+    return Operation(
+        one, "get", f"Read a {label}", label, _scope(kind, "read"), None, name, parameters=(rid,)
+    )
+
+
+def _update_op(kind: RecordKind) -> Operation:
+    """PUT one record: update it, If-Match naming the version it changes."""
+    name, label = schema_name(kind), kind.label
+    return Operation(
+        f"/{kind.collection}/{{record_id}}",
+        "put",
+        f"Update a {label}",
+        label,
+        _scope(kind, "write"),
+        name,
+        name,
+        parameters=(_record_id(kind),),
+        errors=(*REFUSALS, 404, 412),
+    )
+
+
+def _create_view(kind: RecordKind) -> Callable[[], Response]:
+    """The view that creates a record of the kind."""
 
     def create() -> Response:
         principal = require(kind.fhir_type, "create", "create")
@@ -159,6 +178,13 @@ def _register(kind: RecordKind) -> None:
                 principal, records.create(conn, services().deps, principal, kind, payload), kind, 201
             ),
         )
+
+    return create
+
+
+def _list_view(kind: RecordKind) -> Callable[[], Response]:
+    """The view that lists the kind's records, filtered and paged."""
+    allowed_filters = list(FILTERS[kind.name])
 
     def listing() -> Response:
         principal = require(kind.fhir_type, "search", "search-type")
@@ -183,10 +209,22 @@ def _register(kind: RecordKind) -> None:
             page["next"] = f"/api/v1/{kind.collection}?{urlencode(following)}"
         return json_response(page)
 
+    return listing
+
+
+def _read_view(kind: RecordKind) -> Callable[[str], Response]:
+    """The view that reads one record of the kind."""
+
     def read(record_id: str) -> Response:
         principal = require(kind.fhir_type, "read", "read")
         with reading(services().engine) as conn:
             return record_response(principal, records.get(conn, principal, kind, record_id), kind)
+
+    return read
+
+
+def _update_view(kind: RecordKind) -> Callable[[str], Response]:
+    """The view that updates one record of the kind."""
 
     def update(record_id: str) -> Response:
         principal = require(kind.fhir_type, "update", "update")
@@ -200,13 +238,18 @@ def _register(kind: RecordKind) -> None:
             ),
         )
 
+    return update
+
+
+def _register(kind: RecordKind) -> None:
+    """Serve a collection's four operations on the blueprint, each documented."""
     views: dict[str, Callable[..., Response]] = {
-        "create": create,
-        "list": listing,
-        "read": read,
-        "update": update,
+        "create": _create_view(kind),
+        "list": _list_view(kind),
+        "read": _read_view(kind),
+        "update": _update_view(kind),
     }
-    for suffix, (rule, op) in operations.items():
+    for suffix, (rule, op) in _operations(kind).items():
         bp.add_operation(rule, op, f"{kind.name}_{suffix}", views[suffix])
 
 

@@ -22,7 +22,7 @@ from fhir_adapter.adapters import (
     ehr_store,
     inbound_store,
     org_store,
-    outbox_store,
+    outbox_lease,
 )
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.config import Settings
@@ -103,6 +103,8 @@ def _take(
     mine: dict[str, str],
     now: str,
 ) -> None:
+    """One resource read back: kept as an inbound message, once per version, and carried into the case
+    record unless it is not for us to take."""
     rtype = resource["resourceType"]
     version = (resource.get("meta") or {}).get("versionId", "")
     event = Event(
@@ -111,19 +113,33 @@ def _take(
     seq = inbound_store.add(conn, job.org_id, job.ehr_id, event, orjson.dumps(resource).decode(), now)
     if seq is None:
         return  # this version was read back before
-    ours = _ours(resource, principal, mine)
+    ignored = _ignored(rtype, _ours(resource, principal, mine))
+    if ignored:
+        inbound_store.settle(conn, seq, InboundState.IGNORED, ignored, job.client_id)
+        return
+    _carry(conn, deps, principal, job, seq, resource, refs)
+
+
+def _ignored(rtype: str, ours: bool) -> str | None:
+    """Why a resource read back is not taken (one we sent, a Task of the EHR's own); None: it is taken."""
     if ours and rtype != "Task":
-        inbound_store.settle(conn, seq, InboundState.IGNORED, f"{rtype} we sent", job.client_id)
-        return
+        return f"{rtype} we sent"
     if not ours and rtype == "Task":
-        inbound_store.settle(
-            conn,
-            seq,
-            InboundState.IGNORED,
-            "a Task of the EHR's own, not about a referral we sent",
-            job.client_id,
-        )
-        return
+        return "a Task of the EHR's own, not about a referral we sent"
+    return None
+
+
+def _carry(
+    conn: Connection,
+    deps: Deps,
+    principal: Principal,
+    job: Job,
+    seq: int,
+    resource: JSON,
+    refs: dict[str, str],
+) -> None:
+    """The resource carried into the case record, or refused with the reasons; its message settled so."""
+    rtype = resource["resourceType"]
     translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, refs)
     try:
         with conn.begin_nested():
@@ -174,7 +190,7 @@ class Puller:
             if coded and admission:
                 admission_store.discharged_to(conn, admission.id, coded, now)
             audit_store.add_many(conn, [_read_back(job, client.base, our_patient, now)])
-            return outbox_store.delivered(conn, job, set(), now)
+            return outbox_lease.delivered(conn, job, set(), now)
 
     def _principal(self, conn: Connection, job: Job) -> Principal:
         row = org_store.get_org(conn, job.org_id)

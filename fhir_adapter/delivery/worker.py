@@ -10,23 +10,22 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 
-import orjson
 import structlog
 from sqlalchemy import Engine
 
-from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_store
+from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
-from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import closure, linking, writes
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
+from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
-from fhir_adapter.delivery.writes import Outgoing, Written
-from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerAction, Link, Sent
+from fhir_adapter.delivery.writes import Written
+from fhir_adapter.domain.sync import Job, JobAction, LedgerAction, Sent
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
@@ -34,20 +33,6 @@ from fhir_adapter.service.ports import Contract
 from fhir_adapter.service.records import Deps
 
 log = structlog.get_logger("fhir_adapter.delivery")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What one job sends: the resources that go, those held back by the EHR's policy, the references."""
-
-    ehr: Ehr
-    send: list[Outgoing]
-    withheld: list[Outgoing]
-    refs: dict[str, str]
-    known: dict[tuple[str, str], Sent]
-    patient_id: str | None  # ours
-    link: Link
-    admission: Admission | None  # the client's current admission in the EHR: what the resources belong to
 
 
 class LeaseLost(Exception):
@@ -101,7 +86,7 @@ class Worker:
         """Deliver one job if one is due; False when there was none."""
         now = self.clock()
         with writing(self.engine) as conn:
-            job = outbox_store.claim(
+            job = outbox_lease.claim(
                 conn,
                 stamp(now),
                 stamp(now + timedelta(seconds=self.settings.lease_seconds)),
@@ -187,22 +172,7 @@ class Worker:
             why = f"the link to the EHR's patient ended at {link.ended_at} (its admission was cancelled)"
             self._dead(job, Failure("dead", "link_ended", None, why))
             return None
-        send: list[Outgoing] = []
-        withheld: list[Outgoing] = []
-        patient_id = None
-        for item in stored:
-            if item.resource_type == "Patient":
-                continue  # the EHR keeps its own Patient: ours only names who the records are about
-            patient_id = item.patient_id or patient_id
-            removed = item.deleted or job.action is JobAction.RETRACT
-            outgoing = Outgoing(
-                item.resource_type, item.id, item.version_id, removed, content(orjson.loads(item.data))
-            )
-            if removed and (item.resource_type, item.id) not in known:
-                continue  # never sent there: nothing to remove
-            if removed and known[(item.resource_type, item.id)].action is LedgerAction.DELETE:
-                continue  # removed there already
-            (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
+        send, withheld, patient_id = sort_out(job, ehr, stored, known)
         with reading(self.engine) as conn:
             closed = closure.close(conn, job.org_id, ehr, send, known)
         if closed.left_out:
@@ -257,7 +227,7 @@ class Worker:
         now = stamp(self.clock())
         withheld = {(o.resource_type, o.id) for o in prepared.withheld}
         with writing(self.engine) as conn:
-            if not outbox_store.delivered(conn, job, withheld, now):
+            if not outbox_lease.delivered(conn, job, withheld, now):
                 raise LeaseLost()
             record_delivery(conn, job, prepared.ehr, prepared.patient_id, written, prepared.withheld, now)
         jobs = len(job.members)
@@ -273,11 +243,11 @@ class Worker:
             )
             now = self.clock()
             with writing(self.engine) as conn:
-                outbox_store.record_attempt(
+                outbox_lease.record_attempt(
                     conn, job, stamp(now), failure.reason, failure.status, failure.detail
                 )
                 when = stamp(now + timedelta(seconds=wait))
-                if not outbox_store.retry_later(conn, job, when, failure.reason, failure.detail):
+                if not outbox_lease.retry_later(conn, job, when, failure.reason, failure.detail):
                     raise LeaseLost()
             log.info("delivery.retry", job=job.id, reason=failure.reason, wait=round(wait, 2))
             return
@@ -293,9 +263,9 @@ class Worker:
         """A dead letter; when the claim held several jobs, which of them the EHR refused is not known:
         each goes again alone, so only the one at fault ends a dead letter."""
         now = stamp(self.clock())
-        settle = outbox_store.split if len(job.members) > 1 else outbox_store.dead
+        settle = outbox_lease.split if len(job.members) > 1 else outbox_lease.dead
         with writing(self.engine) as conn:
-            outbox_store.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
+            outbox_lease.record_attempt(conn, job, now, failure.reason, failure.status, failure.detail)
             if not settle(conn, job, now, failure.reason, failure.detail):
                 raise LeaseLost()
         if len(job.members) > 1:

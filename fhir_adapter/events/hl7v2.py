@@ -241,9 +241,8 @@ def _bounded(value: str | None, limit: int, where: str) -> None:
         raise ContentError(f"{where} is longer than {limit} characters", where, FORM)
 
 
-def to_event(message: hl7.Message, channel: str, authority: str | None, classes: CodeTable) -> Event:
-    """The event one ADT message carries; ContentError names the field that stops it."""
-    comp = message.separators[3]
+def _header(message: hl7.Message, comp: str) -> tuple[str, str]:
+    """The message's control id and trigger event, from an MSH that says it is ADT."""
     msh9 = _get(message, "MSH", 9)
     control_id = _get(message, "MSH", 10)
     if not control_id:
@@ -255,6 +254,25 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, classes:
     code = _part(msh9, comp, 1)
     if not code:
         raise ContentError("MSH-9.2 (trigger event) is empty", "MSH-9", REQUIRED)
+    return control_id, code
+
+
+def _named(kind: str, code: str, visit: Visit, merged: str | None) -> None:
+    """Refuse an event that does not name what it is about: its visit, or for a merge who is merged."""
+    if kind in NEEDS_VISIT and not visit.number:
+        raise ContentError(
+            f"PV1-19 (visit number) is empty: an {code} must name its visit", "PV1-19", REQUIRED
+        )
+    if kind == "merge" and not merged:
+        raise ContentError(
+            "MRG-1 (prior patient identifier) is empty: an A40 must name who is merged", "MRG-1", REQUIRED
+        )
+
+
+def to_event(message: hl7.Message, channel: str, authority: str | None, classes: CodeTable) -> Event:
+    """The event one ADT message carries; ContentError names the field that stops it."""
+    comp = message.separators[3]
+    control_id, code = _header(message, comp)
     kind = V2_KINDS.get(code, "other")
     patient = _patient(message, authority)
     visit = _visit(message, classes)
@@ -266,15 +284,8 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, classes:
         (visit.number, 200, "PV1-19"),
     ):
         _bounded(value, limit, where)
-    if kind in NEEDS_VISIT and not visit.number:
-        raise ContentError(
-            f"PV1-19 (visit number) is empty: an {code} must name its visit", "PV1-19", REQUIRED
-        )
     merged = _part(_get(message, "MRG", 1), comp, 0) or None
-    if kind == "merge" and not merged:
-        raise ContentError(
-            "MRG-1 (prior patient identifier) is empty: an A40 must name who is merged", "MRG-1", REQUIRED
-        )
+    _named(kind, code, visit, merged)
     return Event(
         channel=channel,
         control_id=f"v2:{control_id}",

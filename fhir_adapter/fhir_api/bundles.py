@@ -12,6 +12,34 @@ import orjson
 Hit = tuple[str, str, str | bytes]
 
 
+def _links(
+    url: str, total: int, used: tuple[tuple[str, str], ...], count: int, offset: int
+) -> list[dict[str, str]]:
+    """The page's self link, and its next and previous pages when there are."""
+
+    def link(relation: str, at: int) -> dict[str, str]:
+        query = urlencode([*used, ("_count", str(count)), ("_offset", str(at))])
+        return {"relation": relation, "url": f"{url}?{query}"}
+
+    links = [link("self", offset)]
+    if count and offset + count < total:
+        links.append(link("next", offset + count))
+    if offset > 0 and count:
+        links.append(link("previous", max(0, offset - count)))
+    return links
+
+
+def _entries(base: str, matches: Sequence[Hit], included: Sequence[Hit]) -> list[dict[str, Any]]:
+    """The matches, then each included resource that is not among them, once."""
+    entries: list[dict[str, Any]] = [_entry(base, hit, "match") for hit in matches]
+    seen = {hit[:2] for hit in matches}
+    for hit in included:
+        if hit[:2] not in seen:
+            seen.add(hit[:2])
+            entries.append(_entry(base, hit, "include"))
+    return entries
+
+
 def searchset(
     base: str,
     rtype: str,
@@ -25,22 +53,7 @@ def searchset(
     outcome: dict[str, Any] | None = None,
 ) -> bytes:
     """The Bundle; `outcome` (an OperationOutcome: what the search left out) goes in as an entry of its own."""
-
-    def link(relation: str, at: int) -> dict[str, str]:
-        query = urlencode([*used, ("_count", str(count)), ("_offset", str(at))])
-        return {"relation": relation, "url": f"{base}/{rtype}?{query}"}
-
-    links = [link("self", offset)]
-    if count and offset + count < total:
-        links.append(link("next", offset + count))
-    if offset > 0 and count:
-        links.append(link("previous", max(0, offset - count)))
-    entries: list[dict[str, Any]] = [_entry(base, hit, "match") for hit in matches]
-    seen = {hit[:2] for hit in matches}
-    for hit in included:
-        if hit[:2] not in seen:
-            seen.add(hit[:2])
-            entries.append(_entry(base, hit, "include"))
+    entries = _entries(base, matches, included)
     if outcome is not None:
         entries.append({"resource": outcome, "search": {"mode": "outcome"}})
     bundle: dict[str, Any] = {
@@ -48,7 +61,7 @@ def searchset(
         "meta": {"lastUpdated": stamp},
         "type": "searchset",
         "total": total,
-        "link": links,
+        "link": _links(f"{base}/{rtype}", total, used, count, offset),
     }
     if entries:
         bundle["entry"] = entries

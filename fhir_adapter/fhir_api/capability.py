@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fhir_adapter import __version__
@@ -64,16 +65,36 @@ def _resource(rtype: str) -> dict[str, Any]:
     return out
 
 
-def capability_statement(base: str, date: str) -> dict[str, Any]:
-    resources = [_resource(t) for t in READABLE]
-    resources.append(
+AUDIT_EVENT = {
+    "type": "AuditEvent",
+    "interaction": [{"code": "read"}, {"code": "search-type"}],
+    "documentation": "needs the scope system/AuditEvent.read by name; newest first",
+    "searchParam": [_param(*p) for p in AUDIT_PARAMS],
+}
+SECURITY = {
+    "service": [
         {
-            "type": "AuditEvent",
-            "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "documentation": "needs the scope system/AuditEvent.read by name; newest first",
-            "searchParam": [_param(*p) for p in AUDIT_PARAMS],
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR",
+                }
+            ]
         }
-    )
+    ],
+    "description": "Bearer tokens with SMART system scopes (system/CarePlan.read, "
+    "system/*.write); each client sees only its own organisation's records. Every "
+    "resource in an answer passes the token's scopes for its own type: resources a search "
+    "would add through _include or _revinclude are left out when the token may not read "
+    "their type, and the answer to a create or update carries the resource only when the "
+    "token may read it.",
+}
+VALIDATE = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}
+
+
+def capability_statement(base: str, date: str) -> dict[str, Any]:
+    """The CapabilityStatement of the endpoint at `base`, dated `date`."""
+    resources = [*(_resource(t) for t in READABLE), copy.deepcopy(AUDIT_EVENT)]
     resources.sort(key=lambda r: r["type"])
     return {
         "resourceType": "CapabilityStatement",
@@ -88,31 +109,9 @@ def capability_statement(base: str, date: str) -> dict[str, Any]:
         "rest": [
             {
                 "mode": "server",
-                "security": {
-                    "service": [
-                        {
-                            "coding": [
-                                {
-                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
-                                    "code": "SMART-on-FHIR",
-                                }
-                            ]
-                        }
-                    ],
-                    "description": "Bearer tokens with SMART system scopes (system/CarePlan.read, "
-                    "system/*.write); each client sees only its own organisation's records. Every "
-                    "resource in an answer passes the token's scopes for its own type: resources a search "
-                    "would add through _include or _revinclude are left out when the token may not read "
-                    "their type, and the answer to a create or update carries the resource only when the "
-                    "token may read it.",
-                },
+                "security": copy.deepcopy(SECURITY),
                 "resource": resources,
-                "operation": [
-                    {
-                        "name": "validate",
-                        "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-                    }
-                ],
+                "operation": [dict(VALIDATE)],
             }
         ],
     }

@@ -169,51 +169,49 @@ def _undo(
 
 
 def _cancel(conn: Connection, event: Event, found: Admission | None, now: str) -> Applied:
-    key = event.visit_key
+    """A cancelled admission or discharge undone; ignored when the visit has none to cancel."""
     if event.kind == "cancel-admit":
         if found is None or found.state not in (AdmissionState.ADMITTED, AdmissionState.REGISTERED):
-            return Applied(
-                InboundState.IGNORED,
-                f"visit {key} has no open admission to cancel" + (f" (it is {found.state})" if found else ""),
-            )
-        cause = f"{event.event} cancels the admission of visit {key}"
-        link = _link_made_by(conn, found)
-        if link is None:
-            done = _undo(conn, found, found.jobs.get("admit", []), None, cause, now)
-        else:  # all that went through the link since it was made goes back with it
-            ids = outbox_store.lane_since(conn, found.org_id, found.ehr_id, found.client_id, link.created_at)
-            done = (
-                _undo(conn, found, ids, None, cause, now) + "; the link it made to the EHR's patient is ended"
-            )
-            ehr_store.end_link(conn, link, now)
-        admission_store.save(conn, replace(found, state=AdmissionState.CANCELLED, updated_at=now))
-        return Applied(InboundState.APPLIED, f"admission of visit {key} cancelled: {done}")
+            return _nothing_to_cancel(event, found, "open admission")
+        return _cancel_admission(conn, event, found, now)
     if found is None or found.state is not AdmissionState.DISCHARGED:
-        return Applied(
-            InboundState.IGNORED,
-            f"visit {key} has no discharge to cancel" + (f" (it is {found.state})" if found else ""),
-        )
+        return _nothing_to_cancel(event, found, "discharge")
+    return _cancel_discharge(conn, event, found, now)
+
+
+def _nothing_to_cancel(event: Event, found: Admission | None, what: str) -> Applied:
+    """The event is ignored: the visit has no `what` to cancel."""
+    state = f" (it is {found.state})" if found else ""
+    return Applied(InboundState.IGNORED, f"visit {event.visit_key} has no {what} to cancel" + state)
+
+
+def _cancel_admission(conn: Connection, event: Event, found: Admission, now: str) -> Applied:
+    """The admission cancelled, what it queued taken back, and the link it made to the EHR's patient ended."""
+    key = event.visit_key
+    cause = f"{event.event} cancels the admission of visit {key}"
+    link = _link_made_by(conn, found)
+    if link is None:
+        done = _undo(conn, found, found.jobs.get("admit", []), None, cause, now)
+    else:  # all that went through the link since it was made goes back with it
+        ids = outbox_store.lane_since(conn, found.org_id, found.ehr_id, found.client_id, link.created_at)
+        done = _undo(conn, found, ids, None, cause, now) + "; the link it made to the EHR's patient is ended"
+        ehr_store.end_link(conn, link, now)
+    admission_store.save(conn, replace(found, state=AdmissionState.CANCELLED, updated_at=now))
+    return Applied(InboundState.APPLIED, f"admission of visit {key} cancelled: {done}")
+
+
+def _cancel_discharge(conn: Connection, event: Event, found: Admission, now: str) -> Applied:
+    """The discharge cancelled: what it queued withdrawn or, for the referrals it sent, retracted; the
+    client is admitted again."""
+    key = event.visit_key
     referrals = sync_plan.of_discharge_referrals(conn, found.org_id, found.client_id, found.admitted_at)
-    done = _undo(
-        conn,
-        found,
-        found.jobs.get("discharge", []),
-        set(referrals),
-        f"{event.event} cancels the discharge of visit {key}",
-        now,
-    )
+    cause = f"{event.event} cancels the discharge of visit {key}"
+    done = _undo(conn, found, found.jobs.get("discharge", []), set(referrals), cause, now)
     jobs = {k: v for k, v in found.jobs.items() if k != "discharge"}
-    admission_store.save(
-        conn,
-        replace(
-            found,
-            state=AdmissionState.ADMITTED,
-            discharged_at=None,
-            disposition=None,
-            jobs=jobs,
-            updated_at=now,
-        ),
+    again = replace(
+        found, state=AdmissionState.ADMITTED, discharged_at=None, disposition=None, jobs=jobs, updated_at=now
     )
+    admission_store.save(conn, again)
     return Applied(InboundState.APPLIED, f"discharge of visit {key} cancelled: {done}")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.tables import inbound_messages
+from fhir_adapter.adapters.sync_tables import inbound_messages
 from tests.bench.adt_setup import CONNECTIONS, Org, visit
 from tests.bench.cpu import CpuWatch
 from tests.bench.delivery import verdict

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.tables import delivery_ledger, outbox_jobs
+from fhir_adapter.adapters.sync_tables import delivery_ledger, outbox_jobs
 from fhir_adapter.delivery.writes import provenance_id
 from tests.bench.adt_setup import EHR_ID, Org, client_id
 from tests.bench.delivery import WrongContent, moment

@@ -61,7 +61,7 @@ import sqlalchemy as sa
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.migrate import upgrade
-from fhir_adapter.adapters.tables import delivery_attempts, outbox_jobs
+from fhir_adapter.adapters.sync_tables import delivery_attempts, outbox_jobs
 from fhir_adapter.api.http import Services
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings

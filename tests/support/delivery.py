@@ -20,7 +20,7 @@ from sqlalchemy import select
 from fhir_adapter.adapters import ehr_store, fhir_store, outbox_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.org_store import get_org
-from fhir_adapter.adapters.tables import delivery_ledger, outbox_jobs
+from fhir_adapter.adapters.sync_tables import delivery_ledger, outbox_jobs
 from fhir_adapter.bootstrap import build_worker
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.worker import Worker

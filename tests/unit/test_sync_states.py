@@ -10,18 +10,18 @@ import orjson
 import pytest
 from sqlalchemy import Column
 
-from fhir_adapter.adapters import tables
+from fhir_adapter.adapters import sync_tables
 from fhir_adapter.api.http import json_response
 from fhir_adapter.domain import inbound, sync
 from fhir_adapter.domain.inbound import InboundState
 from fhir_adapter.domain.sync import AdmissionState, JobAction, JobState, LedgerAction
 
 STORED: list[tuple[type[StrEnum], Column[str]]] = [
-    (JobState, tables.outbox_jobs.c.state),
-    (JobAction, tables.outbox_jobs.c.action),
-    (LedgerAction, tables.delivery_ledger.c.action),
-    (AdmissionState, tables.admissions.c.state),
-    (InboundState, tables.inbound_messages.c.state),
+    (JobState, sync_tables.outbox_jobs.c.state),
+    (JobAction, sync_tables.outbox_jobs.c.action),
+    (LedgerAction, sync_tables.delivery_ledger.c.action),
+    (AdmissionState, sync_tables.admissions.c.state),
+    (InboundState, sync_tables.inbound_messages.c.state),
 ]
 MEMBERS = [member for enum, _ in STORED for member in enum]
 

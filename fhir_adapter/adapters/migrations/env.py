@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from fhir_adapter.adapters import sync_tables  # noqa: F401 - its tables are on the metadata: the whole schema
 from fhir_adapter.adapters.tables import metadata
 
 connection = context.config.attributes["connection"]

@@ -8,7 +8,7 @@ import time
 from sqlalchemy import update
 
 from fhir_adapter.adapters.db import writing
-from fhir_adapter.adapters.tables import ehrs
+from fhir_adapter.adapters.sync_tables import ehrs
 from tests.conftest import ROOT, read_json
 from tests.support.delivery import Harness
 from tests.support.fault_proxy import Fault

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 
 from fhir_adapter.adapters.db import make_engine, reading
-from fhir_adapter.adapters.tables import inbound_messages
+from fhir_adapter.adapters.sync_tables import inbound_messages
 from fhir_adapter.app import create_app
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings

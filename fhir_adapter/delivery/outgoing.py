@@ -1,0 +1,49 @@
+"""What one job sends: the job's stored resources sorted into those that go and those the EHR's policy
+holds back, with what the job needs to address them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from fhir_adapter.adapters.fhir_store import Stored, content
+from fhir_adapter.delivery.writes import Outgoing
+from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerAction, Link, Sent
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What one job sends: the resources that go, those held back by the EHR's policy, the references."""
+
+    ehr: Ehr
+    send: list[Outgoing]
+    withheld: list[Outgoing]
+    refs: dict[str, str]
+    known: dict[tuple[str, str], Sent]
+    patient_id: str | None  # ours
+    link: Link
+    admission: Admission | None  # the client's current admission in the EHR: what the resources belong to
+
+
+def sort_out(
+    job: Job, ehr: Ehr, stored: list[Stored], known: dict[tuple[str, str], Sent]
+) -> tuple[list[Outgoing], list[Outgoing], str | None]:
+    """The resources that go, those the EHR's policy holds back, and our Patient's id."""
+    send: list[Outgoing] = []
+    withheld: list[Outgoing] = []
+    patient_id = None
+    for item in stored:
+        if item.resource_type == "Patient":
+            continue  # the EHR keeps its own Patient: ours only names who the records are about
+        patient_id = item.patient_id or patient_id
+        removed = item.deleted or job.action is JobAction.RETRACT
+        outgoing = Outgoing(
+            item.resource_type, item.id, item.version_id, removed, content(orjson.loads(item.data))
+        )
+        if removed and (item.resource_type, item.id) not in known:
+            continue  # never sent there: nothing to remove
+        if removed and known[(item.resource_type, item.id)].action is LedgerAction.DELETE:
+            continue  # removed there already
+        (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
+    return send, withheld, patient_id
