@@ -36,7 +36,7 @@ class Trip:
 
     @property
     def kind(self) -> str:
-        resource = self.path.split("?", 1)[0].strip("/").split("/")[-1] or "(transaction)"
+        resource = self.path.split("?", 1)[0].strip("/").split("/")[0] or "(transaction)"  # the type
         return f"{self.method} {resource}{'?' if '?' in self.path else ''}"
 
 
