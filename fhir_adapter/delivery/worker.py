@@ -46,6 +46,17 @@ def backoff(attempts: int, base: float, cap: float, retry_after: float | None) -
     return max(delay, min(retry_after, 3600.0)) if retry_after is not None else delay
 
 
+def verdict(failure: Failure, attempts: int, most: int) -> Failure:
+    """What a failed attempt comes to: a retryable failure with attempts left is tried again later; any
+    other is a dead letter (a retryable one out of attempts says it gave up; a conflict still there after
+    reconciling keeps its reason)."""
+    if failure.action == "retry" and attempts < most:
+        return failure
+    if failure.action == "retry":
+        return Failure("dead", "gave_up", failure.status, f"{attempts} attempts; last: {failure.reason}")
+    return Failure("dead", failure.reason, failure.status, failure.detail)
+
+
 class Worker:
     def __init__(
         self,
@@ -234,7 +245,8 @@ class Worker:
         log.info("delivery.done", job=job.id, jobs=jobs, resources=len(written), withheld=len(withheld))
 
     def _failed(self, job: Job, failure: Failure) -> None:
-        if failure.action == "retry" and job.attempts < self.settings.max_attempts:
+        failure = verdict(failure, job.attempts, self.settings.max_attempts)
+        if failure.action == "retry":
             wait = backoff(
                 job.attempts,
                 self.settings.retry_base_seconds,
@@ -251,12 +263,6 @@ class Worker:
                     raise LeaseLost()
             log.info("delivery.retry", job=job.id, reason=failure.reason, wait=round(wait, 2))
             return
-        if failure.action == "retry":
-            failure = Failure(
-                "dead", "gave_up", failure.status, f"{job.attempts} attempts; last: {failure.reason}"
-            )
-        elif failure.action == "reconcile":
-            failure = Failure("dead", failure.reason, failure.status, failure.detail)
         self._dead(job, failure)
 
     def _dead(self, job: Job, failure: Failure) -> None:
