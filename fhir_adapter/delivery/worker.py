@@ -177,9 +177,8 @@ class Worker:
             missing = "the EHR" if ehr is None else "the link to the EHR's patient"
             self._dead(job, Failure("dead", "not_configured", None, f"{missing} no longer exists"))
             return None
-        if (
-            not link.active and job.action is not JobAction.RETRACT
-        ):  # only taking back goes through an ended link
+        # Only taking back goes through an ended link.
+        if not link.active and job.action is not JobAction.RETRACT:
             why = f"the link to the EHR's patient ended at {link.ended_at} (its admission was cancelled)"
             self._dead(job, Failure("dead", "link_ended", None, why))
             return None
