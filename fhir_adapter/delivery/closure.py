@@ -2,8 +2,9 @@
 
 A reference to a resource the EHR already holds from an earlier job is rewritten to the EHR's id (the
 ledger knows it). One the EHR has never been sent goes along in this job. One that cannot go (withheld by
-the EHR's policy, or no longer ours to send) is taken out of the referring resource, keeping its display
-and identifier where it has them: the EHR is never left a reference to nothing.
+the EHR's policy, removed, or no longer ours to send) is taken out of the referring resource, keeping its
+display and identifier where it has them. And what the EHR holds that names a resource this job removes is
+sent again without that reference: the EHR is never left a reference to nothing.
 """
 
 from __future__ import annotations
@@ -34,13 +35,47 @@ def _named(items: list[Outgoing]) -> set[str]:
     return {ref for ref in named if not ref.startswith(ADDRESSED)}
 
 
-def close(conn: Connection, org_id: str, ehr: Ehr, send: list[Outgoing], known: Known) -> Closed:
-    """The job's resources, with what they name outside the job either known to the EHR or sent along."""
+def _item(stored: fhir_store.Stored) -> Outgoing:
+    data = content(orjson.loads(stored.data))
+    return Outgoing(stored.resource_type, stored.id, stored.version_id, False, data)
+
+
+def _naming_removed(
+    conn: Connection, org_id: str, ehr: Ehr, patient_id: str | None, send: list[Outgoing], known: Known
+) -> list[Outgoing]:
+    """The patient's resources the EHR holds from earlier jobs that name one this job removes."""
+    removed = {o.ref for o in send if o.deleted}
+    if not removed or not patient_id:
+        return []
+    in_job = {(o.resource_type, o.id) for o in send}
+    keys = [k for k in fhir_store.of_patient(conn, org_id, patient_id) if k not in in_job]
+    naming = [
+        s
+        for s in fhir_store.read_many(conn, org_id, keys)
+        if not s.deleted
+        and (ehr.send_restricted or not s.restricted)
+        and references(_item(s).resource) & removed
+    ]
+    sent = ehr_store.last_sent(conn, org_id, ehr.id, [(s.resource_type, s.id) for s in naming])
+    known |= sent
+    return [_item(s) for s in naming if sent.get((s.resource_type, s.id), _NEVER).action is LedgerAction.PUT]
+
+
+_NEVER = Sent(None, None, LedgerAction.WITHHELD)
+
+
+def close(
+    conn: Connection, org_id: str, ehr: Ehr, send: list[Outgoing], known: Known, patient_id: str | None = None
+) -> Closed:
+    """The job's resources, with what they name outside the job either known to the EHR or sent along, and
+    what the EHR holds naming a resource the job removes sent again without that reference."""
     known = dict(known)
-    seen = {o.ref for o in send}
-    pending = _named(send) - seen
+    send = send + _naming_removed(conn, org_id, ehr, patient_id, send, known)
+    removed = {o.ref for o in send if o.deleted}
+    seen = {o.ref for o in send if not o.deleted}
+    left_out = _named(send) & removed
+    pending = _named(send) - seen - removed
     extra: list[Outgoing] = []
-    left_out: set[str] = set()
     while pending:
         seen |= pending
         keys = [(ref.split("/", 1)[0], ref.split("/", 1)[1]) for ref in sorted(pending)]
@@ -53,8 +88,7 @@ def close(conn: Connection, org_id: str, ehr: Ehr, send: list[Outgoing], known: 
             if item is None or item.deleted or (item.restricted and not ehr.send_restricted):
                 left_out.add(f"{key[0]}/{key[1]}")
                 continue
-            data = content(orjson.loads(item.data))
-            found.append(Outgoing(item.resource_type, item.id, item.version_id, False, data))
+            found.append(_item(item))
         extra += found
         pending = _named(found) - seen
     items = send + extra

@@ -184,7 +184,7 @@ class Worker:
             return None
         send, withheld, patient_id = sort_out(job, ehr, stored, known)
         with reading(self.engine) as conn:
-            closed = closure.close(conn, job.org_id, ehr, send, known)
+            closed = closure.close(conn, job.org_id, ehr, send, known, patient_id)
         if closed.left_out:
             log.info("delivery.references_left_out", job=job.id, references=len(closed.left_out))
         return Prepared(ehr, closed.send, withheld, {}, closed.known, patient_id, link, admission)
@@ -212,7 +212,13 @@ class Worker:
         for activity, targets in writes.provenance_targets(written, known).items():
             prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id, activity)
             prov = writes.provenance(prov_id, targets, recorded, job.org_id, activity)
-            writes.send_provenance(client, prov, mode)
+            try:
+                writes.send_provenance(client, prov, mode)
+            except Failure as failure:
+                if failure.action == "retry":
+                    raise  # sent again with the job: its writes are idempotent
+                # The records are in the EHR: an EHR that refuses our Provenance does not undo that.
+                log.warning("delivery.provenance_refused", job=job.id, status=failure.status)
         return written
 
     def _reread(

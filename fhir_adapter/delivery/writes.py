@@ -1,14 +1,16 @@
 """The requests one job makes to an EHR, and what the EHR's answers tell us to record.
 
 transaction mode: one transaction Bundle that PUTs every resource to its deterministic id (and DELETEs the
-removed ones), with a Provenance. Sending it again writes the same resources again: never a duplicate.
+removed ones). Sending it again writes the same resources again: never a duplicate.
 conditional mode: one conditional update per resource, on its business identifier (`PUT Goal?identifier=`),
 referenced resources first (the order follows the references themselves), rewriting our references to the
 ids the EHR gave.
 
 Then, in both, a Provenance for what was written and one for what was removed, each naming the versions
 concerned (a version-specific target still resolves after a later job changes or removes the resource).
-Transaction mode PUTs it to an id derived from the job; conditional mode creates it once, known by its tag.
+Transaction mode PUTs it to an id derived from the job (after the transaction: the versions are known only
+from its answer); conditional mode creates it once, known by its tag. An EHR that refuses a Provenance
+(4xx) is logged and the job is still delivered: its records are in the EHR.
 
 In both, the EHR's own Patient stands in for ours. Where the ledger knows the version last written, a PUT
 carries If-Match: a 412 means someone changed the resource in the EHR since, and the caller reconciles.

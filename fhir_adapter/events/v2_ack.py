@@ -52,6 +52,8 @@ def _escaped(value: str) -> str:
 
 def _cut(value: str, limit: int) -> str:
     """At most `limit` characters, not ending inside an escape sequence."""
+    if len(value) <= limit:
+        return value
     cut = value[:limit]
     return cut[: cut.rfind("\\")] if cut.count("\\") % 2 else cut
 

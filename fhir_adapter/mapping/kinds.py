@@ -5,11 +5,11 @@ which resources name the admission's Encounter, the API's collections and filter
 structures the loader requires.
 
 Write order is not in the table: what is written first follows from the references the resources
-themselves hold (mapping/order.py), so a new kind that references another is ordered without an entry.
+themselves hold (delivery/writes.py `ordered`), so a new kind that references another is ordered without an entry.
 
 Adding a resource kind: a domain record (domain/records.py), a mapping file (mappings/resources/) with its
 to_fhir_* function, a projector in to_fhir_records.py, and one ResourceKind below (and one RecordKind if it
-is a new kind of record). tests/unit/test_kinds.py checks the table against the mapping files.
+is a new kind of record). tests/mappings/test_kinds.py checks the table against the mapping files.
 """
 
 from __future__ import annotations

@@ -93,3 +93,8 @@ def test_no_two_acks_share_an_id(ids: list[str]) -> None:
     ]
     assert len(set(own)) == len(own)
     assert all(0 < len(i) <= 20 for i in own)
+
+
+def test_a_control_id_with_a_backslash_is_echoed_whole() -> None:
+    answer = v2_ack.ack("MSH|^~\\&|A|B|C|D|20250101||ADT^A01|AB\\CD|P|2.5", "AA")
+    assert answer.split("\r")[1] == "MSA|AA|AB\\CD"

@@ -128,3 +128,51 @@ def test_a_reference_to_a_withheld_record_is_taken_out_not_left_dangling(moded: 
     ours = next(r for r in h.ours(client_id) if r["resourceType"] == "ServiceRequest")
     assert "Goal/" in str(ours)  # kept in the case record; only what went to the EHR leaves it out
     h.assert_sound()
+
+
+def test_a_goal_taken_off_its_plan_is_taken_out_of_what_names_it_in_the_ehr(moded: Harness) -> None:
+    """A referral made for goal G1 is in the EHR; then G1 leaves the plan: the job that removes the Goal
+    writes the EHR's referral again without it, so nothing there names what is gone."""
+    h = moded
+    client_id = h.new_client()
+    path = f"/api/v1/service-plans/SP-{client_id}"
+    plan = h.client.get(path, headers=h.headers).json
+    goal = plan["goals"][0]["id"]
+    referral = {
+        "id": f"RF-{client_id}",
+        "client_id": client_id,
+        "service_type": "housing",
+        "status": "sent",
+        "authored_on": "2099-01-01T09:00:00Z",
+        "reason": {"plan_id": plan["id"], "goal_id": goal, "text": "needs housing"},
+    }
+    h.post("/api/v1/referrals", referral)
+    h.drain()
+    (before,) = h.ehr.search("ServiceRequest", identifier=referral["id"])
+    assert "Goal/" in str(before)
+    plan.pop("version")
+    plan["goals"] = [g for g in plan["goals"] if g["id"] != goal]
+    plan["activities"] = [
+        a | {"goal_ids": [g for g in a["goal_ids"] if g != goal]}
+        for a in plan["activities"]
+        if a["goal_ids"] != [goal]
+    ]
+    assert h.client.put(path, json=plan, headers=h.headers).status_code == 200
+    h.drain()
+    (after,) = h.ehr.search("ServiceRequest", identifier=referral["id"])
+    assert "Goal/" not in str(after)
+    h.assert_sound()
+
+
+def test_an_ehr_that_refuses_our_provenance_still_has_the_records_and_the_job_is_delivered(
+    moded: Harness,
+) -> None:
+    h = moded
+    h.proxy.inject(
+        Fault("status", 403, path_prefix="/Provenance"), Fault("status", 403, path_prefix="/Provenance")
+    )
+    client_id = h.new_client()
+    h.drain()
+    assert [j.state for j in h.jobs()] == ["delivered"]
+    assert h.ehr.search("Provenance") == []
+    h.assert_exactly_once(client_id)

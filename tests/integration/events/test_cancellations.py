@@ -156,3 +156,25 @@ def test_a_visit_is_one_clients_a_message_matched_to_another_is_not_applied(hosp
     assert len(_jobs(hospital)) == jobs
     (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]
     assert admission["state"] == "admitted"
+
+
+def test_a_cancelled_admission_takes_back_what_its_push_sent_along(hospital: Hospital) -> None:
+    """An open referral made for a goal of a finished plan: the admission carries the referral, and the
+    goal it names goes along (the EHR must hold what a reference names); an A11 takes back both."""
+    plan = hospital.get("/api/v1/service-plans/SP-3307")
+    old = {k: v for k, v in plan.items() if k != "version"} | {"id": "SP-OLD", "status": "completed"}
+    hospital.h.post("/api/v1/service-plans", old)
+    goal = old["goals"][0]["id"]
+    hospital.h.post(
+        "/api/v1/referrals",
+        referral(hospital, "RF-OLDGOAL") | {"reason": {"plan_id": "SP-OLD", "goal_id": goal, "text": "work"}},
+    )
+    hospital.adt(adt.message("A01", hospital.visit()))
+    hospital.h.drain()
+    sent_along = {g["identifier"][0]["value"] for g in hospital.h.ehr.search("Goal")}
+    assert f"SP-OLD/{goal}" in sent_along
+    hospital.h.assert_sound()
+    hospital.adt(adt.message("A11", hospital.visit()))
+    hospital.h.drain()
+    assert hospital.h.ehr.search("Goal") == []
+    hospital.h.assert_sound()
