@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import orjson
 from sqlalchemy import Connection
 
 from fhir_adapter.adapters import ehr_store, fhir_store
-from fhir_adapter.adapters.fhir_store import content
+from fhir_adapter.delivery.outgoing import outgoing
 from fhir_adapter.delivery.writes import Outgoing, references, without
 from fhir_adapter.domain.sync import Ehr, LedgerAction, Sent
 
@@ -35,11 +34,6 @@ def _named(items: list[Outgoing]) -> set[str]:
     return {ref for ref in named if not ref.startswith(ADDRESSED)}
 
 
-def _item(stored: fhir_store.Stored) -> Outgoing:
-    data = content(orjson.loads(stored.data))
-    return Outgoing(stored.resource_type, stored.id, stored.version_id, False, data)
-
-
 def _naming_removed(
     conn: Connection, org_id: str, ehr: Ehr, patient_id: str | None, send: list[Outgoing], known: Known
 ) -> list[Outgoing]:
@@ -49,19 +43,19 @@ def _naming_removed(
         return []
     in_job = {(o.resource_type, o.id) for o in send}
     keys = [k for k in fhir_store.of_patient(conn, org_id, patient_id) if k not in in_job]
-    naming = [
-        s
+    sendable = [
+        outgoing(s)
         for s in fhir_store.read_many(conn, org_id, keys)
-        if not s.deleted
-        and (ehr.send_restricted or not s.restricted)
-        and references(_item(s).resource) & removed
+        if not s.deleted and (ehr.send_restricted or not s.restricted)
     ]
-    sent = ehr_store.last_sent(conn, org_id, ehr.id, [(s.resource_type, s.id) for s in naming])
+    naming = [o for o in sendable if references(o.resource) & removed]
+    sent = ehr_store.last_sent(conn, org_id, ehr.id, [(o.resource_type, o.id) for o in naming])
     known |= sent
-    return [_item(s) for s in naming if sent.get((s.resource_type, s.id), _NEVER).action is LedgerAction.PUT]
-
-
-_NEVER = Sent(None, None, LedgerAction.WITHHELD)
+    return [
+        o
+        for o in naming
+        if (o.resource_type, o.id) in sent and sent[o.resource_type, o.id].action is LedgerAction.PUT
+    ]
 
 
 def close(
@@ -88,7 +82,7 @@ def close(
             if item is None or item.deleted or (item.restricted and not ehr.send_restricted):
                 left_out.add(f"{key[0]}/{key[1]}")
                 continue
-            found.append(_item(item))
+            found.append(outgoing(item))
         extra += found
         pending = _named(found) - seen
     items = send + extra

@@ -26,6 +26,12 @@ class Prepared:
     admission: Admission | None  # the client's current admission in the EHR: what the resources belong to
 
 
+def outgoing(stored: Stored, removed: bool = False) -> Outgoing:
+    """A stored resource as the EHR is sent it: without our version and time stamp."""
+    data = content(orjson.loads(stored.data))
+    return Outgoing(stored.resource_type, stored.id, stored.version_id, removed, data)
+
+
 def sort_out(
     job: Job, ehr: Ehr, stored: list[Stored], known: dict[tuple[str, str], Sent]
 ) -> tuple[list[Outgoing], list[Outgoing], str | None]:
@@ -38,12 +44,10 @@ def sort_out(
             continue  # the EHR keeps its own Patient: ours only names who the records are about
         patient_id = item.patient_id or patient_id
         removed = item.deleted or job.action is JobAction.RETRACT
-        outgoing = Outgoing(
-            item.resource_type, item.id, item.version_id, removed, content(orjson.loads(item.data))
-        )
+        out = outgoing(item, removed)
         if removed and (item.resource_type, item.id) not in known:
             continue  # never sent there: nothing to remove
         if removed and known[(item.resource_type, item.id)].action is LedgerAction.DELETE:
             continue  # removed there already
-        (withheld if item.restricted and not ehr.send_restricted else send).append(outgoing)
+        (withheld if item.restricted and not ehr.send_restricted else send).append(out)
     return send, withheld, patient_id

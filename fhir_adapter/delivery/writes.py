@@ -119,10 +119,11 @@ def ordered(items: list[Outgoing]) -> list[Outgoing]:
     """Writes before deletions; among the writes, each resource after those of the job it references (a
     cycle, which our mappings never make, leaves the rest in the order given)."""
     writes = [o for o in items if not o.deleted]
-    remaining = {o.ref: references(o.resource) for o in writes}
+    named = {o.ref: references(o.resource) - {o.ref} for o in writes}
     out: list[Outgoing] = []
     while writes:
-        ready = [o for o in writes if not (remaining[o.ref] & {w.ref for w in writes if w is not o})]
+        waiting = {o.ref for o in writes}
+        ready = [o for o in writes if not named[o.ref] & waiting]
         batch = ready or writes
         out += batch
         writes = [o for o in writes if o not in batch]
