@@ -139,6 +139,16 @@ def last_sent(
     }
 
 
+def written_by(conn: Connection, job_ids: Sequence[int]) -> list[tuple[str, str]]:
+    """Our (type, id) of every resource these jobs wrote to an EHR (not removed, not held back)."""
+    if not job_ids:
+        return []
+    query = select(ledger.c.resource_type, ledger.c.id).where(
+        ledger.c.job_id.in_(list(job_ids)), ledger.c.action == LedgerAction.PUT
+    )
+    return [(row.resource_type, row.id) for row in conn.execute(query.order_by(ledger.c.seq))]
+
+
 def sent_by_job(conn: Connection, job_id: int) -> list[dict[str, Any]]:
     return sent_by_jobs(conn, [job_id]).get(job_id, [])
 

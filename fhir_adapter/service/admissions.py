@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import admission_store, ehr_store, outbox_store
 from fhir_adapter.domain.events import Event
 from fhir_adapter.domain.inbound import InboundState
-from fhir_adapter.domain.sync import Admission, AdmissionState, Ehr, JobAction, LedgerAction, Link
+from fhir_adapter.domain.sync import Admission, AdmissionState, Ehr, JobAction, Link
 from fhir_adapter.service import sync_plan
 
 
@@ -159,9 +159,7 @@ def _undo(
     ]
     keys = list(dict.fromkeys(k for j in sent for k in j.resources if only is None or k in only))
     if only is None:  # also what a job sent along because its resources named it (delivery/closure.py)
-        written = ehr_store.sent_by_jobs(conn, [j.id for j in sent])
-        rows = [row for job_rows in written.values() for row in job_rows if row["action"] == LedgerAction.PUT]
-        keys = list(dict.fromkeys([*keys, *(tuple(row["resource"].split("/", 1)) for row in rows)]))
+        keys = list(dict.fromkeys([*keys, *ehr_store.written_by(conn, [j.id for j in sent])]))
     first = min(a.jobs.get("admit", []) + ids or [0])
     if first and keys:  # what the EHR had before the stay stays there
         keep = ehr_store.sent_before(conn, a.org_id, a.ehr_id, keys, first)

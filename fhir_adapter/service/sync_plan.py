@@ -42,11 +42,14 @@ def _selected(
     return chosen
 
 
-def _chosen(records: list[StoredRecord], moment: str, since: str | None) -> list[Key]:
+def _chosen(
+    records: list[StoredRecord], moment: str, since: str | None, of_the_stay: bool = False
+) -> list[Key]:
+    """The records `moment` carries; with `of_the_stay`, only those it carries for being made during it."""
     out: list[StoredRecord] = []
     for kind, record_kind in RECORD_KINDS.items():
         rule = record_kind.admission if moment == "admission" else record_kind.discharge
-        if rule is not None:
+        if rule is not None and (rule.since_admission or not of_the_stay):
             out += _selected(records, kind, rule, since)
     return [(r.kind, r.record_id) for r in out]
 
@@ -62,12 +65,7 @@ def discharge_records(records: list[StoredRecord], since: str | None) -> list[Ke
 def discharge_referrals(records: list[StoredRecord], since: str | None) -> list[Key]:
     """What the discharge carried because it was made during the stay: what a cancelled discharge takes
     back (the records it carries in any case, such as the active plans, stay)."""
-    out: list[StoredRecord] = []
-    for kind, record_kind in RECORD_KINDS.items():
-        rule = record_kind.discharge
-        if rule is not None and rule.since_admission:
-            out += _selected(records, kind, rule, since)
-    return [(r.kind, r.record_id) for r in out]
+    return _chosen(records, "discharge", since, of_the_stay=True)
 
 
 def resources(conn: Connection, org_id: str, keys: list[Key]) -> list[Key]:
