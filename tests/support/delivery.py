@@ -137,37 +137,25 @@ class Harness:
         validation, and every literal reference in it names a resource there. The one allowance: a
         version-specific reference (a Provenance's target) to a resource we removed since, as the stand-in's
         memory repository forgets the history of what is deleted (a server that keeps it answers the vread)."""
-        rows = [r for r in self.ledger() if r.ehr_id == self.ehr_id and r.ehr_resource_id]
-        written = {f"{r.resource_type}/{r.ehr_resource_id}" for r in rows}
+        rows = [r for r in self.ledger() if r.ehr_id == self.ehr_id]
+        written = {f"{r.resource_type}/{r.ehr_resource_id}" for r in rows if r.ehr_resource_id}
 
         def ours(resource: dict[str, Any]) -> bool:
             tags = {t.get("system") for t in resource.get("meta", {}).get("tag", [])}
             return f"{resource['resourceType']}/{resource['id']}" in written or PROVENANCE_TAG in tags
 
         catalogue = self.service.deps.catalogue
-        for resource in filter(ours, self.ehr.everything()):
+        held = self.ehr.everything()
+        for resource in filter(ours, held):
             errors = [i for i in validate_resource(resource, catalogue) if i.severity == "error"]
             assert not errors, (resource["resourceType"], errors)
-        removed = self.removed_in_ehr()
+        removed = removed_in_ehr(rows)
         missing = [
             (holder, path, ref)
-            for holder, path, ref in self.ehr.dangling(ours)
+            for holder, path, ref in self.ehr.dangling(held, ours)
             if not ("/_history/" in ref and ref.split("/_history/")[0] in removed)
         ]
         assert not missing, missing
-
-    def removed_in_ehr(self) -> set[str]:
-        """The EHR's "Type/id" of each resource whose last ledger row is a removal."""
-        last: dict[tuple[str, str], str] = {}
-        ehr_ids: dict[tuple[str, str], set[str]] = {}
-        for row in self.ledger():
-            if row.ehr_id != self.ehr_id or row.action == "WITHHELD":
-                continue
-            key = (row.resource_type, row.id)
-            last[key] = row.action
-            if row.ehr_resource_id:
-                ehr_ids.setdefault(key, set()).add(f"{row.resource_type}/{row.ehr_resource_id}")
-        return {ref for key, action in last.items() if action == "DELETE" for ref in ehr_ids.get(key, ())}
 
     def assert_exactly_once(self, client_id: str) -> list[dict[str, Any]]:
         """Each of the client's resources is in the EHR exactly once, as we have it now, and every reference
@@ -182,6 +170,20 @@ class Harness:
             assert theirs.get("status") == resource.get("status"), resource["resourceType"]
             found.append(theirs)
         return found
+
+
+def removed_in_ehr(rows: list[Any]) -> set[str]:
+    """The EHR's "Type/id" of each resource whose last ledger row is a removal."""
+    last: dict[tuple[str, str], str] = {}
+    ehr_ids: dict[tuple[str, str], set[str]] = {}
+    for row in rows:
+        if row.action == "WITHHELD":
+            continue
+        key = (row.resource_type, row.id)
+        last[key] = row.action
+        if row.ehr_resource_id:
+            ehr_ids.setdefault(key, set()).add(f"{row.resource_type}/{row.ehr_resource_id}")
+    return {ref for key, action in last.items() if action == "DELETE" for ref in ehr_ids.get(key, ())}
 
 
 def worker_process(database_url: str, org_id: str, **settings: Any) -> subprocess.Popen[bytes]:

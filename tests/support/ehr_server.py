@@ -60,11 +60,12 @@ class EhrServer:
         types = [r["type"] for r in statement["rest"][0]["resource"]]
         return [resource for rtype in types for resource in self.search(rtype)]
 
-    def dangling(self, of: Callable[[dict[str, Any]], bool] = lambda _: True) -> list[tuple[str, str, str]]:
-        """Every literal reference in the server's resources (those `of` picks) that does not resolve there,
-        as (the resource holding it, its path, the reference). A versioned reference must vread; a plain
-        one must read."""
-        held = self.everything()
+    def dangling(
+        self, held: list[dict[str, Any]], of: Callable[[dict[str, Any]], bool] = lambda _: True
+    ) -> list[tuple[str, str, str]]:
+        """Every literal reference in `held` (all the server holds; those `of` picks) that does not resolve
+        there, as (the resource holding it, its path, the reference). A versioned reference must vread; a
+        plain one must name one of `held`."""
         present = {f"{r['resourceType']}/{r['id']}" for r in held}
         missing = []
         for resource in filter(of, held):
