@@ -4,31 +4,24 @@ The event is MSH-9.2, never EVN-1: real feeds disagree, and MSH-9 is what the se
 the medical record number (the repetition whose assigning authority is the EHR's, else the one typed MR);
 PV1 gives the visit as the HL7 v2-to-FHIR mapping reads it (PV1-2 class, PV1-3 location, PV1-14 admit
 source, PV1-19 visit number, PV1-36 discharge disposition, PV1-44/45 the period). A coded field keeps the
-sender's code, text and coding system unless it is a code of the HL7 table (v2_tables). Every reason a
+sender's code, text and coding system unless it is a code of the HL7 table (mappings/tables/v2_*.yaml). Every reason a
 message cannot be read is a ContentError carrying its table 0357 condition.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Mapping
 
 import hl7
 
 from fhir_adapter.domain.events import V2_KINDS, Coded, ContentError, Event, Patient, Visit
-from fhir_adapter.events.v2_tables import (
-    ADMINISTRATIVE_SEX,
-    ADMIT_SOURCE,
-    DISCHARGE_DISPOSITION,
-    PATIENT_CLASS,
-    V2Table,
-)
+from fhir_adapter.events.v2_dates import FORM, date, instant
 from fhir_adapter.mapping.terminology import CodeTable
 
-TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$")
 GENDERS = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
 NEEDS_VISIT = ("admit", "register", "discharge", "cancel-admit", "cancel-discharge")
-REQUIRED, FORM, SEQUENCE, MESSAGE_TYPE = "101", "102", "100", "200"  # HL7 table 0357
+REQUIRED, SEQUENCE, MESSAGE_TYPE = "101", "100", "200"  # HL7 table 0357 (FORM: v2_dates)
 
 
 def normalise(raw: str) -> str:
@@ -116,7 +109,17 @@ def _unescape(message: hl7.Message, value: str) -> str:
     return re.sub(re.escape(esc) + "([^" + re.escape(esc) + "]*)" + re.escape(esc), read, value)
 
 
-def _coded(message: hl7.Message, segment: str, number: int, table: V2Table) -> Coded | None:
+Tables = Mapping[str, CodeTable]  # the catalogue's: the loader requires the v2_* ones this reads
+
+
+def _of_table(table: CodeTable, code: str, system: str) -> bool:
+    """Whether (code, CWE.3 system) is the HL7 table's code: the system left empty or naming the table."""
+    own = str(table.system)
+    alias = "HL7" + own.rsplit("-", 1)[-1]  # v2-0112 → HL70112
+    return table.key_for_coding(own, code) is not None and system in ("", alias, own)
+
+
+def _coded(message: hl7.Message, segment: str, number: int, table: CodeTable) -> Coded | None:
     """A coded field (IS, or CWE code^text^system; its first repetition) as the sender sent it: the HL7
     table's system only for one of the table's codes that names no other coding system."""
     rep, comp = message.separators[2], message.separators[3]
@@ -124,41 +127,9 @@ def _coded(message: hl7.Message, segment: str, number: int, table: V2Table) -> C
     code, text, system = (_unescape(message, _part(value, comp, i)) for i in (0, 1, 2))
     if not (code or text):
         return None
-    if table.has(code, system):
+    if _of_table(table, code, system):
         return Coded(code, text or None, table.system)
     return Coded(code or text, text or None, system or None)
-
-
-def _zone(zone: str | None) -> timezone:
-    if not zone:
-        return UTC
-    hours, minutes = int(zone[1:3]), int(zone[3:5])
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"no such zone offset: {zone}")
-    return timezone((1 if zone[0] == "+" else -1) * timedelta(hours=hours, minutes=minutes))
-
-
-def instant(value: str, where: str) -> str | None:
-    """An HL7 DTM (YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]) as a stored UTC instant; no zone is taken as UTC."""
-    if not value:
-        return None
-    found = TS.match(value)
-    if not found:
-        raise ContentError(f"{where} is not an HL7 date/time: {value[:40]!r}", where, FORM)
-    y, mo, d, h, mi, s, zone = found.groups()
-    try:
-        moment = datetime(
-            int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(s or 0), tzinfo=_zone(zone)
-        )
-        utc = moment.astimezone(UTC)
-    except (ValueError, OverflowError) as err:
-        raise ContentError(f"{where} is not a real date/time: {value[:40]!r}", where, FORM) from err
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _date(value: str, where: str) -> str | None:
-    moment = instant(value[:8], where) if value else None
-    return moment[:10] if moment else None
 
 
 def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
@@ -182,57 +153,59 @@ def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
     return value, assigner
 
 
-def _patient(message: hl7.Message, authority: str | None) -> Patient:
+def _patient(message: hl7.Message, authority: str | None, sexes: CodeTable) -> Patient:
     mrn, assigner = _mrn(message, authority)
     comp, rep_sep, sub = message.separators[3], message.separators[2], message.separators[4]
     name = _part(_get(message, "PID", 5), rep_sep, 0)
     family = _unescape(message, _part(_part(name, comp, 0), sub, 0)) or None
     given = _unescape(message, _part(name, comp, 1)) or None
-    sex = _coded(message, "PID", 8, ADMINISTRATIVE_SEX)  # a sex of the sender's own is no FHIR gender
+    sex = _coded(message, "PID", 8, sexes)  # a sex of the sender's own is no FHIR gender
     return Patient(
         mrn=mrn,
         authority=assigner,
         family=family,
         given=given,
-        birth_date=_date(_get(message, "PID", 7), "PID-7"),
-        gender=GENDERS[sex.code] if sex and sex.system == ADMINISTRATIVE_SEX.system else None,
+        birth_date=date(_get(message, "PID", 7), "PID-7"),
+        gender=GENDERS[sex.code] if sex and sex.system == sexes.system else None,
     )
 
 
-def _class(message: hl7.Message, classes: CodeTable) -> str | None:
+def _class(message: hl7.Message, tables: Tables) -> str | None:
     """PV1-2 as a v3 ActCode when it is a table 0004 class the ConceptMap maps; the sender's own code as
     it came when it is not of table 0004; nothing for the table's classes that have no ActCode (N, U)."""
-    coded = _coded(message, "PV1", 2, PATIENT_CLASS)
+    coded = _coded(message, "PV1", 2, tables["v2_patient_class"])
     if coded is None:
         return None
-    if coded.system != PATIENT_CLASS.system:
+    if coded.system != tables["v2_patient_class"].system:
         _bounded(coded.code, 20, "PV1-2")
         return coded.code
+    classes = tables["patient_class"]
     key = classes.key_for_code("v2", coded.code)
     return classes.code(key, "v3") if key else None
 
 
-def _words(coded: Coded | None, table: V2Table) -> str | None:
+def _words(coded: Coded | None, table: CodeTable) -> str | None:
     """What a coded value says: its text, else the table's display of an HL7 code, else the code."""
     if coded is None:
         return None
-    said = coded.display or (table.codes[coded.code] if coded.system == table.system else coded.code)
+    key = table.key_for_coding(table.system, coded.code) if coded.system == table.system else None
+    said = coded.display or (str(table.entry(key).get("display", coded.code)) if key else coded.code)
     return said[:200] or None
 
 
-def _visit(message: hl7.Message, classes: CodeTable) -> Visit:
+def _visit(message: hl7.Message, tables: Tables) -> Visit:
     comp = message.separators[3]
     sub = message.separators[4]
     location = _get(message, "PV1", 3)
     where = [_unescape(message, _part(_part(location, comp, i), sub, 0)) for i in (3, 0, 1, 2)]
     return Visit(
         number=_part(_get(message, "PV1", 19), comp, 0) or None,
-        class_code=_class(message, classes),
+        class_code=_class(message, tables),
         location=" / ".join(w for w in where if w)[:200] or None,
-        admit_source=_words(_coded(message, "PV1", 14, ADMIT_SOURCE), ADMIT_SOURCE),
+        admit_source=_words(_coded(message, "PV1", 14, tables["v2_admit_source"]), tables["v2_admit_source"]),
         admitted_at=instant(_get(message, "PV1", 44), "PV1-44"),
         discharged_at=instant(_get(message, "PV1", 45), "PV1-45"),
-        disposition=_coded(message, "PV1", 36, DISCHARGE_DISPOSITION),
+        disposition=_coded(message, "PV1", 36, tables["v2_discharge_disposition"]),
     )
 
 
@@ -269,13 +242,14 @@ def _named(kind: str, code: str, visit: Visit, merged: str | None) -> None:
         )
 
 
-def to_event(message: hl7.Message, channel: str, authority: str | None, classes: CodeTable) -> Event:
-    """The event one ADT message carries; ContentError names the field that stops it."""
+def to_event(message: hl7.Message, channel: str, authority: str | None, tables: Tables) -> Event:
+    """The event one ADT message carries; ContentError names the field that stops it. `tables`: the
+    catalogue's code tables (the v2 tables of V2_TABLES, and patient_class for the Encounter's class)."""
     comp = message.separators[3]
     control_id, code = _header(message, comp)
     kind = V2_KINDS.get(code, "other")
-    patient = _patient(message, authority)
-    visit = _visit(message, classes)
+    patient = _patient(message, authority, tables["v2_administrative_sex"])
+    visit = _visit(message, tables)
     for value, limit, where in (
         (control_id, 200, "MSH-10"),
         (code, 10, "MSH-9"),

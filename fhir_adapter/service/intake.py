@@ -161,7 +161,7 @@ def _read_v2(text: str, channel: str, ehr: Ehr, catalogue: Catalogue) -> Event:
     """The event an ADT message carries; ContentError when it cannot be read, whatever the reason."""
     try:
         message = hl7v2.parse(text)
-        return hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables["patient_class"])
+        return hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables)
     except ContentError:
         raise
     except Exception as err:  # a shape no rule foresaw: resending the same bytes would fail the same way

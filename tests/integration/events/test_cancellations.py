@@ -146,7 +146,7 @@ def test_a_visit_is_one_clients_a_message_matched_to_another_is_not_applied(hosp
         hl7v2.parse(adt.message("A03", hospital.visit())),
         "http",
         "RGH",
-        hospital.h.service.deps.catalogue.tables["patient_class"],
+        hospital.h.service.deps.catalogue.tables,
     )
     with writing(hospital.h.service.engine) as conn:
         ehr = ehr_store.get_ehr(conn, hospital.h.org_id, hospital.h.ehr_id)
