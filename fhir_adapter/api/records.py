@@ -42,8 +42,9 @@ CLIENT_ID = {"type": "string", "pattern": RECORD_ID_RE.pattern}
 
 
 def _filters(kind: RecordKind) -> dict[str, dict[str, Any]]:
-    """The query filters of a collection: its client, its status, and its subtype (mapping/kinds.py)."""
-    if kind.name == "client":
+    """The query filters of a collection: its client, its status, and its subtype (mapping/kinds.py); a
+    kind without statuses (the client) has none."""
+    if not kind.statuses:
         return {}
     out: dict[str, dict[str, Any]] = {"client_id": CLIENT_ID, "status": _one_of(kind.statuses)}
     if kind.subtype:
