@@ -18,6 +18,7 @@ from fhir_adapter import logs
 from fhir_adapter.adapters import ehr_store, migrate
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.adapters.db import is_postgres, make_engine, reading
+from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.api.http import Services
 from fhir_adapter.api.schemas.contract import JsonContract
 from fhir_adapter.app import create_app
@@ -60,7 +61,7 @@ def bootstrap(
         settings,
         engine,
         Deps(catalogue, clock, JsonContract()),
-        Authenticator(engine, settings),
+        Authenticator(SqlStorage(engine), settings),
         AuditWriter(engine),
     )
 
@@ -198,7 +199,9 @@ def build_listener(settings: Settings, org_id: str, ehr_id: str, options: Listen
     context, limits = _tls(options), _limits(options)
     demographics = settings.match_demographics
 
+    storage = SqlStorage(engine)
+
     def handle(text: str) -> str:
-        return intake.take_v2(engine, catalogue, utc_now, demographics, ehr, text, "mllp")[1]
+        return intake.take_v2(storage, catalogue, utc_now, demographics, ehr, text, "mllp")[1]
 
     return Listener(options.host, options.port, ehr, handle, context, limits)

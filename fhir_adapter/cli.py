@@ -16,7 +16,6 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from fhir_adapter import cli_delivery, cli_events, cli_service
-from fhir_adapter.adapters.db import StorageUnavailable
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.openapi import contract_document
@@ -33,6 +32,7 @@ from fhir_adapter.mapping.errors import (
 from fhir_adapter.mapping.from_fhir_bundle import from_fhir
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from fhir_adapter.mapping.validation import ensure_valid_bundle, validate_fhir
+from fhir_adapter.service.ports import StorageUnavailable
 
 
 class InputError(Exception):

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters import ehr_store, migrate, org_store, outbox_store
 from fhir_adapter.adapters.db import reading, writing
+from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.api.delivery import job_json
 from fhir_adapter.bootstrap import NotReady, database, worker_process
 from fhir_adapter.config import Settings
@@ -112,9 +113,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with writing(engine) as conn:
             if args.all_dead:
-                pairs = outbox.replay_dead(conn, args.org, now)
+                pairs = outbox.replay_dead(SqlWork(conn), args.org, now)
             else:
-                pairs = outbox.replay(conn, args.org, args.job, now)
+                pairs = outbox.replay(SqlWork(conn), args.org, args.job, now)
     except ServiceError as err:
         print("; ".join(p.message for p in err.problems), file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fhir_adapter.adapters import idempotency_store, migrate, org_store
 from fhir_adapter.adapters.db import reading, writing
+from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.bootstrap import database, serving
 from fhir_adapter.config import Settings
 from fhir_adapter.service.auth import register_client
@@ -50,7 +51,7 @@ def cmd_clients(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         try:
             client, token = register_client(
-                engine,
+                SqlStorage(engine),
                 settings,
                 args.org,
                 args.name or args.org,

@@ -135,7 +135,7 @@ def new_org(service):  # type: ignore[no-untyped-def]
     org_id = f"org-{uuid.uuid4().hex[:10]}"
 
     def token(scopes: str = ALL_SCOPES, org: str = org_id) -> dict[str, str]:
-        _, secret = register_client(service.engine, service.settings, org, f"{org} client", scopes)
+        _, secret = register_client(service.storage, service.settings, org, f"{org} client", scopes)
         return {"Authorization": f"Bearer {secret}"}
 
     token.org_id = org_id  # type: ignore[attr-defined]

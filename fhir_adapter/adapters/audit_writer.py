@@ -16,8 +16,9 @@ import structlog
 from sqlalchemy import Engine
 
 from fhir_adapter.adapters import audit_store
-from fhir_adapter.adapters.db import StorageUnavailable, writing
+from fhir_adapter.adapters.db import writing
 from fhir_adapter.domain.audit import AuditRow
+from fhir_adapter.service.ports import StorageUnavailable
 
 FLUSH_SECONDS = 0.05
 MAX_QUEUED = 100_000

@@ -21,13 +21,11 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from fhir_adapter.service.ports import StorageUnavailable
+
 SQLITE_BUSY_SECONDS = 30
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled (statement_timeout)
 SQLITE_TOO_LARGE = ("expression tree is too large", "too many sql variables", "parser stack overflow")
-
-
-class StorageUnavailable(Exception):
-    """The database cannot be reached or is locked: the request may be retried."""
 
 
 class TooCostly(Exception):

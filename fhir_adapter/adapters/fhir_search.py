@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, func, or_, select
 
-from fhir_adapter.adapters.fhir_store import Stored
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
+from fhir_adapter.domain.stored import Stored
 
 COLUMNS = (res.c.id, res.c.version_id, res.c.last_updated, res.c.restricted, res.c.data, res.c.patient_id)
 

@@ -12,23 +12,12 @@ from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
 from fhir_adapter.adapters.tables import fhir_versions as ver
+from fhir_adapter.domain.stored import Stored
 from fhir_adapter.mapping.kinds import status_of
 from fhir_adapter.mapping.search_index import tokens
 
 JSON = dict[str, Any]
 RESTRICTED = ("http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "R")
-
-
-@dataclass(frozen=True)
-class Stored:
-    resource_type: str
-    id: str
-    version_id: int
-    last_updated: str
-    deleted: bool
-    data: str  # the resource as served, JSON text
-    restricted: bool = False
-    patient_id: str | None = None  # the Patient it is about (the Patient's own id for a Patient)
 
 
 def content(resource: JSON) -> JSON:

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from fhir_adapter.adapters.tables import api_clients, organizations
-
-
-@dataclass(frozen=True)
-class OrgRow:
-    id: str
-    name: str
-    identifier_namespace: str
-
-
-@dataclass(frozen=True)
-class ClientRow:
-    id: str
-    org_id: str
-    name: str
-    scopes: str
-    created_at: str
-    revoked_at: str | None
-    restricted_access: bool = False
+from fhir_adapter.domain.stored import ClientRow, OrgRow
 
 
 def get_org(conn: Connection, org_id: str) -> OrgRow | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -10,17 +9,7 @@ from sqlalchemy import Connection, func, insert, select, tuple_, update
 
 from fhir_adapter.adapters.tables import record_versions as ver
 from fhir_adapter.adapters.tables import records as rec
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    kind: str
-    record_id: str
-    client_id: str
-    version: int
-    data: dict[str, Any]
-    created_at: str
-    updated_at: str
+from fhir_adapter.domain.stored import StoredRecord
 
 
 def _row(row: Any) -> StoredRecord:

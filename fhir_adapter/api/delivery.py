@@ -29,6 +29,7 @@ from fhir_adapter.domain.sync import STATES, Job, JobState, Link
 from fhir_adapter.service import outbox
 from fhir_adapter.service.context import stamp
 from fhir_adapter.service.errors import not_found
+from fhir_adapter.service.ports import Work
 from fhir_adapter.service.projection import patient_id
 
 bp = ApiBlueprint("delivery", __name__)
@@ -112,11 +113,11 @@ def add_link(record_id: str) -> Response:
         now,
     )
 
-    def work(conn: Any) -> Response:
-        job = outbox.link(conn, principal, link)
+    def act(work: Work) -> Response:
+        job = outbox.link(work, principal, link)
         return json_response(_link_json(link) | {"job": job}, 201)
 
-    return run_write(principal, work)
+    return run_write(principal, act)
 
 
 def list_jobs() -> Response:
@@ -150,7 +151,7 @@ def replay_job(job_id: int) -> Response:
     now = stamp(services().deps.clock())
     return run_write(
         principal,
-        lambda conn: _replayed(outbox.replay(conn, principal.org.id, job_id, now)),
+        lambda work: _replayed(outbox.replay(work, principal.org.id, job_id, now)),
     )
 
 
@@ -158,7 +159,7 @@ def replay_dead() -> Response:
     principal = require("Endpoint", "update", "update")
     now = stamp(services().deps.clock())
 
-    return run_write(principal, lambda conn: _replayed(outbox.replay_dead(conn, principal.org.id, now)))
+    return run_write(principal, lambda work: _replayed(outbox.replay_dead(work, principal.org.id, now)))
 
 
 def _replayed(pairs: list[tuple[int, int]]) -> Response:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from flask import Response
-from sqlalchemy import Connection
 
-from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.http_errors import bad_request
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.records import record_response
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
+from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.service import history
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import not_found
+from fhir_adapter.service.ports import Work
 from fhir_adapter.service.projection import patient_id
 
 PLAN, REFERRAL = RECORD_KINDS["service-plan"], RECORD_KINDS["referral"]
@@ -25,16 +24,16 @@ MAX_VERSION = 2**31 - 1
 NUMBER = {"type": "integer", "minimum": 1, "maximum": MAX_VERSION}
 
 
-def _plan(conn: Connection, principal: Principal, record_id: str) -> StoredRecord:
-    current = history.plan(conn, principal, record_id)
+def _plan(work: Work, principal: Principal, record_id: str) -> StoredRecord:
+    current = history.plan(work, principal, record_id)
     touched(patient_id(current.client_id, principal.org.identity))
     return current
 
 
 def plan_versions(record_id: str) -> Response:
     principal = require(PLAN.fhir_type, "read", "history-instance")
-    with reading(services().engine) as conn:
-        found = history.versions(conn, principal, _plan(conn, principal, record_id))
+    with services().storage.reading() as work:
+        found = history.versions(work, principal, _plan(work, principal, record_id))
     return json_response({"id": record_id, "versions": found})
 
 
@@ -42,8 +41,8 @@ def plan_version(record_id: str, number: int) -> Response:
     principal = require(PLAN.fhir_type, "read", "vread")
     if not 1 <= number <= MAX_VERSION:
         raise not_found(f"version {number} of service plan {record_id}")
-    with reading(services().engine) as conn:
-        return json_response(history.version(conn, principal, _plan(conn, principal, record_id), number))
+    with services().storage.reading() as work:
+        return json_response(history.version(work, principal, _plan(work, principal, record_id), number))
 
 
 def plan_diff(record_id: str) -> Response:
@@ -51,8 +50,8 @@ def plan_diff(record_id: str) -> Response:
     old, new = int_arg("from", 0, 1, MAX_VERSION), int_arg("to", 0, 1, MAX_VERSION)
     if not old or not new:
         raise bad_request("give both versions: ?from=1&to=2", "from" if not old else "to")
-    with reading(services().engine) as conn:
-        changes = history.difference(conn, principal, _plan(conn, principal, record_id), old, new)
+    with services().storage.reading() as work:
+        changes = history.difference(work, principal, _plan(work, principal, record_id), old, new)
     return json_response({"id": record_id, "from": old, "to": new, "changes": changes})
 
 
@@ -61,8 +60,8 @@ def referral_status(record_id: str) -> Response:
     payload = json_body()
     return run_write(
         principal,
-        lambda conn: record_response(
-            principal, history.change_status(conn, services().deps, principal, record_id, payload), REFERRAL
+        lambda work: record_response(
+            principal, history.change_status(work, services().deps, principal, record_id, payload), REFERRAL
         ),
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from fhir_adapter.adapters.audit_writer import AuditWriter
+from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.api.http_errors import HttpError, bad_request
 from fhir_adapter.api.limits import MAX_BODY_BYTES, first_violation
 from fhir_adapter.api.numbers import number_arg
@@ -37,6 +38,11 @@ class Services:
     deps: Deps
     auth: Authenticator
     audit: AuditWriter
+
+    @property
+    def storage(self) -> SqlStorage:
+        """Units of work on the web app's database, as the services take them."""
+        return SqlStorage(self.engine)
 
     def close(self) -> None:
         """Write what is queued and let go of the database."""

@@ -19,11 +19,13 @@ from sqlalchemy.exc import IntegrityError
 
 from fhir_adapter.adapters import idempotency_store
 from fhir_adapter.adapters.db import writing
+from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.api.audit_hook import audit_in
 from fhir_adapter.api.http import services
 from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, conflict
+from fhir_adapter.service.ports import Work
 
 KEY = re.compile(r"[\x20-\x7e]{1,255}")  # a structured-field string: printable ASCII, no control characters
 KEPT_HEADERS = ("Location", "ETag", "Content-Location", "Last-Modified")
@@ -52,8 +54,8 @@ def _keep(conn: Connection, org: str, key: str, response: Response) -> None:
     idempotency_store.keep(conn, org, key, response.status_code, orjson.dumps(headers).decode(), body)
 
 
-def run_write(principal: Principal, work: Callable[[Connection], Response]) -> Response:
-    """Run `work` in one transaction, honouring the request's Idempotency-Key."""
+def run_write(principal: Principal, act: Callable[[Work], Response]) -> Response:
+    """Run `act` in one unit of work, honouring the request's Idempotency-Key."""
     engine = services().engine
     key = request.headers.get("Idempotency-Key")
     if key is not None and not KEY.fullmatch(key):
@@ -69,7 +71,7 @@ def run_write(principal: Principal, work: Callable[[Connection], Response]) -> R
                     if kept is not None:
                         return _replay(kept, fingerprint)
                     idempotency_store.claim(conn, org, key, fingerprint, stamp(services().deps.clock()))
-                response = work(conn)
+                response = act(SqlWork(conn))
                 if key is not None:
                     _keep(conn, org, key, response)
                 audit_in(conn, response)

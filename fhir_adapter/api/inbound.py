@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from fhir_adapter.adapters import inbound_store, record_store
+from fhir_adapter.adapters import inbound_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api.http import (
     MAX_ROW_ID,
@@ -86,7 +86,7 @@ def match_inbound(seq: int) -> Response:
         raise invalid("client_id names the client the message is about", "client_id")
     s = services()
     touched(patient_id(client_id, principal.org.identity))
-    done = intake.resolve(s.engine, principal, _seq(seq), client_id, s.deps.clock)
+    done = intake.resolve(s.storage, principal, _seq(seq), client_id, s.deps.clock)
     return json_response({"applied": [inbound_json(m) for m in done]})
 
 
@@ -97,16 +97,16 @@ def dismiss_inbound(seq: int) -> Response:
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         raise invalid("reason says why the message is about nobody we serve", "reason")
     s = services()
-    return json_response(inbound_json(intake.dismiss(s.engine, principal, _seq(seq), reason, s.deps.clock)))
+    return json_response(inbound_json(intake.dismiss(s.storage, principal, _seq(seq), reason, s.deps.clock)))
 
 
 def client_timeline(record_id: str) -> Response:
     principal = require("Patient", "read", "read")
     touched(patient_id(record_id, principal.org.identity))
-    with reading(services().engine) as conn:
-        if record_store.get(conn, principal.org.id, "client", record_id) is None:
+    with services().storage.reading() as work:
+        if work.records.get(principal.org.id, "client", record_id) is None:
             raise not_found(f"client {record_id}")
-        found = timeline.of_client(conn, principal.org.id, record_id)
+        found = timeline.of_client(work, principal.org.id, record_id)
     return json_response(found)
 
 

@@ -63,7 +63,7 @@ def adt(ehr_id: str) -> Response:
     s = services()
     text = raw.decode("utf-8", errors="replace")
     outcome, ack = intake.take_v2(
-        s.engine, s.deps.catalogue, s.deps.clock, s.settings.match_demographics, ehr, text, "http"
+        s.storage, s.deps.catalogue, s.deps.clock, s.settings.match_demographics, ehr, text, "http"
     )
     if request.accept_mimetypes.best_match(["application/json", ER7], "application/json") == ER7:
         return _er7(outcome, ack)
@@ -96,7 +96,7 @@ def notify(ehr_id: str) -> Response:
     s = services()
     try:
         note = subscriptions.notification(bundle)
-        feed = notifications.Feed(s.engine, ehr, _read(ehr), s.deps.clock, s.settings.match_demographics)
+        feed = notifications.Feed(s.storage, ehr, _read(ehr), s.deps.clock, s.settings.match_demographics)
         report = notifications.receive(feed, note, orjson.dumps(bundle).decode())
     except ContentError as err:
         raise invalid(err.reason, err.where) from err
@@ -114,10 +114,10 @@ def process_message(ehr_id: str) -> Response:
     try:
         event = fhir_events.message_event(bundle, ehr.mrn_system)
     except ContentError as err:
-        intake.reject(s.engine, ehr, "process-message", orjson.dumps(bundle).decode(), err, s.deps.clock)
+        intake.reject(s.storage, ehr, "process-message", orjson.dumps(bundle).decode(), err, s.deps.clock)
         raise invalid(err.reason, err.where) from err
     outcome = intake.receive(
-        s.engine, ehr, event, orjson.dumps(bundle).decode(), s.deps.clock, s.settings.match_demographics
+        s.storage, ehr, event, orjson.dumps(bundle).decode(), s.deps.clock, s.settings.match_demographics
     )
     return _answer(outcome, None)
 

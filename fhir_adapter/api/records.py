@@ -12,8 +12,6 @@ from urllib.parse import quote, urlencode
 
 from flask import Response, request
 
-from fhir_adapter.adapters.db import reading
-from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.api.http import int_arg, json_body, json_response, require, services, touched
 from fhir_adapter.api.http_errors import bad_request
 from fhir_adapter.api.idempotency import run_write
@@ -21,6 +19,7 @@ from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.api.registry import ApiBlueprint, Operation, path_param, query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.api.schemas.contract import SCHEMAS
+from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RecordKind
 from fhir_adapter.service import records
 from fhir_adapter.service.context import Principal
@@ -175,8 +174,8 @@ def _create_view(kind: RecordKind) -> Callable[[], Response]:
         payload = json_body()
         return run_write(
             principal,
-            lambda conn: record_response(
-                principal, records.create(conn, services().deps, principal, kind, payload), kind, 201
+            lambda work: record_response(
+                principal, records.create(work, services().deps, principal, kind, payload), kind, 201
             ),
         )
 
@@ -196,8 +195,8 @@ def _list_view(kind: RecordKind) -> Callable[[], Response]:
         filters_given = {k: v for k, v in request.args.items() if k in allowed_filters}
         for name, value in filters_given.items():
             _check_filter(name, value, FILTERS[kind.name][name])
-        with reading(services().engine) as conn:
-            total, found = records.listing(conn, principal, kind, filters_given, limit, offset)
+        with services().storage.reading() as work:
+            total, found = records.listing(work, principal, kind, filters_given, limit, offset)
         touched(*(patient_id(s.client_id, principal.org.identity) for s in found))
         page: dict[str, Any] = {
             "total": total,
@@ -218,8 +217,8 @@ def _read_view(kind: RecordKind) -> Callable[[str], Response]:
 
     def read(record_id: str) -> Response:
         principal = require(kind.fhir_type, "read", "read")
-        with reading(services().engine) as conn:
-            return record_response(principal, records.get(conn, principal, kind, record_id), kind)
+        with services().storage.reading() as work:
+            return record_response(principal, records.get(work, principal, kind, record_id), kind)
 
     return read
 
@@ -232,9 +231,9 @@ def _update_view(kind: RecordKind) -> Callable[[str], Response]:
         payload, if_match = json_body(), _if_match()
         return run_write(
             principal,
-            lambda conn: record_response(
+            lambda work: record_response(
                 principal,
-                records.update(conn, services().deps, principal, kind, record_id, payload, if_match),
+                records.update(work, services().deps, principal, kind, record_id, payload, if_match),
                 kind,
             ),
         )

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from fhir_adapter.adapters.fhir_store import Stored, content
+from fhir_adapter.adapters.fhir_store import content
 from fhir_adapter.delivery.writes import Outgoing
+from fhir_adapter.domain.stored import Stored
 from fhir_adapter.domain.sync import Admission, Ehr, Job, JobAction, LedgerAction, Link, Sent
 
 

@@ -25,6 +25,7 @@ from fhir_adapter.adapters import (
     outbox_lease,
 )
 from fhir_adapter.adapters.db import reading, writing
+from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.writes import rewrite
@@ -143,7 +144,7 @@ def _carry(
     translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, refs)
     try:
         with conn.begin_nested():
-            got = fhir_intake.receive(conn, deps, principal, translated)
+            got = fhir_intake.receive(SqlWork(conn), deps, principal, translated)
     except ServiceError as err:
         reasons = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
         inbound_store.settle(

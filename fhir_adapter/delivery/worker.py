@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy import Engine
 
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
-from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
+from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import closure, linking, writes
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
@@ -29,7 +29,7 @@ from fhir_adapter.domain.sync import Job, JobAction, LedgerAction, Sent
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
-from fhir_adapter.service.ports import Contract
+from fhir_adapter.service.ports import Contract, StorageUnavailable
 from fhir_adapter.service.records import Deps
 
 log = structlog.get_logger("fhir_adapter.delivery")

@@ -19,10 +19,11 @@ import orjson
 import structlog
 from flask import Response, g
 
-from fhir_adapter.adapters.fhir_store import Stored, is_restricted
+from fhir_adapter.adapters.fhir_store import is_restricted
 from fhir_adapter.api.errors import outcome_response
 from fhir_adapter.api.http import touched
 from fhir_adapter.api.http_errors import HttpError
+from fhir_adapter.domain.stored import Stored
 from fhir_adapter.fhir_api import bundles
 from fhir_adapter.service import scopes
 from fhir_adapter.service.context import Principal

@@ -16,6 +16,7 @@ from fhir_adapter.api.http_errors import HttpError, bad_request
 from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
+from fhir_adapter.domain.stored import Stored
 from fhir_adapter.fhir_api import disclosure
 from fhir_adapter.fhir_api.bundles import references
 from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
@@ -33,6 +34,7 @@ from fhir_adapter.service import audit as audit_view
 from fhir_adapter.service import fhir_intake
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, invalid, not_found
+from fhir_adapter.service.ports import Work
 
 bp = Blueprint("fhir", __name__)
 bp.after_request(disclosure.guard)
@@ -48,7 +50,7 @@ def _known(rtype: str) -> None:
         raise HttpError(404, [Problem("", f"this server does not serve {rtype}", "not-supported")])
 
 
-def _version_headers(stored: fhir_store.Stored, location: bool = False) -> dict[str, str]:
+def _version_headers(stored: Stored, location: bool = False) -> dict[str, str]:
     moment = datetime.strptime(stored.last_updated, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     headers = {"ETag": f'W/"{stored.version_id}"', "Last-Modified": format_datetime(moment, usegmt=True)}
     if location:
@@ -102,7 +104,7 @@ def vread(rtype: str, rid: str, vid: str) -> Response:
     return _serve(principal, stored, f"{rtype}/{rid}/_history/{vid}")
 
 
-def _serve(principal: Principal, stored: fhir_store.Stored | None, what: str) -> Response:
+def _serve(principal: Principal, stored: Stored | None, what: str) -> Response:
     """A read or vread: 404 for what is not there or not to be seen, 410 for a deletion."""
     if stored is None:
         raise not_found(what)
@@ -159,8 +161,8 @@ def _write(rtype: str, rid: str | None) -> Response:
     if rid is not None and resource.get("id") != rid:
         raise bad_request(f"the body's id must be {rid}, as in the URL", "id")
 
-    def work(conn: Any) -> Response:
-        received = fhir_intake.receive(conn, services().deps, principal, resource, rid)
+    def act(work: Work) -> Response:
+        received = fhir_intake.receive(work, services().deps, principal, resource, rid)
         touched(received.stored.patient_id)
         status = 201 if received.created else 200
         if "return=OperationOutcome" in request.headers.get("Prefer", ""):
@@ -170,7 +172,7 @@ def _write(rtype: str, rid: str | None) -> Response:
         headers = _version_headers(received.stored, location=True)
         return Response(received.stored.data, status, headers, mimetype=disclosure.FHIR_JSON)
 
-    return disclosure.write_answer(principal, run_write(principal, work))
+    return disclosure.write_answer(principal, run_write(principal, act))
 
 
 @bp.post("/<rtype>")

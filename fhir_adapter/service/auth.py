@@ -14,17 +14,14 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import jwt
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
-from fhir_adapter.adapters import org_store, token_store
-from fhir_adapter.adapters.db import reading, writing
-from fhir_adapter.adapters.org_store import ClientRow, OrgRow
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.stored import ClientRow, OrgRow
 from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.service import scopes as smart
 from fhir_adapter.service.context import Org, Principal, stamp, utc_now
 from fhir_adapter.service.errors import Problem, Unauthenticated
+from fhir_adapter.service.ports import AlreadyUsed, Storage
 
 T = TypeVar("T")
 TOKEN_PREFIX = "fa_"  # noqa: S105 - how our tokens start, not a secret
@@ -49,7 +46,7 @@ def to_org(row: OrgRow, settings: Settings) -> Org:
 class Authenticator:
     """Turns an Authorization header into a Principal; lookups are cached for a short time."""
 
-    engine: Engine
+    storage: Storage
     settings: Settings
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], datetime] = utc_now
@@ -89,9 +86,9 @@ class Authenticator:
         return value
 
     def _registered(self, token: str) -> Principal | None:
-        with reading(self.engine) as conn:
-            client = org_store.client_by_token(conn, token_hash(token))
-            org = org_store.get_org(conn, client.org_id) if client else None
+        with self.storage.reading() as work:
+            client = work.orgs.client_by_token(token_hash(token))
+            org = work.orgs.get_org(client.org_id) if client else None
         if client is None or org is None or client.revoked_at:
             return None
         granted = smart.grants(client.scopes.split())
@@ -143,15 +140,15 @@ class Authenticator:
         key = hashlib.sha256(f"{claims['iss']}\n{jti}".encode()).hexdigest()
         expires = stamp(datetime.fromtimestamp(exp, UTC))
         try:
-            with writing(self.engine) as conn:
-                token_store.remember(conn, key, expires, stamp(now))
-        except IntegrityError:
+            with self.storage.writing() as work:
+                work.tokens.remember(key, expires, stamp(now))
+        except AlreadyUsed:
             return False
         return True
 
     def _org(self, org_id: str) -> Org | None:
-        with reading(self.engine) as conn:
-            row = org_store.get_org(conn, org_id)
+        with self.storage.reading() as work:
+            row = work.orgs.get_org(org_id)
         return to_org(row, self.settings) if row else None
 
 
@@ -160,7 +157,7 @@ def default_namespace(settings: Settings, org_id: str) -> str:
 
 
 def register_client(
-    engine: Engine,
+    storage: Storage,
     settings: Settings,
     org_id: str,
     name: str,
@@ -179,12 +176,12 @@ def register_client(
     client = ClientRow(
         "c-" + secrets.token_hex(8), org_id, name, " ".join(sorted(scopes)), now, None, restricted_access
     )
-    with writing(engine) as conn:
-        org = org_store.get_org(conn, org_id)
+    with storage.writing() as work:
+        org = work.orgs.get_org(org_id)
         if org is None:
             org = OrgRow(org_id, org_id, namespace or default_namespace(settings, org_id))
-            org_store.add_org(conn, org, now)
+            work.orgs.add_org(org, now)
         elif namespace and namespace != org.identifier_namespace:
             raise ValueError(f"organisation {org_id} has the namespace {org.identifier_namespace}")
-        org_store.add_client(conn, client, token_hash(token))
+        work.orgs.add_client(client, token_hash(token))
     return client, token

@@ -14,11 +14,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection
 
-from fhir_adapter.adapters import fhir_store, record_store
-from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.domain.records import Referral, ReferralUpdate
+from fhir_adapter.domain.stored import Stored, StoredRecord
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
@@ -33,6 +31,7 @@ from fhir_adapter.service.errors import (
     invalid,
     not_found,
 )
+from fhir_adapter.service.ports import Work
 from fhir_adapter.service.records import Deps
 
 JSON = dict[str, Any]
@@ -48,11 +47,11 @@ class Received:
     """The record the resource became, the resource now stored for it, and what was not carried."""
 
     created: bool
-    stored: fhir_store.Stored
+    stored: Stored
     findings: list[Finding]
 
 
-def _holdings(conn: Connection, principal: Principal) -> Lookup:
+def _holdings(work: Work, principal: Principal) -> Lookup:
     """Our current resources by relative reference (Type/id), each read once: what the reverse mapping
     resolves the input's references against (the client, the episode, a plan's goals, a task's request)."""
     cache: dict[str, JSON | None] = {}
@@ -61,7 +60,7 @@ def _holdings(conn: Connection, principal: Principal) -> Lookup:
         if ref not in cache:
             rtype, rid = ref.split("/")
             found = (
-                fhir_store.read(conn, principal.org.id, rtype, rid)
+                work.resources.read(principal.org.id, rtype, rid)
                 if rtype in RESOURCE_TYPES.values()
                 else None
             )
@@ -76,11 +75,11 @@ def _holdings(conn: Connection, principal: Principal) -> Lookup:
     return lookup
 
 
-def _client_of(conn: Connection, deps: Deps, principal: Principal, resource: JSON, lookup: Lookup) -> str:
+def _client_of(work: Work, deps: Deps, principal: Principal, resource: JSON, lookup: Lookup) -> str:
     element = SUBJECT[resource["resourceType"]]
     ref = resource.get(element) or {}
     client_id = ReverseContext(deps.catalogue, principal.org.identity, lookup=lookup).ref_id(ref, "client")
-    if client_id is None or not record_store.exists(conn, principal.org.id, "client", client_id):
+    if client_id is None or not work.records.exists(principal.org.id, "client", client_id):
         raise invalid(f"{ref.get('reference') or 'the subject'} is not a patient of this service", element)
     return client_id
 
@@ -111,18 +110,18 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
 
 
 def receive(
-    conn: Connection, deps: Deps, principal: Principal, resource: JSON, target_id: str | None = None
+    work: Work, deps: Deps, principal: Principal, resource: JSON, target_id: str | None = None
 ) -> Received:
     """Create (target_id None) or update one resource an EHR sent; 404 when the target is not ours."""
     org = principal.org.id
     rtype = resource["resourceType"]
-    target = fhir_store.record_of(conn, org, rtype, target_id) if target_id else None
+    target = work.resources.record_of(org, rtype, target_id) if target_id else None
     if target_id and (target is None or (target[2] and not principal.restricted_access)):
         raise not_found(f"{rtype}/{target_id}")
     if not target_id and not resource.get("id"):
         resource = {**resource, "id": str(uuid.uuid4())}  # the server names what it is given to create
-    lookup = _holdings(conn, principal)
-    client_id = _client_of(conn, deps, principal, resource, lookup)
+    lookup = _holdings(work, principal)
+    client_id = _client_of(work, deps, principal, resource, lookup)
     reversed_ = _reverse(deps, principal, resource, client_id, lookup)
     record = _record_of(reversed_, rtype)
     if rtype == "Task":
@@ -132,7 +131,7 @@ def receive(
     if target and target[0] != kind:
         raise invalid(f"{rtype}/{target_id} belongs to a {target[0]}, not a {kind}")
     try:
-        created = _save(conn, deps, principal, kind, record_id, record)
+        created = _save(work, deps, principal, kind, record_id, record)
     except (Invalid, UnknownReference, RuleBroken) as err:  # the record it became is at fault: say so
         label = RECORD_KINDS[kind].label
         problems = [
@@ -140,7 +139,7 @@ def receive(
         ]
         raise Invalid(problems) from err
     main = "referral-task" if rtype == "Task" else kind
-    stored = fhir_store.read(conn, org, rtype, principal.org.identity.uuid(main, record_id))
+    stored = work.resources.read(org, rtype, principal.org.identity.uuid(main, record_id))
     if stored is None:  # the record's projection always holds its main resource
         raise not_found(f"{rtype} of {kind} {record_id}")
     return Received(created, stored, reversed_.findings)
@@ -160,15 +159,15 @@ def _keep_finer_status(deps: Deps, old: StoredRecord, referral: Referral) -> Ref
     )
 
 
-def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_id: str, record: Any) -> bool:
+def _save(work: Work, deps: Deps, principal: Principal, kind: str, record_id: str, record: Any) -> bool:
     """Store the record; True when it is new."""
-    old = record_store.get(conn, principal.org.id, kind, record_id, for_update=True)
+    old = work.records.get(principal.org.id, kind, record_id, for_update=True)
     if isinstance(record, ReferralUpdate):  # a Task: a status change of a referral we have
         if old is None:
             raise invalid(f"no referral {record_id} to update", "focus")
         if old.data["status"] != record.status:
             history.apply_status(
-                conn, deps, principal, old, record.status, record.status_reason, record.changed_at
+                work, deps, principal, old, record.status, record.status_reason, record.changed_at
             )
         return False
     if isinstance(record, Referral) and old is not None:
@@ -176,7 +175,7 @@ def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_
     payload = deps.contract.dump(record) | {"id": record_id}
     payload.pop("version", None)
     if old is not None:
-        records.update(conn, deps, principal, RECORD_KINDS[kind], record_id, payload)
+        records.update(work, deps, principal, RECORD_KINDS[kind], record_id, payload)
         return False
-    records.create(conn, deps, principal, RECORD_KINDS[kind], payload)
+    records.create(work, deps, principal, RECORD_KINDS[kind], payload)
     return True

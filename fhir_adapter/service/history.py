@@ -4,45 +4,43 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Connection
-
-from fhir_adapter.adapters import record_store
-from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.domain.errors import DomainError, IllegalTransition
 from fhir_adapter.domain.records import ReferralStatus
 from fhir_adapter.domain.referrals import transition
+from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import conflict, invalid, not_found
+from fhir_adapter.service.ports import Work
 from fhir_adapter.service.records import Deps, get, save_version
 
 PLAN = RECORD_KINDS["service-plan"]
 REFERRAL = RECORD_KINDS["referral"]
 
 
-def plan(conn: Connection, principal: Principal, plan_id: str) -> StoredRecord:
+def plan(work: Work, principal: Principal, plan_id: str) -> StoredRecord:
     """The current service plan, whose versions the functions below read; 404 when there is none."""
-    return get(conn, principal, PLAN, plan_id)
+    return get(work, principal, PLAN, plan_id)
 
 
-def versions(conn: Connection, principal: Principal, current: StoredRecord) -> list[dict[str, Any]]:
+def versions(work: Work, principal: Principal, current: StoredRecord) -> list[dict[str, Any]]:
     return [
         {"version": v, "recorded": at, **({"by": who} if who else {})}
-        for v, at, who in record_store.versions(conn, principal.org.id, PLAN.name, current.record_id)
+        for v, at, who in work.records.versions(principal.org.id, PLAN.name, current.record_id)
     ]
 
 
-def version(conn: Connection, principal: Principal, current: StoredRecord, number: int) -> dict[str, Any]:
-    data = record_store.version(conn, principal.org.id, PLAN.name, current.record_id, number)
+def version(work: Work, principal: Principal, current: StoredRecord, number: int) -> dict[str, Any]:
+    data = work.records.version(principal.org.id, PLAN.name, current.record_id, number)
     if data is None:
         raise not_found(f"version {number} of service plan {current.record_id}")
     return data
 
 
 def difference(
-    conn: Connection, principal: Principal, current: StoredRecord, old: int, new: int
+    work: Work, principal: Principal, current: StoredRecord, old: int, new: int
 ) -> list[dict[str, Any]]:
-    return diff(version(conn, principal, current, old), version(conn, principal, current, new))
+    return diff(version(work, principal, current, old), version(work, principal, current, new))
 
 
 def diff(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
@@ -71,7 +69,7 @@ def _keyed(items: list[Any]) -> bool:
 
 
 def change_status(
-    conn: Connection, deps: Deps, principal: Principal, referral_id: str, payload: Any
+    work: Work, deps: Deps, principal: Principal, referral_id: str, payload: Any
 ) -> StoredRecord:
     """Move a referral along its lifecycle: draft → sent → accepted | declined → in-progress → completed."""
     if not isinstance(payload, dict) or not isinstance(payload.get("status"), str):
@@ -79,16 +77,16 @@ def change_status(
     unknown = sorted(set(payload) - {"status", "reason", "at"})
     if unknown:
         raise invalid("unknown field", unknown[0])
-    old = record_store.get(conn, principal.org.id, REFERRAL.name, referral_id, for_update=True)
+    old = work.records.get(principal.org.id, REFERRAL.name, referral_id, for_update=True)
     if old is None:
         raise not_found(f"referral {referral_id}")
     return apply_status(
-        conn, deps, principal, old, payload["status"], payload.get("reason"), payload.get("at")
+        work, deps, principal, old, payload["status"], payload.get("reason"), payload.get("at")
     )
 
 
 def apply_status(
-    conn: Connection,
+    work: Work,
     deps: Deps,
     principal: Principal,
     old: StoredRecord,
@@ -107,4 +105,4 @@ def apply_status(
     checked = deps.contract.load(
         REFERRAL.name, deps.contract.dump(changed)
     )  # the reason and time stamp obey the contract too
-    return save_version(conn, deps, principal, REFERRAL, old, checked)
+    return save_version(work, deps, principal, REFERRAL, old, checked)

@@ -14,10 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import structlog
-from sqlalchemy import Connection, Engine
 
-from fhir_adapter.adapters import audit_store, ehr_store, fhir_store, inbound_store, record_store
-from fhir_adapter.adapters.db import StorageUnavailable, writing
 from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.events import ContentError, Event, Patient
 from fhir_adapter.domain.inbound import Inbound, InboundState
@@ -29,6 +26,7 @@ from fhir_adapter.service import admissions, matching
 from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import conflict, not_found
+from fhir_adapter.service.ports import Storage, StorageUnavailable, Work
 
 log = structlog.get_logger("fhir_adapter.intake")
 
@@ -46,22 +44,22 @@ Same = Callable[[str, str], bool]  # whether two bodies under one control id are
 
 
 def _repeat(
-    conn: Connection, ehr: Ehr, event: Event, body: str, same: Same | None
+    work: Work, ehr: Ehr, event: Event, body: str, same: Same | None
 ) -> tuple[Event, Inbound | None, str]:
     """The message stored before under the event's control id when this is it sent again. A control id
     used before by another message (a sender that starts its numbering again) does not make this one a
     repeat: it is kept under a key of its own, and said so."""
-    before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
+    before = work.messages.seen(ehr.org_id, ehr.id, event.control_id)
     if before is None or same is None or (before.event.event == event.event and same(before.body, body)):
         return event, before, ""
     digest = hashlib.sha256(body.encode()).hexdigest()[:12]
     own = replace(event, control_id=f"{event.control_id}~{digest}")
     said = f"the control id {event.control_id} came before with another message (inbound {before.seq}): taken as new; "
-    return own, inbound_store.seen(conn, ehr.org_id, ehr.id, own.control_id), said
+    return own, work.messages.seen(ehr.org_id, ehr.id, own.control_id), said
 
 
 def receive(
-    engine: Engine,
+    storage: Storage,
     ehr: Ehr,
     event: Event,
     body: str,
@@ -73,9 +71,9 @@ def receive(
     says the two bodies are one message."""
     now = stamp(clock())
     try:
-        with writing(engine) as conn:
-            event, before, said = _repeat(conn, ehr, event, body, same)
-            seq = None if before else inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
+        with storage.writing() as work:
+            event, before, said = _repeat(work, ehr, event, body, same)
+            seq = None if before else work.messages.add(ehr.org_id, ehr.id, event, body, now)
             if seq is None:
                 first = before.received_at if before else "before"
                 return Outcome(
@@ -84,7 +82,7 @@ def receive(
                     f"{event.control_id} was received {first}: not processed again",
                     before.seq if before else None,
                 )
-            outcome = _act(conn, ehr, event, seq, said, demographics, now)
+            outcome = _act(work, ehr, event, seq, said, demographics, now)
     except StorageUnavailable as err:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
@@ -92,21 +90,19 @@ def receive(
     return outcome
 
 
-def _act(
-    conn: Connection, ehr: Ehr, event: Event, seq: int, said: str, demographics: bool, now: str
-) -> Outcome:
+def _act(work: Work, ehr: Ehr, event: Event, seq: int, said: str, demographics: bool, now: str) -> Outcome:
     """A stored message matched and applied, or left for a person when it matches nobody."""
-    found = matching.match(conn, ehr, event.patient, demographics)
+    found = matching.match(work, ehr, event.patient, demographics)
     if found.client_id is None:
-        inbound_store.settle(conn, seq, InboundState.NEEDS_MATCH, said + found.why)
+        work.messages.settle(seq, InboundState.NEEDS_MATCH, said + found.why)
         why = f"{said}stored; it matches no client ({found.why}) and waits for a person"
         return Outcome("AA", InboundState.NEEDS_MATCH, why, seq)
-    state, detail = _apply(conn, ehr, event, seq, found.client_id, found.by, now, said)
+    state, detail = _apply(work, ehr, event, seq, found.client_id, found.by, now, said)
     return Outcome("AA", state, detail, seq)
 
 
 def _apply(
-    conn: Connection,
+    work: Work,
     ehr: Ehr,
     event: Event,
     seq: int,
@@ -116,17 +112,17 @@ def _apply(
     said: str = "",
 ) -> tuple[InboundState, str]:
     """A stored message about a client acted on, settled and audited: its state and detail."""
-    applied = admissions.apply(conn, ehr, client_id, event, now)
+    applied = admissions.apply(work, ehr, client_id, event, now)
     detail = said + applied.detail
-    inbound_store.settle(conn, seq, applied.state, detail, client_id, by)
-    audit_store.add_many(conn, [received(conn, ehr, event, client_id, now)])
+    work.messages.settle(seq, applied.state, detail, client_id, by)
+    work.audit.add_many([received(work, ehr, event, client_id, now)])
     return applied.state, detail
 
 
-def received(conn: Connection, ehr: Ehr, event: Event, client_id: str, now: str) -> AuditRow:
+def received(work: Work, ehr: Ehr, event: Event, client_id: str, now: str) -> AuditRow:
     """What an EHR told us about a client's patient: an AuditEvent of the message's effect."""
     patient = next(
-        (i for t, i in fhir_store.of_records(conn, ehr.org_id, [("client", client_id)]) if t == "Patient"),
+        (i for t, i in work.resources.of_records(ehr.org_id, [("client", client_id)]) if t == "Patient"),
         None,
     )
     method = {"mllp": "MLLP", "query": "GET"}.get(event.channel, "POST")
@@ -134,7 +130,7 @@ def received(conn: Connection, ehr: Ehr, event: Event, client_id: str, now: str)
     return by_service(ehr.org_id, agent, "create", method, f"{event.event} {event.control_id}", patient, now)
 
 
-def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError, clock: Clock) -> Outcome:
+def reject(storage: Storage, ehr: Ehr, channel: str, body: str, err: ContentError, clock: Clock) -> Outcome:
     """Keep a message that could not be read, with the reason, once: the same body sent again is known by
     its hash and not stored again (a corrected resend is taken as new). AR when nothing can be stored."""
     reason = f"{err.where}: {err.reason}" if err.where else err.reason
@@ -142,14 +138,14 @@ def reject(engine: Engine, ehr: Ehr, channel: str, body: str, err: ContentError,
     event = Event(channel, f"rejected:{digest}", "unreadable", "other", Patient())
     now = stamp(clock())
     try:
-        with writing(engine) as conn:
-            seq = inbound_store.add(conn, ehr.org_id, ehr.id, event, body, now)
+        with storage.writing() as work:
+            seq = work.messages.add(ehr.org_id, ehr.id, event, body, now)
             if seq is None:
-                before = inbound_store.seen(conn, ehr.org_id, ehr.id, event.control_id)
+                before = work.messages.seen(ehr.org_id, ehr.id, event.control_id)
                 return Outcome(
                     "AE", InboundState.REJECTED, err.reason, before.seq if before else None, err.where
                 )
-            inbound_store.settle(conn, seq, InboundState.REJECTED, reason)
+            work.messages.settle(seq, InboundState.REJECTED, reason)
     except StorageUnavailable as down:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(down))
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
@@ -170,22 +166,28 @@ def _read_v2(text: str, channel: str, ehr: Ehr, catalogue: Catalogue) -> Event:
 
 
 def take_v2(
-    engine: Engine, catalogue: Catalogue, clock: Clock, demographics: bool, ehr: Ehr, text: str, channel: str
+    storage: Storage,
+    catalogue: Catalogue,
+    clock: Clock,
+    demographics: bool,
+    ehr: Ehr,
+    text: str,
+    channel: str,
 ) -> tuple[Outcome, str]:
     """Read, store and act on one ADT message (HTTP or MLLP): the outcome and the ACK to send back, which
     can be built whatever the text."""
     try:
         event = _read_v2(text, channel, ehr, catalogue)
     except ContentError as err:
-        outcome = reject(engine, ehr, channel, hl7v2.normalise(text), err, clock)
+        outcome = reject(storage, ehr, channel, hl7v2.normalise(text), err, clock)
         return outcome, v2_ack.ack(text, outcome.ack, outcome.detail, err.code, err.where)
-    outcome = receive(engine, ehr, event, hl7v2.normalise(text), clock, demographics, hl7v2.same_message)
+    outcome = receive(storage, ehr, event, hl7v2.normalise(text), clock, demographics, hl7v2.same_message)
     return outcome, v2_ack.ack(text, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
 
 
-def _waiting(conn: Connection, org: str, seq: int, verb: str) -> Inbound:
+def _waiting(work: Work, org: str, seq: int, verb: str) -> Inbound:
     """The message a person decides about; it must still need a match."""
-    msg = inbound_store.get(conn, org, seq)
+    msg = work.messages.get(org, seq)
     if msg is None:
         raise not_found(f"inbound message {seq}")
     if msg.state is not InboundState.NEEDS_MATCH:
@@ -195,24 +197,24 @@ def _waiting(conn: Connection, org: str, seq: int, verb: str) -> Inbound:
     return msg
 
 
-def resolve(engine: Engine, principal: Principal, seq: int, client_id: str, clock: Clock) -> list[Inbound]:
+def resolve(storage: Storage, principal: Principal, seq: int, client_id: str, clock: Clock) -> list[Inbound]:
     """A person says whom a waiting message is about: it and the messages waiting for the same patient of
     the same EHR are applied, oldest first. The messages as they are now."""
     org, who = principal.org.id, principal.agent_id
     now = stamp(clock())
-    with writing(engine) as conn:
-        msg = _waiting(conn, org, seq, "resolved")
-        if record_store.get(conn, org, "client", client_id) is None:
+    with storage.writing() as work:
+        msg = _waiting(work, org, seq, "resolved")
+        if work.records.get(org, "client", client_id) is None:
             raise not_found(f"client {client_id}")
-        ehr = ehr_store.get_ehr(conn, org, msg.ehr_id)
+        ehr = work.ehrs.get_ehr(org, msg.ehr_id)
         if ehr is None:
             raise conflict(f"the EHR {msg.ehr_id} is no longer registered", "ehr")
         done = []
-        for m in inbound_store.waiting(conn, org, msg.ehr_id, msg.event.patient.mrn):
+        for m in work.messages.waiting(org, msg.ehr_id, msg.event.patient.mrn):
             if m.seq != seq and not _same_patient(m.event.patient, msg.event.patient):
                 continue
-            state, detail = _apply(conn, ehr, m.event, m.seq, client_id, "person", now)
-            inbound_store.resolved(conn, m.seq, who, now)
+            state, detail = _apply(work, ehr, m.event, m.seq, client_id, "person", now)
+            work.messages.resolved(m.seq, who, now)
             done.append(
                 replace(
                     m,
@@ -227,12 +229,12 @@ def resolve(engine: Engine, principal: Principal, seq: int, client_id: str, cloc
         return done
 
 
-def dismiss(engine: Engine, principal: Principal, seq: int, reason: str, clock: Clock) -> Inbound:
+def dismiss(storage: Storage, principal: Principal, seq: int, reason: str, clock: Clock) -> Inbound:
     """A person says a waiting message is about nobody we serve: it stays stored, marked dismissed."""
-    with writing(engine) as conn:
-        msg = _waiting(conn, principal.org.id, seq, "dismissed")
-        inbound_store.settle(conn, seq, InboundState.DISMISSED, reason)
-        inbound_store.resolved(conn, seq, principal.agent_id, stamp(clock()))
+    with storage.writing() as work:
+        msg = _waiting(work, principal.org.id, seq, "dismissed")
+        work.messages.settle(seq, InboundState.DISMISSED, reason)
+        work.messages.resolved(seq, principal.agent_id, stamp(clock()))
         return replace(msg, state=InboundState.DISMISSED, detail=reason)
 
 

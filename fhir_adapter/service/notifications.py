@@ -12,10 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from sqlalchemy import Engine
 
-from fhir_adapter.adapters import ehr_store, inbound_store
-from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.domain.events import ContentError, Event
 from fhir_adapter.domain.inbound import Subscription
 from fhir_adapter.domain.sync import Ehr
@@ -24,6 +21,7 @@ from fhir_adapter.events.subscriptions import Notification
 from fhir_adapter.mapping.paging import pages
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import Clock, stamp
+from fhir_adapter.service.ports import Storage
 
 JSON = dict[str, Any]
 Read = Callable[[str], JSON]  # GET a path of the EHR's FHIR API: its JSON
@@ -58,7 +56,7 @@ class Report:
 class Feed:
     """One EHR's notifications: where they are stored and how the EHR is read."""
 
-    engine: Engine
+    storage: Storage
     ehr: Ehr
     read: Read
     clock: Clock
@@ -72,21 +70,21 @@ class Feed:
         resource = (included.get(subject) or included.get(target or "")) if subject else None
         if resource is None and pid:
             if pid not in self.fetched:  # once per notification: a recovery may name one patient often
-                with reading(self.engine) as conn:
-                    linked = ehr_store.link_by_patient(conn, self.ehr.org_id, self.ehr.id, pid)
+                with self.storage.reading() as work:
+                    linked = work.ehrs.link_by_patient(self.ehr.org_id, self.ehr.id, pid)
                 # an MRN is needed to match a patient never seen
                 self.fetched[pid] = self.read(f"Patient/{pid}") if linked is None else None
             resource = self.fetched[pid]
         return patient_of(resource, pid, self.ehr.mrn_system)
 
     def take(self, event: Event, body: str) -> JSON:
-        outcome = intake.receive(self.engine, self.ehr, event, body, self.clock, self.demographics)
+        outcome = intake.receive(self.storage, self.ehr, event, body, self.clock, self.demographics)
         return {"state": outcome.state, "detail": outcome.detail, "inbound": outcome.seq}
 
     def gone(self, err: Gone, body: str) -> JSON:
         """An event whose resource the EHR does not have: kept as rejected, with the reason."""
         problem = ContentError(str(err), err.path.split("?")[0])
-        outcome = intake.reject(self.engine, self.ehr, "notification", body, problem, self.clock)
+        outcome = intake.reject(self.storage, self.ehr, "notification", body, problem, self.clock)
         return {"state": outcome.state, "detail": str(err), "inbound": outcome.seq}
 
 
@@ -137,8 +135,8 @@ def _state(feed: Feed, note: Notification, report: Report) -> Subscription:
     """Our count of the subscription's events: a new subscription's handshake sets it; a handshake below it
     starts a new generation (the EHR counts again); one above it leaves a gap (a subscription re-activated
     after an error: the events in between are recovered)."""
-    with reading(feed.engine) as conn:
-        known = inbound_store.subscription(conn, feed.ehr.org_id, feed.ehr.id, note.subscription)
+    with feed.storage.reading() as work:
+        known = work.messages.subscription(feed.ehr.org_id, feed.ehr.id, note.subscription)
     sub = known or Subscription(note.subscription, note.topic, note.status, 0, None)
     count = note.events_since_start  # a handshake need not carry it: then it says nothing of the count
     if note.type != "handshake" or count is None:
@@ -216,6 +214,6 @@ def receive(feed: Feed, note: Notification, body: str) -> Report:
     sub = replace(
         sub, topic=note.topic or sub.topic, status=note.status, events_seen=seen, last_event_at=last
     )
-    with writing(feed.engine) as conn:
-        inbound_store.save_subscription(conn, feed.ehr.org_id, feed.ehr.id, sub, now, report.restarted)
+    with feed.storage.writing() as work:
+        work.messages.save_subscription(feed.ehr.org_id, feed.ehr.id, sub, now, report.restarted)
     return report

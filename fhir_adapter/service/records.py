@@ -1,6 +1,6 @@
 """Create, update, read and list case-management records; each write also updates their FHIR resources.
 
-Every function takes the open unit of work (`conn`): the caller commits, so a record, its FHIR resources,
+Every function takes the open unit of work (`work`): the caller commits, so a record, its FHIR resources,
 its versions and the idempotency key of the request that made it are stored together or not at all.
 """
 
@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection
-
-from fhir_adapter.adapters import fhir_store, record_store
-from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain.errors import IllegalTransition
 from fhir_adapter.domain.referrals import check_move
+from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import FhirValidationError, MappingError
 from fhir_adapter.mapping.kinds import RecordKind
@@ -30,7 +27,7 @@ from fhir_adapter.service.errors import (
     rule_broken,
     unknown_reference,
 )
-from fhir_adapter.service.ports import Contract
+from fhir_adapter.service.ports import Contract, Work
 from fhir_adapter.service.projection import client_of, patient_id, project
 
 
@@ -52,7 +49,7 @@ def _fields(kind: RecordKind, record: Any) -> dict[str, Any]:
 
 
 def _check_references(
-    conn: Connection, principal: Principal, kind: RecordKind, record: Any, new: bool = False
+    work: Work, principal: Principal, kind: RecordKind, record: Any, new: bool = False
 ) -> None:
     """A record refers only to records of its own client that exist: references in FHIR must resolve.
     A new record must not exist yet. One query answers all of it."""
@@ -65,7 +62,7 @@ def _check_references(
     keys += [("episode", episode_id)] if episode_id else []
     keys += [("service-plan", plan_id)] if plan_id else []
     keys += [(kind.name, record.id)] if new and kind.name != "client" else []
-    found = record_store.owners(conn, org, keys)
+    found = work.records.owners(org, keys)
     if new and (kind.name, record.id) in found:
         raise conflict(f"{kind.label} {record.id} exists: update it with PUT", "id")
     if kind.name == "client":
@@ -75,12 +72,12 @@ def _check_references(
     if episode_id and found.get(("episode", episode_id)) != client_id:
         raise unknown_reference(f"no case episode {episode_id} of client {client_id}", "episode_id")
     if plan_id:
-        _check_goal(conn, org, found.get(("service-plan", plan_id)) == client_id, record)
+        _check_goal(work, org, found.get(("service-plan", plan_id)) == client_id, record)
 
 
-def _check_goal(conn: Connection, org: str, plan_found: bool, record: Any) -> None:
+def _check_goal(work: Work, org: str, plan_found: bool, record: Any) -> None:
     reason = record.reason
-    plan = record_store.get(conn, org, "service-plan", reason.plan_id) if plan_found else None
+    plan = work.records.get(org, "service-plan", reason.plan_id) if plan_found else None
     if plan is None:
         raise unknown_reference(
             f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id"
@@ -92,7 +89,7 @@ def _check_goal(conn: Connection, org: str, plan_found: bool, record: Any) -> No
 
 
 def _store_fhir(
-    conn: Connection, deps: Deps, principal: Principal, kind: RecordKind, record: Any, when: str
+    work: Work, deps: Deps, principal: Principal, kind: RecordKind, record: Any, when: str
 ) -> None:
     identity = principal.org.identity
     try:
@@ -102,8 +99,7 @@ def _store_fhir(
     except FhirValidationError as err:
         problems = [Problem(i.path, f"would not be valid FHIR: {i.message}") for i in err.issues]
         raise Invalid(problems) from err
-    changed = fhir_store.save(
-        conn,
+    changed = work.resources.save(
         principal.org.id,
         (kind.name, record.id),
         patient_id(client_of(record), identity),
@@ -111,26 +107,22 @@ def _store_fhir(
         when,
     )
     cause = f"{kind.name} {record.id}"
-    outbox.changed(conn, principal.org.id, client_of(record), cause, changed, when, principal.ehr_id)
+    outbox.changed(work, principal.org.id, client_of(record), cause, changed, when, principal.ehr_id)
 
 
-def create(
-    conn: Connection, deps: Deps, principal: Principal, kind: RecordKind, payload: Any
-) -> StoredRecord:
+def create(work: Work, deps: Deps, principal: Principal, kind: RecordKind, payload: Any) -> StoredRecord:
     record = deps.contract.load(kind.name, payload)
     org = principal.org.id
-    _check_references(conn, principal, kind, record, new=True)
+    _check_references(work, principal, kind, record, new=True)
     when = stamp(deps.clock())
-    _store_fhir(conn, deps, principal, kind, record, when)
+    _store_fhir(work, deps, principal, kind, record, when)
     data = deps.contract.dump(record)
     version = record.version if isinstance(record, r.ServicePlan) else 1
-    return record_store.add(
-        conn, org, kind.name, data, _fields(kind, record), when, principal.agent_id, version
-    )
+    return work.records.add(org, kind.name, data, _fields(kind, record), when, principal.agent_id, version)
 
 
 def update(
-    conn: Connection,
+    work: Work,
     deps: Deps,
     principal: Principal,
     kind: RecordKind,
@@ -138,7 +130,7 @@ def update(
     payload: Any,
     if_match: int | None = None,
 ) -> StoredRecord:
-    old = record_store.get(conn, principal.org.id, kind.name, record_id, for_update=True)
+    old = work.records.get(principal.org.id, kind.name, record_id, for_update=True)
     if old is None:
         raise not_found(f"{kind.label} {record_id}")
     if if_match is not None and if_match != old.version:
@@ -149,8 +141,8 @@ def update(
     if _unversioned(deps.contract.dump(record)) == _unversioned(old.data):
         return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
     record = _next_version(kind, old, record, deps)
-    _check_references(conn, principal, kind, record)
-    return save_version(conn, deps, principal, kind, old, record)
+    _check_references(work, principal, kind, record)
+    return save_version(work, deps, principal, kind, old, record)
 
 
 def _check_update(kind: RecordKind, old: StoredRecord, record: Any, says_version: bool) -> None:
@@ -175,13 +167,12 @@ def _unversioned(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_version(
-    conn: Connection, deps: Deps, principal: Principal, kind: RecordKind, old: StoredRecord, record: Any
+    work: Work, deps: Deps, principal: Principal, kind: RecordKind, old: StoredRecord, record: Any
 ) -> StoredRecord:
     """Store a new version of a record that was checked, and its FHIR resources."""
     when = stamp(deps.clock())
-    _store_fhir(conn, deps, principal, kind, record, when)
-    return record_store.replace(
-        conn,
+    _store_fhir(work, deps, principal, kind, record, when)
+    return work.records.replace(
         principal.org.id,
         old,
         deps.contract.dump(record),
@@ -205,19 +196,19 @@ def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps) 
     return record
 
 
-def get(conn: Connection, principal: Principal, kind: RecordKind, record_id: str) -> StoredRecord:
-    found = record_store.get(conn, principal.org.id, kind.name, record_id)
+def get(work: Work, principal: Principal, kind: RecordKind, record_id: str) -> StoredRecord:
+    found = work.records.get(principal.org.id, kind.name, record_id)
     if found is None:
         raise not_found(f"{kind.label} {record_id}")
     return found
 
 
 def listing(
-    conn: Connection, principal: Principal, kind: RecordKind, filters: dict[str, str], limit: int, offset: int
+    work: Work, principal: Principal, kind: RecordKind, filters: dict[str, str], limit: int, offset: int
 ) -> tuple[int, list[StoredRecord]]:
     columns = {"client_id": "client_id", "status": "status"}
     if kind.subtype:
         columns[kind.subtype] = "subtype"
-    return record_store.listing(
-        conn, principal.org.id, kind.name, {columns[k]: v for k, v in filters.items()}, limit, offset
+    return work.records.listing(
+        principal.org.id, kind.name, {columns[k]: v for k, v in filters.items()}, limit, offset
     )

@@ -8,12 +8,10 @@ The rules are data, per kind of record: `admission` and `discharge` in mapping/k
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
-
-from fhir_adapter.adapters import fhir_store, record_store
-from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.domain.dates import on_or_after_day_of
+from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.mapping.kinds import RECORD_KINDS, Selection
+from fhir_adapter.service.ports import Work
 
 Key = tuple[str, str]
 
@@ -68,21 +66,19 @@ def discharge_referrals(records: list[StoredRecord], since: str | None) -> list[
     return _chosen(records, "discharge", since, of_the_stay=True)
 
 
-def resources(conn: Connection, org_id: str, keys: list[Key]) -> list[Key]:
+def resources(work: Work, org_id: str, keys: list[Key]) -> list[Key]:
     """The resources the chosen records show as (the Patient stays the EHR's own)."""
-    return [k for k in fhir_store.of_records(conn, org_id, keys) if k[0] != "Patient"]
+    return [k for k in work.resources.of_records(org_id, keys) if k[0] != "Patient"]
 
 
-def for_admission(conn: Connection, org_id: str, client_id: str) -> list[Key]:
-    return resources(conn, org_id, admission_records(record_store.of_client(conn, org_id, client_id)))
+def for_admission(work: Work, org_id: str, client_id: str) -> list[Key]:
+    return resources(work, org_id, admission_records(work.records.of_client(org_id, client_id)))
 
 
-def for_discharge(conn: Connection, org_id: str, client_id: str, since: str | None) -> list[Key]:
-    return resources(conn, org_id, discharge_records(record_store.of_client(conn, org_id, client_id), since))
+def for_discharge(work: Work, org_id: str, client_id: str, since: str | None) -> list[Key]:
+    return resources(work, org_id, discharge_records(work.records.of_client(org_id, client_id), since))
 
 
-def of_discharge_referrals(conn: Connection, org_id: str, client_id: str, since: str | None) -> list[Key]:
+def of_discharge_referrals(work: Work, org_id: str, client_id: str, since: str | None) -> list[Key]:
     """The discharge referrals' resources: what a cancelled discharge takes back."""
-    return resources(
-        conn, org_id, discharge_referrals(record_store.of_client(conn, org_id, client_id), since)
-    )
+    return resources(work, org_id, discharge_referrals(work.records.of_client(org_id, client_id), since))

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection
-
-from fhir_adapter.adapters import admission_store, ehr_store, inbound_store, outbox_store
 from fhir_adapter.domain.sync import Admission, JobAction, JobState
+from fhir_adapter.service.ports import Work
 
 JSON = dict[str, Any]
 MOST = 500  # messages, and jobs, shown: the newest
@@ -34,8 +32,8 @@ def _entry(at: str, what: str, **fields: Any) -> JSON:
     return {"at": at, "what": what} | {k: v for k, v in fields.items() if v not in (None, [], "")}
 
 
-def _messages(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON], bool]:
-    found = inbound_store.of_client(conn, org_id, client_id, MOST + 1)
+def _messages(work: Work, org_id: str, client_id: str) -> tuple[list[JSON], bool]:
+    found = work.messages.of_client(org_id, client_id, MOST + 1)
     entries = [
         _entry(
             m.received_at,
@@ -53,13 +51,11 @@ def _messages(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON]
     return entries, len(found) > MOST
 
 
-def _jobs(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON], bool]:
-    found = outbox_store.of_client(conn, org_id, client_id, MOST + 1)
+def _jobs(work: Work, org_id: str, client_id: str) -> tuple[list[JSON], bool]:
+    found = work.outbox.of_client(org_id, client_id, MOST + 1)
     jobs = found[-MOST:]
     # A job delivered together with others is in the ledger under the first of them.
-    ledger = ehr_store.sent_by_jobs(
-        conn, [j.batch_head or j.id for j in jobs if j.state is JobState.DELIVERED]
-    )
+    ledger = work.ehrs.sent_by_jobs([j.batch_head or j.id for j in jobs if j.state is JobState.DELIVERED])
     entries = []
     for job in jobs:
         own = [f"{t}/{i}" for t, i in job.resources]
@@ -81,19 +77,19 @@ def _jobs(conn: Connection, org_id: str, client_id: str) -> tuple[list[JSON], bo
     return entries, len(found) > MOST
 
 
-def of_client(conn: Connection, org_id: str, client_id: str) -> JSON:
+def of_client(work: Work, org_id: str, client_id: str) -> JSON:
     """Links, admissions, and the newest messages and jobs (at most MOST of each) in time order; `earlier`
     says that older ones were left out."""
-    messages, more_messages = _messages(conn, org_id, client_id)
-    jobs, more_jobs = _jobs(conn, org_id, client_id)
+    messages, more_messages = _messages(work, org_id, client_id)
+    jobs, more_jobs = _jobs(work, org_id, client_id)
     links = [
         {"ehr": link.ehr_id, "patient": link.patient_id or None, "mrn": link.mrn, "ended_at": link.ended_at}
-        for link in ehr_store.links_of(conn, org_id, client_id)
+        for link in work.ehrs.links_of(org_id, client_id)
     ]
     out = {
         "client_id": client_id,
         "links": links,
-        "admissions": [_admission(a) for a in admission_store.of_client(conn, org_id, client_id)],
+        "admissions": [_admission(a) for a in work.admissions.of_client(org_id, client_id)],
         "entries": sorted(messages + jobs, key=lambda e: e["at"]),
     }
     return out | ({"earlier": True} if more_messages or more_jobs else {})

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import writing
+from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.api.http import Services
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.mapping.kinds import RECORD_KINDS as KINDS
@@ -65,10 +66,10 @@ class Org:
             ]
             deps = self.services.deps
             with writing(self.services.engine) as conn:
-                records.create(conn, deps, self.principal, KINDS["client"], mine["client"])
+                records.create(SqlWork(conn), deps, self.principal, KINDS["client"], mine["client"])
                 for key, kind in COLLECTIONS:
                     for record in mine.get(key, []):
-                        records.create(conn, deps, self.principal, KINDS[kind], record)
+                        records.create(SqlWork(conn), deps, self.principal, KINDS[kind], record)
         took = (time.perf_counter() - started) / max(1, len(tags))
         with self.engine.connect() as conn:  # the planner's statistics, as autovacuum keeps them
             conn.execute(sa.text("ANALYZE"))
@@ -117,7 +118,7 @@ def in_ehr(ehr: EhrServer, tag: str) -> None:
 def add_org(services: Services, org_id: str, ehr_url: str) -> Org:
     """An organisation with an API client, and the EHR at `ehr_url` matching patients by MRN."""
     _, token = register_client(
-        services.engine, services.settings, org_id, "bench", "system/*.read system/*.write"
+        services.storage, services.settings, org_id, "bench", "system/*.read system/*.write"
     )
     ehr_row = Ehr(org_id, EHR_ID, ehr_url, "none", mrn_system=MRN_SYSTEM, mrn_authority=AUTHORITY)
     with writing(services.engine) as conn:

@@ -62,6 +62,7 @@ from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.migrate import upgrade
 from fhir_adapter.adapters.sync_tables import delivery_attempts, outbox_jobs
+from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.api.http import Services
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
@@ -122,11 +123,11 @@ class Org:
             patient = f"pt-{self.prefix}-{n:03d}"
             deps = self.services.deps
             with writing(self.services.engine) as conn:
-                records.create(conn, deps, self.principal, KINDS["client"], client)
-                stored = records.create(conn, deps, self.principal, KINDS["service-plan"], plan)
+                records.create(SqlWork(conn), deps, self.principal, KINDS["client"], client)
+                stored = records.create(SqlWork(conn), deps, self.principal, KINDS["service-plan"], plan)
                 now = stamp(utc_now())
                 link = Link(self.id, client_id, EHR_ID, patient, client_id, None, now)
-                outbox.link(conn, self.principal, link)
+                outbox.link(SqlWork(conn), self.principal, link)
             self.plans[client_id] = stored.data
             self.patients[client_id] = patient
 
@@ -140,7 +141,12 @@ class Org:
             plan.pop("version", None)
             with writing(self.services.engine) as conn:
                 stored = records.update(
-                    conn, self.services.deps, self.principal, KINDS["service-plan"], f"SP-{client_id}", plan
+                    SqlWork(conn),
+                    self.services.deps,
+                    self.principal,
+                    KINDS["service-plan"],
+                    f"SP-{client_id}",
+                    plan,
                 )
             self.plans[client_id] = stored.data
             self.changes += 1
@@ -396,7 +402,7 @@ def run() -> None:
         orgs = {}
         for org_id, prefix in (("bench-throughput", "tp"), ("bench-drain", "dr"), ("bench-drain-1", "d1")):
             _, token = register_client(
-                services.engine, services.settings, org_id, "bench", "system/*.read system/*.write"
+                services.storage, services.settings, org_id, "bench", "system/*.read system/*.write"
             )
             with writing(services.engine) as conn:
                 ehr_store.add_ehr(conn, Ehr(org_id, EHR_ID, proxy.url, "none"), stamp(utc_now()))

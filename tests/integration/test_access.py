@@ -127,7 +127,7 @@ def test_a_revoked_token_stops_working(service, new_org):
 
     headers = new_org("system/*.read")
     auth = Authenticator(
-        service.engine,
+        service.storage,
         service.settings.__class__(database_url=service.settings.database_url, token_cache_seconds=0),
     )
     principal = auth.authenticate(headers["Authorization"])
@@ -146,7 +146,7 @@ def test_restricted_records_need_restricted_access(client, service, new_org):
     seed(client, headers, case)
     pid = patient_id(client, headers, case["client"]["id"])
     _, secret = register_client(
-        service.engine,
+        service.storage,
         service.settings,
         new_org.org_id,
         "records office",

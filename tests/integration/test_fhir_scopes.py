@@ -57,7 +57,7 @@ class World:
 
     def token(self, scopes: str) -> dict[str, str]:
         if scopes not in self.tokens:
-            _, secret = register_client(self.service.engine, self.service.settings, self.org, "c", scopes)
+            _, secret = register_client(self.service.storage, self.service.settings, self.org, "c", scopes)
             self.tokens[scopes] = {"Authorization": f"Bearer {secret}"}
         return self.tokens[scopes]
 

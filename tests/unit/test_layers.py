@@ -1,6 +1,7 @@
 """Dependencies point inward: the domain imports the standard library and itself, nothing else; the
-mapping imports no framework and nothing but the domain; the services no web framework, contract library or
-HTTP client, and no entry point; and no two parts of the package import each other, however indirectly."""
+mapping imports no framework and nothing but the domain; the services no framework (web, contract, HTTP
+client or database), no adapter and no entry point; and no two parts of the package import each other,
+however indirectly."""
 
 from __future__ import annotations
 
@@ -110,11 +111,15 @@ def test_a_mapping_module_imports_no_framework_and_only_the_domain(path: Path) -
 
 
 @pytest.mark.parametrize("path", SERVICE, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_a_service_module_imports_no_web_framework_contract_or_entry_point(path: Path) -> None:
+def test_a_service_module_imports_no_framework_adapter_or_entry_point(path: Path) -> None:
+    """The services reach the database, the EHRs and the contract only through the interfaces they are
+    handed (service/ports.py, service/stores.py)."""
     names = _imports_of(path)
-    web = {n for n in names if n.split(".")[0] in ("flask", "werkzeug", "marshmallow", "requests")}
-    entry = {n for n in names if n.startswith("fhir_adapter.") and _part(n) in ENTRY_POINTS}
-    assert web == set() and entry == set(), f"{path.relative_to(PACKAGE)} imports {sorted(web | entry)}"
+    frameworks = {n for n in names if n.split(".")[0] in FRAMEWORKS}
+    outer = {n for n in names if n.startswith("fhir_adapter.") and _part(n) in (*ENTRY_POINTS, "adapters")}
+    assert frameworks == set() and outer == set(), (
+        f"{path.relative_to(PACKAGE)} imports {sorted(frameworks | outer)}"
+    )
 
 
 def test_no_two_parts_of_the_package_import_each_other() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fhir_adapter.adapters.record_store import StoredRecord
+from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.service.sync_plan import admission_records, discharge_records, discharge_referrals
 
 # 22:00 on 20 October in Springfield (-05:00): 03:00 UTC on the 21st, as an A01's PV1-44 is stored.

@@ -6,10 +6,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from fhir_adapter.adapters.fhir_store import Stored
 from fhir_adapter.delivery.ehr_client import Failure
 from fhir_adapter.delivery.outgoing import sort_out
 from fhir_adapter.delivery.worker import verdict
+from fhir_adapter.domain.stored import Stored
 from fhir_adapter.domain.sync import Ehr, Job, JobAction, JobState, LedgerAction, Sent
 
 NOW = "2025-10-20T22:00:00.000000Z"

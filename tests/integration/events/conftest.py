@@ -51,7 +51,7 @@ class Hospital:
             ehr = ehr_store.get_ehr(conn, self.h.org_id, self.h.ehr_id)
         assert ehr is not None
         catalogue, clock = service.deps.catalogue, service.deps.clock
-        return intake.take_v2(service.engine, catalogue, clock, False, ehr, text, "mllp")[1]
+        return intake.take_v2(service.storage, catalogue, clock, False, ehr, text, "mllp")[1]
 
     def get(self, path: str) -> Any:
         response = self.h.client.get(path, headers=self.h.headers)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fhir_adapter.adapters import ehr_store
+from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service import intake
@@ -156,7 +157,7 @@ def test_storage_away_is_ar_over_mllp(catalogue: Any) -> None:
 
     def handle(text: str) -> str:
         return intake.take_v2(
-            engine,
+            SqlStorage(engine),
             catalogue,
             lambda: __import__("datetime").datetime.now(),
             settings.match_demographics,
@@ -188,7 +189,7 @@ def test_the_demographic_rule_matches_only_when_configured_and_says_so(hospital:
 
     def take(text: str, demographics: bool) -> intake.Outcome:
         catalogue, clock = service.deps.catalogue, service.deps.clock
-        return intake.take_v2(service.engine, catalogue, clock, demographics, ehr, text, "http")[0]
+        return intake.take_v2(service.storage, catalogue, clock, demographics, ehr, text, "http")[0]
 
     assert take(adt.message("A01", unknown_mrn), demographics=False).state == "needs_match"
     outcome = take(adt.message("A01", unknown_mrn), demographics=True)

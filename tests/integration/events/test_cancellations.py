@@ -8,6 +8,7 @@ from typing import Any
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import writing
+from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.events import hl7v2
 from fhir_adapter.service import admissions
 from fhir_adapter.service.context import stamp, utc_now
@@ -151,7 +152,7 @@ def test_a_visit_is_one_clients_a_message_matched_to_another_is_not_applied(hosp
     with writing(hospital.h.service.engine) as conn:
         ehr = ehr_store.get_ehr(conn, hospital.h.org_id, hospital.h.ehr_id)
         assert ehr is not None
-        applied = admissions.apply(conn, ehr, "CL-SOMEONE-ELSE", event, stamp(utc_now()))
+        applied = admissions.apply(SqlWork(conn), ehr, "CL-SOMEONE-ELSE", event, stamp(utc_now()))
     assert applied.state == "reported" and "a person must check the match" in applied.detail
     assert len(_jobs(hospital)) == jobs
     (admission,) = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["admissions"]

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from fhir_adapter.adapters.db import make_engine, reading
 from fhir_adapter.adapters.sync_tables import inbound_messages
+from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.app import create_app
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
@@ -133,7 +134,7 @@ def test_storage_away_is_ar_for_any_message_over_mllp(catalogue: Any) -> None:
     ehr = Ehr("org", "hospital", "http://127.0.0.1:1", "none")
 
     def handle(text: str) -> str:
-        return intake.take_v2(engine, catalogue, utc_now, False, ehr, text, "mllp")[1]
+        return intake.take_v2(SqlStorage(engine), catalogue, utc_now, False, ehr, text, "mllp")[1]
 
     listener = adt.Listener(handle).start()
     connection = adt.Sender(listener.port)
