@@ -142,7 +142,25 @@ def update(
         return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
     record = _next_version(kind, old, record, deps)
     _check_references(work, principal, kind, record)
+    if isinstance(record, r.ServicePlan):
+        _check_goals_kept(work, principal.org.id, old, record)
     return save_version(work, deps, principal, kind, old, record)
+
+
+def _check_goals_kept(work: Work, org: str, old: StoredRecord, plan: r.ServicePlan) -> None:
+    """A plan keeps every goal a referral names as its reason: without it the referral, and the reason
+    its ServiceRequest gives, would point at nothing."""
+    removed = {g["id"] for g in old.data.get("goals", [])} - {g.id for g in plan.goals}
+    if not removed:
+        return
+    for referral in work.records.of_client(org, old.client_id):
+        reason = (referral.data.get("reason") or {}) if referral.kind == "referral" else {}
+        if reason.get("plan_id") == plan.id and reason.get("goal_id") in removed:
+            raise conflict(
+                f"goal {reason['goal_id']} is the reason of referral {referral.record_id}: give that referral "
+                "another reason before the plan drops the goal",
+                "goals",
+            )
 
 
 def _check_update(kind: RecordKind, old: StoredRecord, record: Any, says_version: bool) -> None:
