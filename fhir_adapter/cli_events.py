@@ -16,7 +16,7 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.bootstrap import ListenerOptions, NotReady, build_listener, database
 from fhir_adapter.config import Settings
-from fhir_adapter.domain.inbound import Inbound
+from fhir_adapter.domain.inbound import STATES, Inbound
 from fhir_adapter.service import intake
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import Principal, utc_now
@@ -156,7 +156,7 @@ def add_parsers(sub: Any) -> None:
     i.add_argument("--org", required=True)
     i.add_argument("action", nargs="?", choices=("list", "match", "dismiss"), default="list")
     i.add_argument("seq", nargs="?", type=int, help="match and dismiss: the message's id")
-    i.add_argument("--state")
+    i.add_argument("--state", choices=STATES)
     i.add_argument("--client", help="list: that client's messages; match: the client the message is about")
     i.add_argument("--reason", help="dismiss: why the message is about nobody we serve")
     i.add_argument("--limit", type=int, default=100)

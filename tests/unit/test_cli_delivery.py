@@ -3,13 +3,14 @@ codes on a SQLite file, no tracebacks."""
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import pytest
 
 from fhir_adapter import logs
-from fhir_adapter.cli import main
+from fhir_adapter.cli import main, parser
 from fhir_adapter.delivery.worker import Worker
 
 BEARER = "s3cret-static-bearer-token"
@@ -195,3 +196,29 @@ def test_worker_on_a_database_not_migrated(
     assert code == 2
     assert "run `fhir-adapter db upgrade`" in err
     assert out == ""
+
+
+def _options(p: argparse.ArgumentParser, where: str = "fhir-adapter") -> list[tuple[str, argparse.Action]]:
+    """Every option of every command, with the command it belongs to."""
+    found = []
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _options(sub, f"{where} {name}")
+        elif action.option_strings:
+            found.append((where, action))
+    return found
+
+
+def test_every_option_that_names_a_state_lists_the_states_it_takes() -> None:
+    """A mistyped state is refused with the list, instead of matching nothing and printing an empty list."""
+    states = [(where, a) for where, a in _options(parser()) if a.dest == "state"]
+    assert {where for where, _ in states} >= {"fhir-adapter deliveries", "fhir-adapter inbound"}
+    assert [where for where, a in states if not a.choices] == []
+
+
+def test_a_mistyped_state_is_refused_with_the_states(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["inbound", "list", "--org", "acme", "--state", "needs-match"])
+    assert exit_.value.code == 2
+    assert "needs_match" in capsys.readouterr().err
