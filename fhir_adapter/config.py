@@ -48,7 +48,7 @@ class Settings:
     # /fhir search: parameters and values (comma-separated ones counted) one search may ask for
     search_max_parameters: int = 20
     search_max_values: int = 100
-    statement_timeout_seconds: float = 10.0  # PostgreSQL, web requests only: a longer statement is cancelled
+    statement_timeout_seconds: float = 10.0  # web requests only: a longer statement is stopped
     # delivery to EHRs
     signing_keys: tuple[Path, ...] = (Path("var/keys/client-assertion.pem"),)
     worker_embedded: bool | None = None  # None: an in-process worker when the database is SQLite

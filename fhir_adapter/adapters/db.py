@@ -1,8 +1,9 @@
 """The database engine: SQLite (WAL, synchronous=FULL, one writer at a time) or PostgreSQL (psycopg 3).
 
-An engine made with a statement timeout (the web app's, on PostgreSQL) has the server cancel any statement
-that runs longer: a costly search stops when its time is up, also after its client has gone. The worker's
-engine has none. A statement cancelled so, or one SQLite finds too large to run, is TooCostly.
+An engine made with a statement timeout (the web app's) stops any statement that runs longer: PostgreSQL
+cancels it on the server, also after its client has gone; on SQLite a progress handler interrupts it in the
+process. The worker's engine has none. A statement stopped so, or one SQLite finds too large to run, is
+TooCostly.
 
 `writing(engine)` is the unit of work: one transaction, committed when the block ends without an error.
 On SQLite it starts with BEGIN IMMEDIATE, so concurrent writers queue for the lock instead of failing when
@@ -12,6 +13,7 @@ a read transaction tries to become a write transaction. `reading(engine)` never 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +27,13 @@ from fhir_adapter.service.ports import StorageUnavailable
 
 SQLITE_BUSY_SECONDS = 30
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled (statement_timeout)
-SQLITE_TOO_LARGE = ("expression tree is too large", "too many sql variables", "parser stack overflow")
+SQLITE_TOO_COSTLY = (
+    "expression tree is too large",
+    "too many sql variables",
+    "parser stack overflow",
+    "interrupted",  # past the statement timeout (_sqlite_deadline)
+)
+SQLITE_PROGRESS_STEPS = 10_000  # virtual machine steps between two looks at the clock
 
 
 class TooCostly(Exception):
@@ -33,7 +41,7 @@ class TooCostly(Exception):
 
 
 def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
-    """The engine; `statement_timeout` (seconds, PostgreSQL only) bounds every statement of its connections."""
+    """The engine; `statement_timeout` (seconds) bounds every statement of its connections."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # Set when connecting (libpq options): no round trip per request.
@@ -54,7 +62,31 @@ def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_SECONDS})
     event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _sqlite_begin)
+    if statement_timeout:
+        _sqlite_deadline(engine, statement_timeout)
     return engine
+
+
+def _sqlite_deadline(engine: Engine, seconds: float) -> None:
+    """Each statement, with the fetching of its rows, may run `seconds`: SQLite's progress handler then
+    interrupts it (sqlite3.OperationalError "interrupted"). The deadline is kept with the DBAPI connection
+    and set anew by each statement."""
+
+    def connect(dbapi_connection: sqlite3.Connection, record: Any) -> None:
+        deadline = record.info["deadline"] = [float("inf")]
+        dbapi_connection.set_progress_handler(lambda: time.monotonic() > deadline[0], SQLITE_PROGRESS_STEPS)
+
+    def before(conn: Connection, *_: Any) -> None:
+        if deadline := conn.info.get("deadline"):
+            deadline[0] = time.monotonic() + seconds
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        if deadline := record.info.get("deadline"):  # none left on a connection that was invalidated
+            deadline[0] = float("inf")
+
+    event.listen(engine, "connect", connect)
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine.pool, "checkin", checkin)
 
 
 def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -94,7 +126,7 @@ def _unavailable_as_typed() -> Iterator[None]:
 def _too_costly(orig: BaseException | None) -> bool:
     if getattr(orig, "sqlstate", None) == QUERY_CANCELED:
         return True
-    return isinstance(orig, sqlite3.OperationalError) and str(orig).lower().startswith(SQLITE_TOO_LARGE)
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).lower().startswith(SQLITE_TOO_COSTLY)
 
 
 @contextmanager

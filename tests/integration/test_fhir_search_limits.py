@@ -9,7 +9,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from fhir_adapter.adapters.db import is_postgres, reading
+from fhir_adapter.adapters.db import TooCostly, is_postgres, make_engine, reading
 from fhir_adapter.app import create_app
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
@@ -87,7 +87,7 @@ def _app_with(service, **overrides):  # type: ignore[no-untyped-def]
 
 def test_a_statement_past_the_timeout_answers_too_costly(service, new_org):
     """PostgreSQL: the web engine's connections carry the timeout and a search held up past it is cancelled.
-    SQLite has no statement timeout: a search too large for it to run answers the same way."""
+    On SQLite, a search too large for it to run answers the same way (a slow one: the test below)."""
     headers = new_org()
     if not is_postgres(service.engine):
         services, app = _app_with(service, search_max_parameters=2000, search_max_values=2000)
@@ -122,6 +122,31 @@ def test_a_statement_past_the_timeout_answers_too_costly(service, new_org):
     issue = response.json["issue"][0]
     assert issue["code"] == "too-costly" and "not available" not in issue["diagnostics"]
     assert elapsed < 5, elapsed
+
+
+COUNTING = (
+    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < :upto) SELECT count(*) FROM n"
+)
+
+
+def test_on_sqlite_a_statement_of_the_web_app_past_the_timeout_is_interrupted(tmp_path):
+    """The web app's engine bounds each statement on SQLite too; its connection serves the next request, and
+    an engine without a timeout (the worker's) runs the same statement to the end."""
+    url = f"sqlite:///{tmp_path / 'timeout.db'}"
+    services = bootstrap(Settings(database_url=url, statement_timeout_seconds=0.2))
+    try:
+        started = time.perf_counter()
+        with pytest.raises(TooCostly), reading(services.engine) as conn:
+            conn.execute(text(COUNTING), {"upto": 2 * 10**7}).scalar_one()  # some seconds unbounded
+        assert time.perf_counter() - started < 3
+        with reading(services.engine) as conn:
+            assert conn.execute(text(COUNTING), {"upto": 1000}).scalar_one() == 1000
+    finally:
+        services.close()
+    unbounded = make_engine(url)
+    with reading(unbounded) as conn:  # longer than the timeout above
+        assert conn.execute(text(COUNTING), {"upto": 10**6}).scalar_one() == 10**6
+    unbounded.dispose()
 
 
 @pytest.mark.parametrize(("rtype", "name"), EVERY_PARAMETER)
