@@ -2,12 +2,14 @@
 no exception messages — a route template, a status, a duration, who asked and a request id.
 
 That holds at every level and for other libraries' lines too: a line of another library (urllib3 logs each
-EHR request's URL with its query at DEBUG; werkzeug quotes a malformed request line) keeps its wording but
-not its values, and an exception it carries is named by type and place, not by message."""
+EHR request's URL with its query at DEBUG; werkzeug and gunicorn quote a malformed request line or header)
+keeps its wording but not its values, whether passed as arguments or already written into the message, and
+an exception it carries is named by type and place, not by message."""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,6 +20,9 @@ import structlog
 OURS = "fhir_adapter"
 # Whose lines are only noise once their values are withheld: each request of the HTTP client, at DEBUG.
 QUIET = ("urllib3", "requests")
+# What a message another library wrote out itself may hold of a request: a quoted value, or a word with a
+# path, query, address or escape in it.
+WRITTEN_IN = re.compile(r"""'[^']*'?|"[^"]*"?|\S*[/?=&%@\\]\S*""")
 
 
 def configure(level: str = "INFO") -> None:
@@ -64,6 +69,8 @@ class _Withheld:
         if record.name != OURS and not record.name.startswith(OURS + "."):
             if record.args:
                 record.msg, record.args = _numbers_only(record.msg, record.args), None
+            else:
+                record.msg = WRITTEN_IN.sub("(withheld)", str(record.msg))
             if record.exc_info and record.exc_info[1] is not None:
                 err = record.exc_info[1]
                 record.msg = f"{record.msg} [{type(err).__name__} at {raised_at(err)}]"

@@ -41,6 +41,31 @@ def test_other_libraries_records_lose_their_text_values(name, args):
             assert str(value) in rendered
 
 
+# A value as a library writes it into its own message: quoted (repr or by hand), or a path, query or address.
+WRITTEN = st.text(
+    alphabet=st.characters(blacklist_characters="'\"", blacklist_categories=("Cs",)), max_size=12
+)
+WRITTEN_VALUE = st.one_of(
+    WRITTEN.map(lambda t: repr(t + CANARY)),
+    WRITTEN.map(lambda t: f'"{t}{CANARY}"'),
+    st.sampled_from(["/fhir/Patient?name=", "ip=10.0.0.1:", "user@", "%2F", "a=b&c="]).map(
+        lambda p: p + CANARY
+    ),
+)
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(name=st.sampled_from(["gunicorn.error", "gunicorn.access", "werkzeug", "x"]), value=WRITTEN_VALUE)
+def test_values_another_library_wrote_into_its_message_are_withheld(name, value):
+    """gunicorn formats a refused request's line or header into the message before it logs it."""
+    logs.configure("DEBUG")
+    message = f"Invalid request from ip=127.0.0.1: Invalid HTTP Header name: {value} (8192 > 4094)"
+    record = logging.getLogger(name).makeRecord(name, logging.WARNING, "f.py", 1, message, None, None)
+    rendered = logging.Formatter().format(record)
+    assert CANARY not in rendered
+    assert rendered.startswith("Invalid request from") and rendered.endswith("(8192 > 4094)")
+
+
 def test_an_exception_is_named_by_type_and_place_not_message():
     logs.configure("DEBUG")
     try:
