@@ -22,7 +22,7 @@ OURS = "fhir_adapter"
 QUIET = ("urllib3", "requests")
 # What a message another library wrote out itself may hold of a request: a quoted value, or a word with a
 # path, query, address or escape in it.
-WRITTEN_IN = re.compile(r"""'[^']*'?|"[^"]*"?|\S*[/?=&%@\\]\S*""")
+WRITTEN_IN = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|\S*[/?=&%@\\]\S*""")
 
 
 def configure(level: str = "INFO") -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from fhir_adapter.service.ports import StorageUnavailable
+from fhir_adapter.service.ports import StorageUnavailable, TooCostly
 
 SQLITE_BUSY_SECONDS = 30
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled (statement_timeout)
@@ -34,10 +34,6 @@ SQLITE_TOO_COSTLY = (
     "interrupted",  # past the statement timeout (_sqlite_deadline)
 )
 SQLITE_PROGRESS_STEPS = 10_000  # virtual machine steps between two looks at the clock
-
-
-class TooCostly(Exception):
-    """The statement ran past the statement timeout, or was too large for the database to run."""
 
 
 def make_engine(url: str, statement_timeout: float | None = None) -> Engine:
@@ -81,7 +77,7 @@ def _sqlite_deadline(engine: Engine, seconds: float) -> None:
             deadline[0] = time.monotonic() + seconds
 
     def checkin(_dbapi_connection: Any, record: Any) -> None:
-        if deadline := record.info.get("deadline"):  # none left on a connection that was invalidated
+        if deadline := record.info.get("deadline"):  # a connection back in the pool runs nothing
             deadline[0] = float("inf")
 
     event.listen(engine, "connect", connect)

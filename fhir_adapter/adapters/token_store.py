@@ -14,6 +14,7 @@ def remember(conn: Connection, key: str, expires_at: str, now: str) -> None:
     Forgets the keys of tokens that have expired, which the expiry check refuses anyway."""
     conn.execute(delete(seen_tokens).where(seen_tokens.c.expires_at < now))
     try:
-        conn.execute(insert(seen_tokens).values(key=key, expires_at=expires_at))
+        with conn.begin_nested():  # the unit of work goes on, on PostgreSQL too
+            conn.execute(insert(seen_tokens).values(key=key, expires_at=expires_at))
     except IntegrityError as err:
         raise AlreadyUsed(key) from err

@@ -66,10 +66,9 @@ class _Bound:
 
 
 class SqlWork:
-    """The stores over one open connection. `conn` stays reachable for the entry points' own reads."""
+    """The stores over one open connection."""
 
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
         bound = {name: _Bound(name, conn) for name in MODULES}
         self.records = cast(stores.Records, bound["records"])
         self.resources = cast(stores.Resources, bound["resources"])

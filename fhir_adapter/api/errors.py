@@ -8,13 +8,12 @@ import structlog
 from flask import Flask, Response, g
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from fhir_adapter.adapters.db import TooCostly
 from fhir_adapter.api.http import json_response
 from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.logs import raised_at
 from fhir_adapter.service import errors as e
 from fhir_adapter.service.errors import Problem, ServiceError
-from fhir_adapter.service.ports import StorageUnavailable
+from fhir_adapter.service.ports import StorageUnavailable, TooCostly
 
 log = structlog.get_logger("fhir_adapter.http")
 HTTP_CODES = {

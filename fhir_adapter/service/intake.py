@@ -26,7 +26,7 @@ from fhir_adapter.service import admissions, matching
 from fhir_adapter.service.audit import by_service
 from fhir_adapter.service.context import Clock, Principal, stamp
 from fhir_adapter.service.errors import conflict, not_found
-from fhir_adapter.service.ports import Storage, StorageUnavailable, Work
+from fhir_adapter.service.ports import Storage, StorageUnavailable, TooCostly, Work
 
 log = structlog.get_logger("fhir_adapter.intake")
 
@@ -83,8 +83,8 @@ def receive(
                     before.seq if before else None,
                 )
             outcome = _act(work, ehr, event, seq, said, demographics, now)
-    except StorageUnavailable as err:
-        log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(err))
+    except (StorageUnavailable, TooCostly) as err:
+        log.warning("intake.storage_unavailable", ehr=ehr.id, error=type(err).__name__)
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
     log.info("intake.received", ehr=ehr.id, trigger=event.event, seq=outcome.seq, state=outcome.state)
     return outcome
@@ -146,8 +146,8 @@ def reject(storage: Storage, ehr: Ehr, channel: str, body: str, err: ContentErro
                     "AE", InboundState.REJECTED, err.reason, before.seq if before else None, err.where
                 )
             work.messages.settle(seq, InboundState.REJECTED, reason)
-    except StorageUnavailable as down:
-        log.warning("intake.storage_unavailable", ehr=ehr.id, error=str(down))
+    except (StorageUnavailable, TooCostly) as down:
+        log.warning("intake.storage_unavailable", ehr=ehr.id, error=type(down).__name__)
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
     log.info("intake.rejected", ehr=ehr.id, seq=seq)
     return Outcome("AE", InboundState.REJECTED, err.reason, seq, err.where)

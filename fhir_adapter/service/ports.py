@@ -69,5 +69,9 @@ class StorageUnavailable(Exception):
     """The database cannot be reached or is locked: the request may be retried."""
 
 
+class TooCostly(Exception):
+    """The statement ran past the statement timeout, or was too large for the database to run."""
+
+
 class AlreadyUsed(Exception):
     """A key that may be used once was used before (a single-use token replayed)."""

@@ -77,7 +77,8 @@ def _check_references(
 
 def _check_goal(work: Work, org: str, plan_found: bool, record: Any) -> None:
     reason = record.reason
-    plan = work.records.get(org, "service-plan", reason.plan_id) if plan_found else None
+    # Locked as a plan update locks it: a plan dropping the goal and a referral taking it up never both pass.
+    plan = work.records.get(org, "service-plan", reason.plan_id, for_update=True) if plan_found else None
     if plan is None:
         raise unknown_reference(
             f"no service plan {reason.plan_id} of client {record.client_id}", "reason.plan_id"

@@ -70,7 +70,13 @@ edits = st.lists(
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(steps=edits)
 def test_whatever_edits_are_accepted_every_reference_resolves(client, service, new_org, kim, steps) -> None:
     org = f"org-{uuid.uuid4().hex[:10]}"  # an organisation of its own for each example

@@ -17,7 +17,7 @@ from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import Org, Principal
 from fhir_adapter.service.errors import NotFound
-from fhir_adapter.service.ports import StorageUnavailable
+from fhir_adapter.service.ports import StorageUnavailable, TooCostly
 from tests.support.fakes import FakeStorage
 
 ORG = "acme"
@@ -194,10 +194,13 @@ def test_a_dismissed_message_stays_stored_with_the_reason(storage: FakeStorage) 
     assert (msg.state, msg.detail, msg.resolved_at) == (InboundState.DISMISSED, "a patient of the maternity ward", NOW)  # fmt: skip
 
 
-def test_storage_that_cannot_be_reached_answers_ar_so_the_sender_sends_again(storage: FakeStorage) -> None:
+@pytest.mark.parametrize("trouble", [StorageUnavailable("connection refused"), TooCostly("interrupted")])
+def test_storage_that_cannot_keep_the_message_answers_ar_so_the_sender_sends_again(
+    trouble: Exception,
+) -> None:
     class Down(FakeStorage):
         def writing(self):  # type: ignore[no-untyped-def,override]
-            raise StorageUnavailable("connection refused")
+            raise trouble
 
     outcome = admit(Down())
     assert (outcome.ack, outcome.state) == ("AR", "unavailable")
