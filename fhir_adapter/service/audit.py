@@ -14,6 +14,7 @@ from fhir_adapter.domain.audit import AuditRow
 ACTIONS = {"create": "C", "read": "R", "search": "R", "update": "U", "delete": "D"}
 EVENT_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"}
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
+PERSON = "person/"  # the agent id of a person signed in to the workspace: person/<their id>
 OUTCOME_TEXT = {"0": "success", "4": "minor failure", "8": "serious failure", "12": "major failure"}
 
 
@@ -60,13 +61,15 @@ def by_service(
 
 
 def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
-    """One audit record as an R4 AuditEvent."""
+    """One audit record as an R4 AuditEvent. A person signed in to the workspace is a human user (their
+    agent id is person/<id>); an API client, a data processor."""
+    person = (row.agent_id or "").startswith(PERSON)
     agent: dict[str, Any] = {
         "type": {
             "coding": [
                 {
                     "system": "http://terminology.hl7.org/CodeSystem/extra-security-role-type",
-                    "code": "humanuser" if row.agent_id is None else "dataprocessor",
+                    "code": "humanuser" if person or row.agent_id is None else "dataprocessor",
                 }
             ]
         },
@@ -75,7 +78,12 @@ def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
     if row.agent_id or row.agent_name:
         agent["who"] = {k: v for k, v in (("display", row.agent_name or row.agent_id),) if v}
         if row.agent_id:
-            agent["who"]["identifier"] = {"system": "urn:fhir-adapter:api-client", "value": row.agent_id}
+            system, value = (
+                ("urn:fhir-adapter:person", row.agent_id[len(PERSON) :])
+                if person
+                else ("urn:fhir-adapter:api-client", row.agent_id)
+            )
+            agent["who"]["identifier"] = {"system": system, "value": value}
     if row.source_address:
         agent["network"] = {"address": row.source_address, "type": "2"}
     event: dict[str, Any] = {

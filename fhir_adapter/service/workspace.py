@@ -1,0 +1,101 @@
+"""What the workspace's pages show, read in one place per page: the admissions and discharges of a period
+with their delivery state, one client's picture, the messages waiting for a person with the clients they
+may be about, and the delivery problems. Reads only; the pages' actions call intake and outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from fhir_adapter.adapters import (
+    admission_store,
+    inbound_store,
+    outbox_store,
+    record_store,
+    workspace_store,
+)
+from fhir_adapter.domain.inbound import Inbound, InboundState
+from fhir_adapter.domain.sync import Admission, Job, JobState
+from fhir_adapter.service import timeline
+from fhir_adapter.service.errors import not_found
+
+JSON = dict[str, Any]
+MOST_ADMISSIONS = 200
+MOST_WAITING = 100
+MOST_CANDIDATES = 6
+
+
+@dataclass(frozen=True)
+class Stay:
+    admission: Admission
+    client: JSON  # the client record; {"id": ...} alone when it is gone
+    delivery: str  # delivered | pending | failed | nothing
+
+
+@dataclass(frozen=True)
+class Waiting:
+    message: Inbound
+    candidates: list[JSON] = field(default_factory=list)  # client records
+
+
+@dataclass(frozen=True)
+class Problems:
+    dead: list[tuple[Job, list[JSON]]]  # each dead letter with its failed attempts
+    open_jobs: int
+    oldest_open: str | None
+
+
+def delivery_state(jobs: list[Job]) -> str:
+    """One word for a set of jobs: failed when any is a dead letter, pending while any is to be sent."""
+    states = {j.state for j in jobs}
+    if JobState.DEAD in states:
+        return "failed"
+    if states & {JobState.PENDING, JobState.LEASED}:
+        return "pending"
+    return "delivered" if states else "nothing"
+
+
+def _client(conn: Connection, org_id: str, client_id: str) -> JSON:
+    found = record_store.get(conn, org_id, "client", client_id)
+    return found.data if found else {"id": client_id}
+
+
+def today(conn: Connection, org_id: str, start: str, end: str) -> list[Stay]:
+    """The admissions admitted or discharged in [start, end), each with its client and delivery state."""
+    stays = []
+    for a in admission_store.between(conn, org_id, start, end, MOST_ADMISSIONS):
+        ids = [i for ids in a.jobs.values() for i in ids]
+        jobs = outbox_store.of_ids(conn, org_id, ids) if ids else []
+        stays.append(Stay(a, _client(conn, org_id, a.client_id), delivery_state(jobs)))
+    return stays
+
+
+def client(conn: Connection, org_id: str, client_id: str) -> JSON:
+    """A client's record, its other records by kind, and its timeline; NotFound for another's client."""
+    found = record_store.get(conn, org_id, "client", client_id)
+    if found is None:
+        raise not_found(f"client {client_id}")
+    by_kind: dict[str, list[JSON]] = {}
+    for r in record_store.of_client(conn, org_id, client_id):
+        if r.kind != "client":
+            by_kind.setdefault(r.kind, []).append(r.data)
+    return {"client": found.data, "records": by_kind, "timeline": timeline.of_client(conn, org_id, client_id)}
+
+
+def needs_match(conn: Connection, org_id: str) -> list[Waiting]:
+    """The messages that match no client, oldest first, each with the clients that look alike."""
+    found = inbound_store.listing(conn, org_id, InboundState.NEEDS_MATCH, None, 0, MOST_WAITING)
+    out = []
+    for m in found:
+        ids = workspace_store.clients_alike(conn, org_id, m.event.patient, MOST_CANDIDATES)
+        out.append(Waiting(m, [_client(conn, org_id, i) for i in ids]))
+    return out
+
+
+def problems(conn: Connection, org_id: str) -> Problems:
+    """The dead letters with their failures, and how deep and how old the queue is."""
+    dead = [(j, outbox_store.attempts_of(conn, j.id)) for j in outbox_store.dead_letters(conn, org_id)]
+    depth, oldest = outbox_store.open_of_org(conn, org_id)
+    return Problems(dead, depth, oldest)
