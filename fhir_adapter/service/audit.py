@@ -60,9 +60,9 @@ def by_service(
     )
 
 
-def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
-    """One audit record as an R4 AuditEvent. A person signed in to the workspace is a human user (their
-    agent id is person/<id>); an API client, a data processor."""
+def _agent(row: AuditRow) -> dict[str, Any]:
+    """Who did it. A person signed in to the workspace is a human user (agent id person/<their id>); an API
+    client, a data processor."""
     person = (row.agent_id or "").startswith(PERSON)
     agent: dict[str, Any] = {
         "type": {
@@ -86,6 +86,11 @@ def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
             agent["who"]["identifier"] = {"system": system, "value": value}
     if row.source_address:
         agent["network"] = {"address": row.source_address, "type": "2"}
+    return agent
+
+
+def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
+    """One audit record as an R4 AuditEvent."""
     event: dict[str, Any] = {
         "resourceType": "AuditEvent",
         "id": row.id,
@@ -95,7 +100,7 @@ def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
         "recorded": row.recorded,
         "outcome": row.outcome,
         "outcomeDesc": f"HTTP {row.status_code} ({OUTCOME_TEXT[row.outcome]}): {row.method} {row.route}",
-        "agent": [agent],
+        "agent": [_agent(row)],
         "source": {
             "observer": {"display": "fhir-adapter"},
             "type": [{"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4"}],

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -23,8 +24,6 @@ from fhir_adapter.service.context import Clock, Principal, stamp
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 MIN_PASSWORD = 10
 HASHER = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
-# Verified against when the name is unknown, so that an unknown name takes as long as a wrong password.
-_DECOY = HASHER.hash(secrets.token_urlsafe(16))
 # What a planner may do: read everything of the organisation (the audit trail aside), resolve messages.
 PLANNER = frozenset({("*", "read"), ("*", "search"), ("Encounter", "update")})
 ADMIN = PLANNER | {("Endpoint", "update")}
@@ -63,6 +62,12 @@ def add_person(
     return person
 
 
+@cache
+def _decoy() -> str:
+    """Verified against when the name is unknown, so that an unknown name takes as long as a wrong password."""
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
 def _verified(hashed: str, password: str) -> bool:
     try:
         return HASHER.verify(hashed, password)
@@ -83,7 +88,7 @@ def sign_in(engine: Engine, settings: Settings, name: str, password: str, clock:
 def _attempt(conn: Connection, settings: Settings, name: str, password: str, now: datetime) -> Person | str:
     found = user_store.by_name(conn, name, for_update=True) if NAME_RE.match(name) else None
     if found is None or not found[0].active:
-        _verified(_DECOY, password)
+        _verified(_decoy(), password)
         return WRONG
     person, hashed = found
     if person.locked_until and person.locked_until > stamp(now):
