@@ -6,6 +6,7 @@ Without Chromium, Playwright or axe-core these tests skip, saying what is missin
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,14 @@ def accessible(page: Any) -> None:
         (v["id"], v["impact"], v["help"], [n["target"] for n in v["nodes"]][:5]) for v in result["violations"]
     ]
     assert violations == [], f"{page.url}: {violations}"
+
+
+def shoot(page: Any, name: str) -> None:
+    """With FHIR_ADAPTER_SCREENSHOTS=<directory>, the whole page saved there as <name>.png, to look at."""
+    folder = os.environ.get("FHIR_ADAPTER_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def sign_in(page: Any, base: str, name: str, password: str) -> None:

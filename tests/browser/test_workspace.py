@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import accessible, sign_in
+from tests.browser.conftest import accessible, shoot, sign_in
 from tests.integration.events.conftest import Hospital
 from tests.integration.workspace.conftest import PASSWORD, add_person
 from tests.support import adt
@@ -86,6 +86,7 @@ def test_an_admin_sends_a_dead_letter_again(
     expect(problem).to_contain_text("the EHR found what we sent invalid")
     expect(problem).to_contain_text(said)
     accessible(page)
+    shoot(page, "deliveries-dead-desktop")
     problem.get_by_role("button", name=f"Send delivery {dead[0].id} again").click()
     expect(page.get_by_role("status")).to_contain_text(f"Delivery {dead[0].id} queued again as")
     expect(page.get_by_text("No delivery has failed.")).to_be_visible()

@@ -1,0 +1,113 @@
+"""The workspace for people on a 1280 px screen and a 390 px phone: nothing wider than the screen, the
+keyboard reaches everything from a skip link, Hangul and Devanagari names shown as written.
+
+With FHIR_ADAPTER_SCREENSHOTS=<directory> each page is also saved there at both widths, to look at."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import accessible, shoot, sign_in
+from tests.conftest import ROOT, read_json
+from tests.integration.conftest import seed
+from tests.integration.events.conftest import Hospital
+from tests.integration.workspace.conftest import PASSWORD, add_person
+from tests.support import adt
+
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def _fits(page: Any) -> None:
+    wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert wide <= 0, f"{page.url} is {wide} px wider than the screen"
+
+
+@pytest.fixture
+def stays(hospital: Hospital) -> Hospital:
+    """Kim admitted today and delivered; Aarav's case file; a message that matches nobody."""
+    now = datetime.now(UTC).strftime("%Y%m%d%H%M%S+0000")
+    hospital.adt(adt.message("A01", dataclasses.replace(hospital.visit(), admitted=now)))
+    hospital.h.drain()
+    h = hospital.h
+    seed(h.client, h.headers, copy.deepcopy(read_json(ROOT / "fixtures" / "cases" / "admission-sharma.json")))
+    stranger = adt.Visit(
+        mrn="MRN-5521", number="V-9", family="Sharma", given="Aarav", birth_date="19990101", sex="M"
+    )
+    hospital.adt(adt.message("A01", dataclasses.replace(stranger, admitted=now)))
+    return hospital
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_every_page_reads_at_desktop_and_phone_width(
+    stays: Hospital, live: str, chromium: Any, service: Any, width: str
+) -> None:
+    context = chromium.new_context(viewport=dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    page = context.new_page()
+    try:
+        sign_in(page, live, add_person(service, stays.h.org_id, "admin"), PASSWORD)
+        sharma = read_json(ROOT / "fixtures" / "cases" / "admission-sharma.json")["client"]["id"]
+        for name, path in (
+            ("today", "/app/"),
+            ("client-kim", "/app/clients/CL-20417"),
+            ("client-sharma", f"/app/clients/{sharma}"),
+            ("needs-match", "/app/needs-match"),
+            ("deliveries", "/app/deliveries"),
+        ):
+            page.goto(f"{live}{path}")
+            _fits(page)
+            accessible(page)
+            shoot(page, f"{name}-{width}")
+        page.goto(f"{live}/app/login")
+        shoot(page, f"login-{width}")
+    finally:
+        context.close()
+
+
+def test_the_keyboard_reaches_the_content_and_every_form(
+    stays: Hospital, live: str, browser_page: Any, service: Any
+) -> None:
+    page = browser_page
+    sign_in(page, live, add_person(service, stays.h.org_id), PASSWORD)
+    page.goto(f"{live}/app/needs-match")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+    focusable = page.evaluate(
+        """() => [...document.querySelectorAll('a, button, input:not([type=hidden])')]
+              .filter(e => e.tabIndex < 0 || e.disabled).length"""
+    )
+    assert focusable == 0  # nothing is taken out of the tab order
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('name')") == "reason":
+            break
+    else:
+        pytest.fail("the reason to dismiss is not reached by the keyboard")
+    page.keyboard.type("a test patient of the hospital")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live}/app/needs-match")
+    assert "dismissed" in page.inner_text("[role=status]")
+
+
+def test_names_in_hangul_and_devanagari_are_shown_as_written(
+    stays: Hospital, live: str, browser_page: Any, service: Any
+) -> None:
+    page = browser_page
+    sign_in(page, live, add_person(service, stays.h.org_id), PASSWORD)
+    sharma = read_json(ROOT / "fixtures" / "cases" / "admission-sharma.json")["client"]["id"]
+    page.goto(f"{live}/app/clients/{sharma}")
+    heading = page.get_by_role("heading", level=1)
+    assert heading.inner_text() == "आरव शर्मा · Aarav Sharma"
+    # Each script is drawn with a font that has it: a missing glyph would be drawn as the same empty box.
+    widths = page.evaluate(
+        """() => ['आरव', 'शर्मा', '김서연', '\\u{10FFFD}\\u{10FFFD}'].map(t => {
+              const s = document.createElement('span'); s.textContent = t; document.body.append(s);
+              const w = s.getBoundingClientRect().width; s.remove(); return w; })"""
+    )
+    assert len(set(widths)) == len(widths), widths
