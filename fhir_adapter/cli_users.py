@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy import Engine
+
 from fhir_adapter.adapters import migrate
 from fhir_adapter.bootstrap import database
 from fhir_adapter.config import Settings
@@ -13,7 +15,7 @@ from fhir_adapter.service import people
 from fhir_adapter.service.context import stamp, utc_now
 
 
-def _add(args: argparse.Namespace, settings: Settings) -> int:
+def _add(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
     if not args.org or not args.role or not args.password_stdin:
         print(
             "users add needs --org, --role and --password-stdin (the password on standard input)",
@@ -23,7 +25,7 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     try:
         person = people.add_person(
-            database(settings), settings, args.org, args.name, args.role, password, stamp(utc_now())
+            engine, settings, args.org, args.name, args.role, password, stamp(utc_now())
         )
     except ValueError as err:
         print(err, file=sys.stderr)
@@ -33,20 +35,28 @@ def _add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
-    migrate.upgrade(database(settings))
     if args.action in ("add", "disable") and not args.name:
         print(f"users {args.action} needs the user's name", file=sys.stderr)
         return 2
+    engine = database(settings)
+    try:
+        migrate.upgrade(engine)
+        return _act(args, settings, engine)
+    finally:
+        engine.dispose()
+
+
+def _act(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
     if args.action == "add":
-        return _add(args, settings)
+        return _add(args, settings, engine)
     if args.action == "disable":
-        done = people.disable(database(settings), args.name, stamp(utc_now()))
+        done = people.disable(engine, args.name, stamp(utc_now()))
         print(
             f"user {args.name} disabled" if done else f"no enabled user {args.name}",
             file=sys.stdout if done else sys.stderr,
         )
         return 0 if done else 2
-    for p in people.people(database(settings), args.org):
+    for p in people.people(engine, args.org):
         state = f"disabled {p.disabled_at}" if p.disabled_at else "enabled"
         state += f", locked until {p.locked_until}" if p.locked_until else ""
         print(f"{p.name}\t{p.org_id}\t{p.role}\t{state}")

@@ -29,7 +29,8 @@ MESSAGE_STATES = {
 
 
 def rows(entries: list[JSON]) -> list[JSON]:
-    """Each timeline entry as {at, group (sent | received | back), title, outcome, time, state, detail}."""
+    """Each timeline entry as {at, group, title, outcome, time, state, detail}; the group says whether we sent
+    it (sent), asked the EHR for the discharge (asked), or the EHR sent it (received) or gave it back (back)."""
     return [_job(e) if "job" in e else _message(e) for e in entries]
 
 
@@ -53,7 +54,7 @@ def _job(e: JSON) -> JSON:
     outcome, time = outcomes.get(state, (state, None))
     return {
         "at": e["at"],
-        "group": "back" if e["what"] == "read back" else "sent",
+        "group": "asked" if e["what"] == "read back" else "sent",
         "title": title,
         "outcome": outcome,
         "time": time,
