@@ -3,11 +3,12 @@ Each calls the service the API calls for the same thing, then shows the page it 
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, url_for
+from flask import abort, flash, g, redirect, url_for
 from werkzeug.wrappers import Response
 
 from fhir_adapter.adapters.db import writing
 from fhir_adapter.api.http import row_id, services
+from fhir_adapter.api.schemas.common import RECORD_ID_RE
 from fhir_adapter.service import intake, outbox
 from fhir_adapter.service.context import stamp
 from fhir_adapter.web import session
@@ -17,6 +18,8 @@ from fhir_adapter.web.pages import bp
 @bp.post("/needs-match/<int:seq>/match")
 def match(seq: int) -> Response:
     client_id = session.form("client_id", 128)
+    if not RECORD_ID_RE.fullmatch(client_id):
+        abort(404, f"There is no client {client_id}.")
     session.audit(g.web, "update", client_id, action="update")
     s = services()
     done = intake.resolve(s.engine, g.web, row_id(seq, "inbound message"), client_id, s.deps.clock)

@@ -58,6 +58,8 @@ def period(start: str | None, end: str | None, zone: str, today: date) -> tuple[
         last = date.fromisoformat(end) if end else today
     except ValueError:
         abort(400, "Give the days as YYYY-MM-DD.")
+    if not (first.year >= 1900 and last.year <= 2999):
+        abort(400, "Give days between the years 1900 and 2999.")
     if last < first or (last - first).days > 92:
         abort(400, "The last day must not be before the first, and at most 92 days after it.")
     return first, last

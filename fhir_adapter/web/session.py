@@ -104,6 +104,6 @@ def audit(principal: Principal, interaction: str, *client_ids: str, action: str 
 def form(name: str, most: int) -> Any:
     """A form field, stripped; 400 when missing, empty or longer than `most`."""
     value = (request.form.get(name) or "").strip()
-    if not value or len(value) > most:
+    if not value or len(value) > most or "\x00" in value:
         abort(400, f"Fill in {name.replace('_', ' ')} (at most {most} characters).")
     return value
