@@ -10,7 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from playwright.sync_api import expect
+import pytest
 
 from tests.browser.conftest import accessible, shoot, sign_in
 from tests.integration.events.conftest import Hospital
@@ -19,6 +19,10 @@ from tests.support import adt
 from tests.support.fault_proxy import Fault, outcome
 
 KIM = "CL-20417"
+# Without Playwright the module skips, saying so (the chromium fixture names what else is missing).
+expect = pytest.importorskip(
+    "playwright.sync_api", reason="THE BROWSER TESTS DID NOT RUN: Playwright is not installed"
+).expect
 
 
 def _admitted_now(hospital: Hospital, **fields: str) -> adt.Visit:
