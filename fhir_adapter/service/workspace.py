@@ -25,6 +25,7 @@ JSON = dict[str, Any]
 MOST_ADMISSIONS = 200
 MOST_WAITING = 100
 MOST_CANDIDATES = 6
+MOST_REPLAYS = 10  # replays of replays followed to find where a delivery is now
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,19 @@ class Problems:
     oldest_open: str | None
 
 
+def latest(conn: Connection, org_id: str, ids: list[int]) -> list[Job]:
+    """The jobs, each replayed one replaced by its replay (and that by its own, a few times over)."""
+    jobs = outbox_store.of_ids(conn, org_id, ids) if ids else []
+    for _ in range(MOST_REPLAYS):
+        again = [j.replayed_by for j in jobs if j.state is JobState.REPLAYED and j.replayed_by]
+        if not again:
+            break
+        jobs = [j for j in jobs if j.state is not JobState.REPLAYED] + outbox_store.of_ids(
+            conn, org_id, again
+        )
+    return jobs
+
+
 def delivery_state(jobs: list[Job]) -> str:
     """One word for a set of jobs: failed when any is a dead letter, pending while any is to be sent."""
     states = {j.state for j in jobs}
@@ -66,8 +80,7 @@ def today(conn: Connection, org_id: str, start: str, end: str) -> list[Stay]:
     """The admissions admitted or discharged in [start, end), each with its client and delivery state."""
     stays = []
     for a in admission_store.between(conn, org_id, start, end, MOST_ADMISSIONS):
-        ids = [i for ids in a.jobs.values() for i in ids]
-        jobs = outbox_store.of_ids(conn, org_id, ids) if ids else []
+        jobs = latest(conn, org_id, [i for ids in a.jobs.values() for i in ids])
         stays.append(Stay(a, _client(conn, org_id, a.client_id), delivery_state(jobs)))
     return stays
 

@@ -95,8 +95,10 @@ def test_an_admin_sends_a_dead_letter_again(
     expect(page.get_by_role("status")).to_contain_text(f"Delivery {dead[0].id} queued again as")
     expect(page.get_by_text("No delivery has failed.")).to_be_visible()
     accessible(page)
-    h.drain()
     page.get_by_role("link", name="Today").click()
+    expect(page.get_by_role("row").filter(has_text=KIM)).to_contain_text("Pending")  # the replay is queued
+    h.drain()
+    page.reload()
     expect(page.get_by_role("row").filter(has_text=KIM)).to_contain_text("All delivered")
 
 
