@@ -14,6 +14,8 @@ from fhir_adapter.domain.audit import AuditRow
 ACTIONS = {"create": "C", "read": "R", "search": "R", "update": "U", "delete": "D"}
 EVENT_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"}
 INTERACTION = "http://hl7.org/fhir/restful-interaction"
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+SIGN_IN = "login"  # a person signing in to the workspace: type DCM 110114 User Authentication, subtype Login
 PERSON = "person/"  # the agent id of a person signed in to the workspace: person/<their id>
 OUTCOME_TEXT = {"0": "success", "4": "minor failure", "8": "serious failure", "12": "major failure"}
 
@@ -60,6 +62,36 @@ def by_service(
     )
 
 
+SIGNING_IN = {
+    "type": {"system": DCM, "code": "110114", "display": "User Authentication"},
+    "subtype": [{"system": DCM, "code": "110122", "display": "Login"}],
+}
+
+
+def signed_in(
+    org_id: str | None, person: tuple[str, str] | None, address: str | None, status: int, now: str
+) -> AuditRow:
+    """A sign-in to the workspace (status 302 let in, 401 refused), with whose account the name is when it
+    is one (the name typed is not kept: it may be a password typed in the wrong box)."""
+    return AuditRow(
+        id=new_id(),
+        recorded=now,
+        org_id=org_id,
+        agent_id=f"{PERSON}{person[0]}" if person else None,
+        agent_name=person[1] if person else None,
+        source_address=address,
+        action="E",
+        interaction=SIGN_IN,
+        method="POST",
+        route="/app/login",
+        status_code=status,
+        outcome=outcome_of(status),
+        patient_id=None,
+        entities=[],
+        query=None,
+    )
+
+
 def _agent(row: AuditRow) -> dict[str, Any]:
     """Who did it. A person signed in to the workspace is a human user (agent id person/<their id>); an API
     client, a data processor."""
@@ -96,6 +128,7 @@ def to_fhir_audit_event(row: AuditRow) -> dict[str, Any]:
         "id": row.id,
         "type": EVENT_TYPE,
         "subtype": [{"system": INTERACTION, "code": row.interaction}],
+        **(SIGNING_IN if row.interaction == SIGN_IN else {}),
         "action": row.action,
         "recorded": row.recorded,
         "outcome": row.outcome,

@@ -34,7 +34,12 @@ LOCKED = "too many failed sign-ins: the account is locked for a while; try again
 
 
 class SignInRefused(Exception):
-    """The sign-in failed; the message is the one to show (it never says whether the name exists)."""
+    """The sign-in failed; the message is the one to show (it never says whether the name exists).
+    `person`: whose account it was, when the name is one (for the audit, never shown)."""
+
+    def __init__(self, message: str, person: Person | None = None) -> None:
+        super().__init__(message)
+        self.person = person
 
 
 def add_person(
@@ -79,30 +84,33 @@ def sign_in(engine: Engine, settings: Settings, name: str, password: str, clock:
     """The person, when the name and password are right, the account enabled and not locked. Each wrong
     password counts; the count reaching FHIR_ADAPTER_LOGIN_MAX_FAILURES locks the account for a while."""
     with writing(engine) as conn:  # the count of failures is committed, then the refusal raised
-        outcome = _attempt(conn, settings, name, password, clock())
-    if isinstance(outcome, str):
-        raise SignInRefused(outcome)
-    return outcome
+        person, refused = _attempt(conn, settings, name, password, clock())
+    if refused or person is None:
+        raise SignInRefused(refused or WRONG, person)
+    return person
 
 
-def _attempt(conn: Connection, settings: Settings, name: str, password: str, now: datetime) -> Person | str:
+def _attempt(
+    conn: Connection, settings: Settings, name: str, password: str, now: datetime
+) -> tuple[Person | None, str | None]:
+    """(whose account the name is, why the sign-in is refused; None when it is not)."""
     found = user_store.by_name(conn, name, for_update=True) if NAME_RE.match(name) else None
     if found is None or not found[0].active:
         _verified(_decoy(), password)
-        return WRONG
+        return (found[0] if found else None), WRONG
     person, hashed = found
     if person.locked_until and person.locked_until > stamp(now):
-        return LOCKED
+        return person, LOCKED
     if not _verified(hashed, password):
         failures = person.failures + 1
         locked = failures >= settings.login_max_failures
         until = stamp(now + timedelta(seconds=settings.login_lockout_seconds)) if locked else None
         user_store.failed(conn, person.id, 0 if locked else failures, until)
-        return LOCKED if locked else WRONG
+        return person, LOCKED if locked else WRONG
     user_store.failed(conn, person.id, 0, None)
     if HASHER.check_needs_rehash(hashed):
         user_store.rehash(conn, person.id, HASHER.hash(password))
-    return person
+    return person, None
 
 
 def signed_in(engine: Engine, settings: Settings, person_id: str) -> Principal | None:

@@ -56,7 +56,9 @@ def login() -> Any:
     try:
         person = people.sign_in(s.engine, s.settings, name, password, s.deps.clock)
     except people.SignInRefused as refused:
+        session.audit_sign_in(refused.person, 401)
         return page("login.html", 401, target=target, error=str(refused), username=name[:100])
+    session.audit_sign_in(person, 302)
     session.begin(person)
     return redirect(target)
 

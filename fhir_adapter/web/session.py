@@ -14,8 +14,9 @@ from flask.sessions import SecureCookieSessionInterface
 from fhir_adapter.api.http import services, touched
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.people import Person
+from fhir_adapter.service import audit as audit_events
 from fhir_adapter.service import people, scopes
-from fhir_adapter.service.context import Principal
+from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.projection import patient_id
 
 COOKIE = "fhir_adapter_session"
@@ -66,6 +67,16 @@ def begin(person: Person) -> None:
     session.permanent = True
     session["person"] = person.id
     session["csrf"] = secrets.token_urlsafe(32)
+
+
+def audit_sign_in(person: Person | None, status: int) -> None:
+    """The sign-in's AuditEvent, with whose account it was (when the name is one)."""
+    s = services()
+    who = (person.id, person.name) if person else None
+    row = audit_events.signed_in(
+        person.org_id if person else None, who, request.remote_addr, status, stamp(s.deps.clock())
+    )
+    s.audit.add(row)
 
 
 def end() -> None:

@@ -188,3 +188,20 @@ def test_another_organisations_client_answers_404(planner: Any, service: Any, ap
     assert refused.status_code == 404
     assert "आरव" not in refused.get_data(as_text=True)
     assert other.get("/app/clients/not%20an%20id").status_code == 404
+
+
+def test_each_sign_in_is_audited_with_whose_account_it_was(service: Any, app: Any, new_org: Any) -> None:
+    new_org()
+    name = add_person(service, new_org.org_id)
+    client = app.test_client()
+    assert sign_in(client, name, "not the password").status_code == 401
+    assert sign_in(client, name).status_code == 302
+    service.audit.flush()
+    with reading(service.engine) as conn:
+        _, rows = audit_store.search(conn, new_org.org_id, {}, 50, 0)
+    signed = sorted((r for r in rows if r.interaction == "login"), key=lambda r: r.recorded)
+    assert [(r.status_code, r.outcome, r.agent_name) for r in signed] == [(401, "4", name), (302, "0", name)]
+    event = to_fhir_audit_event(signed[1])
+    assert event["type"]["code"] == "110114" and event["subtype"][0]["code"] == "110122"
+    assert event["agent"][0]["type"]["coding"][0]["code"] == "humanuser"
+    assert "not the password" not in str(event)
