@@ -36,6 +36,22 @@ def _gate() -> Response | None:
     return None
 
 
+# Nothing from elsewhere, no framing (the forms cannot be clicked through another site's page), no sniffing.
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@bp.after_request
+def _guard(response: Response) -> Response:
+    response.headers.update(HEADERS)
+    if request.endpoint != "web.static":
+        response.headers["Cache-Control"] = "no-store"  # patient data stays off shared computers' disks
+    return response
+
+
 def zone() -> str:
     return services().settings.time_zone
 

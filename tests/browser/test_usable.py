@@ -46,7 +46,8 @@ def stays(hospital: Hospital) -> Hospital:
 def test_every_page_reads_at_desktop_and_phone_width(
     stays: Hospital, live: str, chromium: Any, service: Any, width: str
 ) -> None:
-    context = chromium.new_context(viewport=dict(zip(("width", "height"), WIDTHS[width], strict=True)))
+    size = dict(zip(("width", "height"), WIDTHS[width], strict=True))
+    context = chromium.new_context(viewport=size, bypass_csp=True)  # axe is injected into the pages
     page = context.new_page()
     try:
         sign_in(page, live, add_person(service, stays.h.org_id, "admin"), PASSWORD)
@@ -120,3 +121,21 @@ def _fonts(page: Any, selector: str) -> set[str]:
     root = cdp.send("DOM.getDocument")["root"]["nodeId"]
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
     return {f["familyName"] for f in cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
+
+
+def test_the_pages_keep_to_their_own_content_security_policy(
+    stays: Hospital, live: str, chromium: Any, service: Any
+) -> None:
+    """Without axe injected (and the policy in force), nothing on the pages is refused: the style sheet applies."""
+    context = chromium.new_context()
+    page = context.new_page()
+    complaints: list[str] = []
+    page.on("console", lambda message: complaints.append(message.text) if message.type == "error" else None)
+    try:
+        sign_in(page, live, add_person(service, stays.h.org_id), PASSWORD, check=False)
+        page.goto(f"{live}/app/clients/CL-20417")
+        background = page.evaluate("getComputedStyle(document.body.parentElement).backgroundColor")
+        assert background == "rgb(243, 245, 248)"
+        assert complaints == []
+    finally:
+        context.close()

@@ -71,6 +71,8 @@ def test_a_person_signs_in_with_a_session_cookie_scripts_cannot_read(
     assert "Secure" not in cookie  # plain HTTP here
     today = client.get("/app/")
     assert today.status_code == 200 and name in today.get_data(as_text=True)
+    assert today.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in today.headers["Content-Security-Policy"]
     signout = client.post("/app/logout", data={"csrf_token": csrf(today.get_data(as_text=True))})
     assert signout.status_code == 302
     assert client.get("/app/").status_code == 302  # signed out
