@@ -22,6 +22,7 @@ def configure(app: Flask, settings: Settings) -> None:
     app.add_template_filter(present.refusal, "refusal")
     app.add_template_filter(present.ehr_said, "ehr_said")
     app.add_template_filter(present.what, "what")
+    app.add_template_global(present.agreement, "agreement")
     app.add_template_global(session.csrf_token, "csrf_token")
 
     @app.get("/")

@@ -122,3 +122,18 @@ def ehr_said(detail: Any) -> str:
     if isinstance(detail, dict):
         return str(detail.get("detail") or detail.get("message") or "")[:600]
     return str(detail or "")[:600]
+
+
+def agreement(patient: Any, client: dict[str, Any]) -> list[tuple[str, bool]]:
+    """What the message says about the patient beside what the client's record says: (fact, the same?)."""
+    out = []
+    if patient.birth_date:
+        out.append(("birth date", patient.birth_date == client.get("birth_date")))
+    if patient.gender:
+        out.append(("sex", patient.gender == client.get("gender")))
+    if patient.family:
+        families = {(n.get("family") or "").casefold() for n in client.get("names") or []}
+        out.append(("family name", patient.family.casefold() in families))
+    if patient.mrn:
+        out.append(("MRN", any(i.get("value") == patient.mrn for i in client.get("identifiers") or [])))
+    return out

@@ -62,6 +62,8 @@ def test_resolving_a_waiting_message_queues_its_records(
     waiting = page.locator("section.waiting").filter(has_text="MRN-NEW-77")
     expect(waiting).to_contain_text("1987-04-12")
     expect(waiting).to_contain_text("assigned by RGH")
+    expect(waiting.locator(".agree")).to_contain_text("birth date: the same")
+    expect(waiting.locator(".agree")).to_contain_text("MRN: differs")
     accessible(page)
     waiting.get_by_role("button", name=f"This is 김서연 ({KIM})").click()
     page.wait_for_url(f"{live}/app/clients/{KIM}")

@@ -90,3 +90,16 @@ def test_the_timeline_says_where_each_delivery_is() -> None:
         ("received", "Admission (A01) from rgh, visit V1", "acted on", None),
         ("back", "Came back from rgh: referral", "acted on", None),
     ]
+
+
+def test_a_candidate_is_shown_beside_what_the_message_says() -> None:
+    from fhir_adapter.domain.events import Patient
+
+    patient = Patient(mrn="M-9", family="Kim", given="Seo-yeon", birth_date="1987-04-12", gender="female")
+    client = {"names": [{"family": "KIM"}], "birth_date": "1987-04-12", "gender": "male", "identifiers": []}
+    assert present.agreement(patient, client) == [
+        ("birth date", True),
+        ("sex", False),
+        ("family name", True),
+        ("MRN", False),
+    ]
