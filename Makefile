@@ -29,7 +29,14 @@ $(EHR_STAMP): tests/ehr/package.json tests/ehr/package-lock.json
 	npm ci --prefix tests/ehr --no-audit --no-fund --loglevel=error
 	@touch $(EHR_STAMP)
 
-test: install $(EHR_STAMP)
+AXE_STAMP := tests/browser/node_modules/.installed
+
+# axe-core, which the browser tests inject into each page of the workspace (the browser: Debian's chromium).
+$(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	@touch $(AXE_STAMP)
+
+test: install $(EHR_STAMP) $(AXE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install $(EHR_STAMP)

@@ -34,13 +34,21 @@ def service_env(database: Path, **settings: str) -> dict[str, str]:
     return env
 
 
-def run(env: dict[str, str], *args: str) -> str:
-    """Run `fhir-adapter <args>` to the end; its standard output, or a DemoError with what it said."""
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
+    """Run `fhir-adapter <args>` to the end (given `stdin`); its standard output, or a DemoError with what it
+    said."""
     if not BIN.exists():
         raise DemoError(f"{BIN} is missing: run `make install` first")
     try:
         done = subprocess.run(  # noqa: S603 - our own command, with arguments of the demo's
-            [str(BIN), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+            [str(BIN), *args],
+            env=env,
+            cwd=ROOT,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     except subprocess.TimeoutExpired as err:
         raise DemoError(f"`fhir-adapter {' '.join(args[:2])}` did not finish within 120 s") from err

@@ -3,6 +3,7 @@ them; set up in the first steps, kept running on request and stopped in order at
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import signal
 import time
@@ -20,6 +21,7 @@ VAR = ROOT / "var" / "demo"
 DATABASE = VAR / "fhir-adapter.db"
 ORG = "demo-org"
 EHR_ID = "hospital"
+PERSON = "demo-planner"  # signs in to the workspace (an admin: sees the delivery problems too)
 WAIT = 60.0  # seconds each wait may take before the demo gives up
 
 
@@ -35,6 +37,7 @@ class Stage:
         self.api: Api | None = None
         self.base = ""
         self.token = ""
+        self.password = ""
         self.mllp_port = 0
 
     # --- the first steps ---
@@ -74,6 +77,10 @@ class Stage:
         self.token = lines[-1].strip()
         self.out.say(f"  {lines[0]}")
         self.out.say(f"  token (printed once): {self.token[:12]}… (in full at the end)")
+        self.password = secrets.token_urlsafe(12)
+        person = ["users", "add", PERSON, "--org", ORG, "--role", "admin", "--password-stdin"]
+        self.out.say(f"$ fhir-adapter {' '.join(person)}    (a person, for the workspace at /app/)")
+        self.out.say("  " + run(env, *person, stdin=self.password + "\n").strip())
         add = ["ehrs", "add", EHR_ID, "--org", ORG, "--base-url", self.ehr.url]
         add += ["--mrn-system", MRN_SYSTEM, "--mrn-authority", MRN_AUTHORITY]
         self.out.say(f"$ fhir-adapter {' '.join(add)}")

@@ -14,7 +14,7 @@ from demo.console import DemoError
 from demo.formatting import job_states, referral_row, resource_row, timeline_row
 from demo.hospital import ENCOUNTER, MRN_SYSTEM, PATIENT, VISIT
 from demo.processes import ROOT
-from demo.stage import VAR, WAIT, Stage, rel
+from demo.stage import PERSON, VAR, WAIT, Stage, rel
 
 STEPS = 12
 SHOWN_IN_EHR = (
@@ -207,6 +207,7 @@ class Demo(Stage):
         self.out.step("Look around")
         ours = self.http().get("/fhir/Patient", identifier=self.client_id)["entry"][0]["resource"]["id"]
         rows = [
+            ("the workspace", f"{self.base}/app/clients/{self.client_id}"),
             ("the timeline", f"{self.base}/api/v1/clients/{self.client_id}/timeline"),
             ("inbound messages", f"{self.base}/api/v1/inbound"),
             ("deliveries", f"{self.base}/api/v1/deliveries"),
@@ -218,7 +219,10 @@ class Demo(Stage):
         ]
         self.out.table([(label, url + self.answers(url)) for label, url in rows])
         self.out.say("")
-        self.out.say("the service's URLs (not the docs, not the EHR's) need the bearer token:")
+        self.out.say(
+            f"the workspace, in a browser: {self.base}/app/  sign in as {PERSON}, password {self.password}"
+        )
+        self.out.say("the service's other URLs (not the docs, not the EHR's) need the bearer token:")
         self.out.say(f"  TOKEN={self.token}")
         self.out.say(
             f'  curl -H "Authorization: Bearer $TOKEN" {self.base}/api/v1/clients/{self.client_id}/timeline'

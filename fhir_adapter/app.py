@@ -8,7 +8,7 @@ import gc
 from flask import Flask, Response
 from sqlalchemy import text
 
-from fhir_adapter import __version__, logs
+from fhir_adapter import __version__, logs, web
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.api import audit_hook, delivery, errors, history, inbound, intake, openapi, ops, records
 from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
@@ -33,6 +33,8 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     app.register_blueprint(fhir_routes.bp, url_prefix="/fhir")
     app.register_blueprint(ops.bp)
+    app.register_blueprint(web.bp, url_prefix="/app")  # the workspace for people
+    web.configure(app, settings)
 
     @app.get("/health/live")
     def alive() -> Response:

@@ -15,7 +15,7 @@ import orjson
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from fhir_adapter import cli_delivery, cli_events, cli_service
+from fhir_adapter import cli_delivery, cli_events, cli_service, cli_users
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.openapi import contract_document
@@ -123,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
     cli_service.add_parsers(sub)
     cli_delivery.add_parsers(sub)
     cli_events.add_parsers(sub)
+    cli_users.add_parsers(sub)
     return p
 
 

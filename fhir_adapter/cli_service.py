@@ -21,7 +21,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if server.start_worker() is not None:
         print("delivery worker running in this process", file=sys.stderr)
     print(
-        f"fhir-adapter listening on http://{host}:{port} (API /api/v1, FHIR /fhir, docs /api/v1/docs)",
+        f"fhir-adapter listening on http://{host}:{port} (workspace /app/, API /api/v1, FHIR /fhir, docs /api/v1/docs)",
         file=sys.stderr,
     )
     server.app.run(host=host, port=port, threaded=True, use_reloader=False)

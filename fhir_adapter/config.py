@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fhir_adapter.mapping.identity import Identity
 
@@ -70,12 +71,18 @@ class Settings:
     mllp_tls_client_ca: Path | None = None  # senders must present a certificate signed by these CAs
     mllp_idle_seconds: float = 60.0  # an MLLP connection idle, or with a frame half sent, this long is closed
     mllp_max_connections: int = 100  # MLLP connections one listener holds at once; more are closed at once
+    # the workspace (/app/): people signing in
+    secret_key: str | None = None  # signs the session cookie; None: a new one per process
+    time_zone: str = "UTC"  # the IANA zone times are shown in
+    session_hours: float = 8.0  # a sign-in lasts this long
+    login_max_failures: int = 5  # failed sign-ins in a row that lock the account
+    login_lockout_seconds: float = 900.0  # how long it stays locked
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """The settings the environment gives; SettingsError names a variable whose value cannot be used."""
         read = _Env(os.environ if env is None else env)
-        return cls(**_service(read, cls), **_delivery(read, cls), **_events(read, cls))
+        return cls(**_service(read, cls), **_delivery(read, cls), **_events(read, cls), **_web(read, cls))
 
     def __post_init__(self) -> None:
         # Without `aud` a token the issuer made for any other service would do; without `iss`, a token of
@@ -87,6 +94,10 @@ class Settings:
             )
         if self.jwt_max_lifetime_seconds <= 0:
             raise SettingsError("FHIR_ADAPTER_JWT_MAX_LIFETIME_SECONDS: must be more than 0")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ValueError, ZoneInfoNotFoundError) as err:
+            raise SettingsError(f"FHIR_ADAPTER_TIME_ZONE: not an IANA time zone: {self.time_zone!r}") from err
 
     def identity(self) -> Identity:
         return Identity(self.tenant, self.source_system, self.identifier_namespace)
@@ -174,6 +185,18 @@ def _events(read: _Env, d: type[Settings]) -> dict[str, Any]:
         mllp_tls_client_ca=path("MLLP_TLS_CLIENT_CA"),
         mllp_idle_seconds=number("MLLP_IDLE_SECONDS", d.mllp_idle_seconds),
         mllp_max_connections=int(number("MLLP_MAX_CONNECTIONS", d.mllp_max_connections)),
+    )
+
+
+def _web(read: _Env, d: type[Settings]) -> dict[str, Any]:
+    """The workspace: the session, the time zone, sign-in lockout."""
+    get, number = read.get, read.number
+    return dict(
+        secret_key=get("SECRET_KEY"),
+        time_zone=get("TIME_ZONE") or d.time_zone,
+        session_hours=number("SESSION_HOURS", d.session_hours),
+        login_max_failures=max(1, int(number("LOGIN_MAX_FAILURES", d.login_max_failures))),
+        login_lockout_seconds=number("LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds),
     )
 
 

@@ -112,3 +112,16 @@ def current(conn: Connection, org_id: str, ehr_id: str, client_id: str) -> Admis
         .limit(1)
     ).first()
     return _admission(row) if row else None
+
+
+def between(conn: Connection, org_id: str, start: str, end: str, limit: int) -> list[Admission]:
+    """The organisation's admissions admitted or discharged in [start, end), the latest first."""
+    admitted = (adm.c.admitted_at >= start) & (adm.c.admitted_at < end)
+    discharged = (adm.c.discharged_at >= start) & (adm.c.discharged_at < end)
+    query = (
+        select(adm)
+        .where(adm.c.org_id == org_id, admitted | discharged)
+        .order_by(adm.c.updated_at.desc(), adm.c.id.desc())
+        .limit(limit)
+    )
+    return [_admission(row) for row in conn.execute(query)]

@@ -172,3 +172,13 @@ def of_client(conn: Connection, org_id: str, client_id: str, limit: int) -> list
     """The client's newest `limit` jobs, oldest first."""
     query = select(jobs).where(jobs.c.org_id == org_id, jobs.c.client_id == client_id)
     return [to_job(row) for row in conn.execute(query.order_by(jobs.c.id.desc()).limit(limit))][::-1]
+
+
+def open_of_org(conn: Connection, org_id: str) -> tuple[int, str | None]:
+    """How many of the organisation's jobs are still to be sent, and when the oldest of them was queued."""
+    row = conn.execute(
+        select(func.count(), func.min(jobs.c.created_at)).where(
+            jobs.c.org_id == org_id, jobs.c.state.in_(OPEN)
+        )
+    ).one()
+    return int(row[0]), row[1]

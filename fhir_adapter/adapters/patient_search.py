@@ -1,15 +1,17 @@
 """Clients' Patient resources found by what a hospital's message says of the patient: an identifier's
-value (through the search index), or a birth date. The caller decides which of them match."""
+value (through the search index), or a birth date, for matching, which decides which of them match; and
+the clients that look alike, for a person to compare."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, or_, select
 
 from fhir_adapter.adapters.tables import fhir_resources as res
 from fhir_adapter.adapters.tables import fhir_tokens as tok
+from fhir_adapter.domain.events import Patient
 
 JSON = dict[str, Any]
 
@@ -48,3 +50,25 @@ def born_on(conn: Connection, org_id: str, birth_date: str) -> list[tuple[str, J
         res.c.data.contains(f'"birthDate":"{birth_date}"'),
     )
     return _patients(conn, query)
+
+
+def clients_alike(conn: Connection, org_id: str, patient: Patient, limit: int) -> list[str]:
+    """Clients whose Patient shares the birth date, the family name or the MRN of `patient`: candidates for a
+    person to compare, never a match by themselves."""
+    said = (("birthDate", patient.birth_date), ("family", patient.family), ("value", patient.mrn))
+    # As stored (compact JSON); a value with a quote or a backslash is stored escaped: not looked for.
+    texts = [f'"{k}":"{v}"' for k, v in said if v and '"' not in v and "\\" not in v]
+    if not texts:
+        return []
+    query = (
+        select(res.c.record_id)
+        .where(
+            res.c.org_id == org_id,
+            res.c.resource_type == "Patient",
+            res.c.deleted.is_(False),
+            or_(*(res.c.data.contains(t) for t in texts)),
+        )
+        .order_by(res.c.record_id)
+        .limit(limit)
+    )
+    return [row.record_id for row in conn.execute(query)]

@@ -176,3 +176,19 @@ audit_events = Table(
     Index("ix_audit_org_recorded", "org_id", "recorded"),
     Index("ix_audit_patient", "org_id", "patient_id"),
 )
+
+# The people who sign in to the workspace (/app/): one organisation each, a role, an argon2 hash of the
+# password, the count of failed sign-ins since the last good one and the lock they led to.
+people = Table(
+    "people",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", ID, ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # planner | admin
+    Column("password_hash", String(200), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("locked_until", STAMP),
+    Column("created_at", STAMP, nullable=False),
+    Column("disabled_at", STAMP),
+)

@@ -24,6 +24,7 @@ from fhir_adapter.adapters import (
     patient_search,
     record_store,
     token_store,
+    user_store,
 )
 from fhir_adapter.service import stores
 from fhir_adapter.service.ports import Work
@@ -40,6 +41,7 @@ MODULES: dict[str, tuple[type, ModuleType]] = {
     "audit": (stores.Audit, audit_store),
     "orgs": (stores.Orgs, org_store),
     "tokens": (stores.Tokens, token_store),
+    "people": (stores.People, user_store),
 }
 
 
@@ -80,6 +82,7 @@ class SqlWork:
         self.audit = cast(stores.Audit, bound["audit"])
         self.orgs = cast(stores.Orgs, bound["orgs"])
         self.tokens = cast(stores.Tokens, bound["tokens"])
+        self.people = cast(stores.People, bound["people"])
 
 
 class SqlStorage:

@@ -15,6 +15,7 @@ from fhir_adapter.service.stores import (
     Orgs,
     Outbox,
     Patients,
+    People,
     Records,
     Resources,
     Tokens,
@@ -54,6 +55,8 @@ class Work(Protocol):
     def orgs(self) -> Orgs: ...
     @property
     def tokens(self) -> Tokens: ...
+    @property
+    def people(self) -> People: ...
 
 
 class Storage(Protocol):
