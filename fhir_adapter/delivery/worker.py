@@ -19,13 +19,14 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import closure, linking, writes
-from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
+from fhir_adapter.delivery import attempt, closure, linking
+from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
+from fhir_adapter.delivery.ehr_client import EhrClients, Failure
 from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Written
-from fhir_adapter.domain.sync import Job, JobAction, LedgerAction, Sent
+from fhir_adapter.domain.sync import Job, JobAction
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
@@ -77,6 +78,7 @@ class Worker:
         self.skip_locked = is_postgres(engine)
         self._clients = EhrClients(settings.signing_keys, settings.ehr_timeout_seconds)
         self._puller: Puller | None = None
+        self._book = CapabilityBook(engine, clock)
 
     # --- the loop ---
 
@@ -190,52 +192,47 @@ class Worker:
         return Prepared(ehr, closed.send, withheld, {}, closed.known, patient_id, link, admission)
 
     def _send(self, job: Job, prepared: Prepared) -> list[Written]:
+        """The job's writes; a refused type is looked up again and takes its fallback (once per type), a
+        conflict re-reads and writes again (FHIR_ADAPTER_RECONCILE_LIMIT times)."""
         client = self._clients.get(prepared.ehr)
         known = dict(prepared.known)
-        for round_ in range(self.settings.reconcile_limit + 1):
+        caps = self._book.get(prepared.ehr, client)
+        refused: set[str] = set()
+        rounds = 0
+        while True:
             try:
-                return self._write(job, client, prepared, known)
+                return attempt.write(self.engine, job, client, prepared, known, caps, stamp(self.clock()))
             except Failure as failure:
-                if failure.action != "reconcile" or round_ == self.settings.reconcile_limit:
+                if self._fallback(failure, refused):
+                    caps = self._book.refused(
+                        prepared.ehr, client, str(failure.resource_type), failure.status
+                    )
+                    refused.add(str(failure.resource_type))
+                    if caps.way(str(failure.resource_type)) == "document":
+                        continue
+                if failure.action != "reconcile" or rounds == self.settings.reconcile_limit:
                     raise
-                log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=round_ + 1)
-                known = self._reread(client, prepared, known)
-        raise AssertionError("unreachable")
+                rounds += 1
+                log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=rounds)
+                known = attempt.reread(client, prepared, known)
 
-    def _write(
-        self, job: Job, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], Sent]
-    ) -> list[Written]:
-        recorded = stamp(self.clock())
-        mode = client.capabilities().mode
-        send = writes.send_transaction if mode == "transaction" else writes.send_conditional
-        written = send(client, prepared.send, prepared.refs, known)
-        for activity, targets in writes.provenance_targets(written, known).items():
-            prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id, activity)
-            prov = writes.provenance(prov_id, targets, recorded, job.org_id, activity)
-            try:
-                writes.send_provenance(client, prov, mode)
-            except Failure as failure:
-                if failure.action == "retry":
-                    raise  # sent again with the job: its writes are idempotent
-                # The records are in the EHR: an EHR that refuses our Provenance does not undo that.
-                log.warning("delivery.provenance_refused", job=job.id, status=failure.status)
-        return written
-
-    def _reread(
-        self, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], Sent]
-    ) -> dict[tuple[str, str], Sent]:
-        """The EHR's current version of each resource we write: the next attempt's If-Match. What the job
-        only names keeps what the ledger said."""
-        sending = {(o.resource_type, o.id) for o in prepared.send}
-        fresh = {k: v for k, v in known.items() if k not in sending}
-        for item in prepared.send:
-            sent = known.get((item.resource_type, item.id))
-            ehr_id = sent.ehr_resource_id if sent and sent.ehr_resource_id else item.id
-            response = client.raw("GET", f"{item.resource_type}/{ehr_id}")
-            if response.status_code == 200:
-                version = response.json().get("meta", {}).get("versionId")
-                fresh[(item.resource_type, item.id)] = Sent(ehr_id, version, LedgerAction.PUT)
-        return fresh
+    @staticmethod
+    def _fallback(failure: Failure, refused: set[str]) -> bool:
+        """A 403 or 405 on a write of a type not yet refused in this job: worth a fallback."""
+        rtype = failure.resource_type
+        if failure.status not in REFUSALS or rtype is None or rtype in refused:
+            return False
+        if rtype == "DocumentReference":
+            failure.reason, failure.detail = (
+                "documents_refused",
+                (
+                    f"The EHR refused the document carrying records it does not take as resources "
+                    f"(HTTP {failure.status}): nothing can be delivered there until it accepts "
+                    f"DocumentReference. Its answer: {failure.detail}"
+                ),
+            )
+            return False
+        return True
 
     # --- recording ---
 

@@ -122,7 +122,6 @@ function send(res, status, body, headers = {}) {
 async function handle(req, res, raw) {
   const url = new URL(req.url, 'http://localhost');
   const path = url.pathname.replace(/^\/fhir/, '') || '/';
-  if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
   if (req.method === 'POST' && path === '/$reset') {
     repo.clear();
     recorded.length = 0;
@@ -140,6 +139,7 @@ async function handle(req, res, raw) {
       if (req.headers[name]) headers[name] = req.headers[name];
     }
     recorded.push({ method: req.method, url: path.replace(/^\//, '') + url.search, headers, body: body ?? null });
+    if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
     const refused = refusal(req.method, path, body);
     if (refused) {
       return send(res, 405, {
@@ -148,6 +148,7 @@ async function handle(req, res, raw) {
       });
     }
   }
+  if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
   const fhirReq = { method: req.method, url: path + url.search, body, params: {}, query, headers: req.headers };
   const [outcome, resource] = await router.handleRequest(fhirReq, repo);
   const status = getStatus(outcome);
