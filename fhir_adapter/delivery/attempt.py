@@ -4,6 +4,7 @@ then the Provenance. Refusals and conflicts are the worker's to handle (it re-re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import structlog
@@ -14,8 +15,10 @@ from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.documents_out import send_documents
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.outgoing import Prepared
+from fhir_adapter.delivery.questionnaires_out import send_questionnaires
 from fhir_adapter.delivery.writes import Outgoing, Written, without
 from fhir_adapter.domain.sync import Job, LedgerAction, Sent
+from fhir_adapter.mapping.catalogue import Catalogue
 
 log = structlog.get_logger("fhir_adapter.delivery")
 Known = dict[tuple[str, str], Sent]
@@ -39,17 +42,28 @@ def route(items: list[Outgoing], caps: Capabilities) -> Routed:
     return Routed(resources, documented)
 
 
+@dataclass(frozen=True)
+class Context:
+    engine: Engine
+    catalogue: Callable[[], Catalogue]  # our Questionnaires: read when a response first needs one
+    at: str  # when the attempt is made: the Provenance's `recorded`
+
+
 def write(
-    engine: Engine, job: Job, client: EhrClient, prepared: Prepared, known: Known, caps: Capabilities, at: str
+    ctx: Context, job: Job, client: EhrClient, prepared: Prepared, known: Known, caps: Capabilities
 ) -> list[Written]:
     """The job's writes and its Provenance; what the EHR accepted."""
+    engine = ctx.engine
     routed = route(prepared.send, caps)
+    written = []
+    if any(o.resource_type == "QuestionnaireResponse" for o in prepared.send):
+        written += send_questionnaires(engine, client, prepared, prepared.send, caps, ctx.catalogue())
     if caps.transaction_for(o.resource_type for o in routed.resources) and routed.resources:
-        written = writes.send_transaction(client, routed.resources, prepared.refs, known)
+        written += writes.send_transaction(client, routed.resources, prepared.refs, known)
     else:
-        written = writes.send_each(client, routed.resources, prepared.refs, known, caps.way)
+        written += writes.send_each(client, routed.resources, prepared.refs, known, caps.way)
     written += send_documents(engine, client, prepared, routed.documented, caps)
-    _provenance(job, client, written, known, caps, at)
+    _provenance(job, client, written, known, caps, ctx.at)
     return written
 
 

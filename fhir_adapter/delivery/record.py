@@ -46,6 +46,8 @@ def record_delivery(
 def _action(w: Written) -> LedgerAction:
     if w.item.deleted:
         return LedgerAction.DELETE
+    if w.not_taken:
+        return LedgerAction.NOT_SENT
     return LedgerAction.DOCUMENT if w.as_document else LedgerAction.PUT
 
 

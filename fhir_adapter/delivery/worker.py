@@ -7,6 +7,7 @@ resource per identifier. The database being away is waited out, never taken for 
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections.abc import Callable
@@ -70,7 +71,7 @@ class Worker:
         contract: Contract,
     ) -> None:
         self.engine = engine
-        self._mappings = mappings  # called when a read-back first needs them
+        self._mappings = functools.cache(mappings)  # loaded when a read-back or a response first needs them
         self._contract = contract
         self.org_id = org_id
         self.settings = settings
@@ -201,7 +202,8 @@ class Worker:
         rounds = 0
         while True:
             try:
-                return attempt.write(self.engine, job, client, prepared, known, caps, stamp(self.clock()))
+                ctx = attempt.Context(self.engine, self._mappings, stamp(self.clock()))
+                return attempt.write(ctx, job, client, prepared, known, caps)
             except Failure as failure:
                 if self._fallback(failure, refused):
                     caps = self._book.refused(

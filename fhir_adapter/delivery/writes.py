@@ -54,6 +54,7 @@ class Written:
     ehr_id: str | None
     ehr_version: str | None
     as_document: bool = False  # carried in its record's document: ehr_id is the DocumentReference's
+    not_taken: bool = False  # not sent: the EHR takes no resource of its type (our Questionnaires)
 
 
 def rewrite(value: Any, refs: dict[str, str]) -> Any:
@@ -245,7 +246,7 @@ def provenance_targets(written: list[Written], known: dict[tuple[str, str], Sent
     updated = [
         f"{w.item.resource_type}/{w.ehr_id}" + (f"/_history/{w.ehr_version}" if w.ehr_version else "")
         for w in written
-        if not w.item.deleted and w.ehr_id and not w.as_document
+        if not w.item.deleted and w.ehr_id and not w.as_document and not w.not_taken
     ]
     removed = []
     for w in written:
