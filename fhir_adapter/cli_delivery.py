@@ -151,6 +151,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     w.add_argument("--org", help="deliver only this organisation's jobs (default: every organisation's)")
     w.set_defaults(service=cmd_worker)
     _ehrs_parser(sub)
+    ehr_ways.add_preview_parser(sub)
     d = sub.add_parser("deliveries", help="list delivery jobs (dead letters: --state dead)")
     d.add_argument("--org", required=True)
     d.add_argument("--state", choices=STATES)

@@ -1,9 +1,10 @@
 """`fhir-adapter ehrs show` and `ehrs update`: what an EHR lets us write, per resource type, and a site's
-word on it (delivery/capabilities.py)."""
+word on it (delivery/capabilities.py); `fhir-adapter preview`: what the next admission push would write."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -82,4 +83,30 @@ def update(engine: Any, args: argparse.Namespace) -> int:
             return 2
     ways = ", ".join(f"{t}={w}" for t, w in sorted(overrides.items())) or "none (the EHR's statement decides)"
     print(f"EHR {args.ehr_id} of {args.org}: the site's ways: {ways}")
+    return 0
+
+
+def add_preview_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("preview", help="what the next admission push of a client would write to an EHR")
+    p.add_argument("--org", required=True)
+    p.add_argument("--ehr", required=True, help="the EHR's id")
+    p.add_argument("--client", required=True, help="the client's id")
+    p.add_argument("--full", action="store_true", help="with the documents' attachments whole (base64)")
+    p.set_defaults(service=cmd_preview)
+
+
+def cmd_preview(args: argparse.Namespace, settings: Settings) -> int:
+    from fhir_adapter.bootstrap import build_worker, database  # the worker's own parts, as it runs
+    from fhir_adapter.delivery.preview import NothingToPreview, brief, preview
+
+    worker = build_worker(settings, database(settings), org_id=args.org)
+    try:
+        shown = preview(worker, args.org, args.ehr, args.client)
+    except NothingToPreview as err:
+        print(err, file=sys.stderr)
+        return 2
+    except Failure as failure:
+        print(f"the EHR could not be read: {failure.reason} {failure.detail or ''}", file=sys.stderr)
+        return 2
+    print(json.dumps(shown if args.full else brief(shown), indent=2, ensure_ascii=False))
     return 0

@@ -21,13 +21,14 @@ from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox
 from fhir_adapter.adapters.db import StorageUnavailable, is_postgres, reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import attempt, closure, linking
+from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
-from fhir_adapter.delivery.ehr_client import EhrClients, Failure
+from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Written
-from fhir_adapter.domain.sync import Job, JobAction
+from fhir_adapter.domain.sync import Ehr, Job, JobAction
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
@@ -71,7 +72,7 @@ class Worker:
         contract: Contract,
     ) -> None:
         self.engine = engine
-        self._mappings = functools.cache(mappings)  # loaded when a read-back or a response first needs them
+        self.catalogue = functools.cache(mappings)  # loaded when a read-back or a response first needs them
         self._contract = contract
         self.org_id = org_id
         self.settings = settings
@@ -125,7 +126,7 @@ class Worker:
     # --- one job ---
 
     def deliver(self, job: Job) -> None:
-        prepared = self._prepare(job)
+        prepared = self.prepare(job)
         if prepared is None:
             return
         try:
@@ -133,14 +134,14 @@ class Worker:
                 self._pull(job, prepared)
                 return
             if prepared.send:
-                prepared = self._addressed(prepared)
+                prepared = self.addressed(prepared)
             written = self._send(job, prepared) if prepared.send else []
         except Failure as failure:
             self._failed(job, failure)
             return
         self._finish(job, prepared, written)
 
-    def _addressed(self, prepared: Prepared) -> Prepared:
+    def addressed(self, prepared: Prepared) -> Prepared:
         """Our Patient as the EHR's, and each resource linked to the admission's Encounter."""
         client = self._clients.get(prepared.ehr)
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
@@ -163,13 +164,13 @@ class Worker:
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         if self._puller is None:
             self._puller = Puller(
-                self.engine, self.settings, Deps(self._mappings(), self.clock, self._contract)
+                self.engine, self.settings, Deps(self.catalogue(), self.clock, self._contract)
             )
         if not self._puller.run(job, client, patient, stamp(self.clock())):
             raise LeaseLost()
         log.info("delivery.read_back", job=job.id)
 
-    def _prepare(self, job: Job) -> Prepared | None:
+    def prepare(self, job: Job) -> Prepared | None:
         with reading(self.engine) as conn:
             ehr = ehr_store.get_ehr(conn, job.org_id, job.ehr_id)
             link = ehr_store.get_link(conn, job.org_id, job.client_id, job.ehr_id)
@@ -202,7 +203,7 @@ class Worker:
         rounds = 0
         while True:
             try:
-                ctx = attempt.Context(self.engine, self._mappings, stamp(self.clock()))
+                ctx = attempt.Context(self.engine, self.catalogue, stamp(self.clock()))
                 return attempt.write(ctx, job, client, prepared, known, caps)
             except Failure as failure:
                 if self._fallback(failure, refused):
@@ -235,6 +236,12 @@ class Worker:
             )
             return False
         return True
+
+    def client(self, ehr: Ehr) -> EhrClient:
+        return self._clients.get(ehr)
+
+    def capabilities(self, ehr: Ehr) -> Capabilities:
+        return self._book.get(ehr, self._clients.get(ehr))
 
     # --- recording ---
 
