@@ -37,6 +37,8 @@ class Services:
     deps: Deps
     auth: Authenticator
     audit: AuditWriter
+    # What the next admission push would write: (org, EHR, client) → the preview (delivery/preview.py).
+    previews: Callable[[str, str, str], dict[str, Any]] | None = None
 
     def close(self) -> None:
         """Write what is queued and let go of the database."""

@@ -22,7 +22,7 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.delivery import attempt
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.worker import Worker
-from fhir_adapter.domain.sync import Job, JobState
+from fhir_adapter.domain.sync import Ehr, Job, JobState
 from fhir_adapter.service import sync_plan
 from fhir_adapter.service.context import stamp
 
@@ -113,8 +113,8 @@ def differences(current: JSON, new: JSON) -> JSON:
     }
 
 
-def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
-    """The requests the next admission push of the client would make to the EHR."""
+def _admission(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> tuple[Ehr, list[tuple[str, str]]]:
+    """The EHR, and the resources an admission of the client would carry there."""
     with reading(worker.engine) as conn:
         ehr = ehr_store.get_ehr(conn, org_id, ehr_id)
         link = ehr_store.get_link(conn, org_id, client_id, ehr_id)
@@ -123,6 +123,12 @@ def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
         raise NothingToPreview(f"no EHR {ehr_id} in {org_id}")
     if link is None or not link.active:
         raise NothingToPreview(f"client {client_id} is not linked to a patient in {ehr_id}")
+    return ehr, keys
+
+
+def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
+    """The requests the next admission push of the client would make to the EHR."""
+    ehr, keys = _admission(worker, org_id, ehr_id, client_id)
     now = stamp(worker.clock())
     job = Job(
         0,

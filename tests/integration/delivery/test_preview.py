@@ -45,6 +45,14 @@ def _admit_and_compare(hospital: Hospital) -> None:
     hospital.adt(adt.message("A01", hospital.visit()))
     shown = preview(h.worker(), h.org_id, h.ehr_id, hospital.client_id)
     assert shown["requests"] and not _writes(h.ehr.requests())  # nothing written by the preview
+    path = f"/api/v1/clients/{hospital.client_id}/ehrs/{h.ehr_id}/preview"
+    answer = h.client.get(path, headers=h.headers)
+    assert answer.status_code == 200, answer.json
+    shortened = brief(shown)  # the same, with the attachments shortened (the Provenance's time aside)
+    assert _writes(answer.json["requests"]) == _writes(shortened["requests"])
+    assert answer.json["ways"] == shown["ways"]
+    full = h.client.get(path, query_string={"full": "true"}, headers=h.headers).json
+    assert _writes(full["requests"]) == _writes(shown["requests"])
     before = len(h.ehr.requests())
     h.drain(timeout=120)
     assert {j.state for j in h.jobs()} == {"delivered"}
@@ -59,3 +67,5 @@ def test_a_client_not_linked_has_nothing_to_preview(harness: Harness) -> None:
         preview(harness.worker(), harness.org_id, harness.ehr_id, "CL-nobody")
     with pytest.raises(NothingToPreview, match="no EHR"):
         preview(harness.worker(), harness.org_id, "elsewhere", "CL-nobody")
+    answer = harness.client.get("/api/v1/clients/CL-nobody/ehrs/elsewhere/preview", headers=harness.headers)
+    assert answer.status_code == 404 and "no EHR elsewhere" in str(answer.json)
