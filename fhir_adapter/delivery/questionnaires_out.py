@@ -72,7 +72,10 @@ def send_questionnaires(
 
 
 def _how(caps: Capabilities) -> str | None:
+    """How a Questionnaire is written there: None where the EHR takes none (or refused one since)."""
     rules = caps.types.get("Questionnaire")
+    if "Questionnaire" in caps.refused or caps.overrides.get("Questionnaire") == "document":
+        return None
     if rules is not None and rules.conditional_update and caps.allows("Questionnaire", "update"):
         return "update"
     return "create" if caps.creates("Questionnaire") else None

@@ -11,7 +11,7 @@ import pytest
 from tests.integration.delivery.test_documents import admit
 from tests.support.delivery import Harness
 from tests.support.ehr_server import EhrServer
-from tests.support.fault_proxy import FaultProxy
+from tests.support.fault_proxy import Fault, FaultProxy
 
 
 def _canonicals(h: Harness, client_id: str) -> set[str]:
@@ -72,3 +72,16 @@ def test_an_ehr_that_takes_no_questionnaires_has_the_ledger_say_so(
     rows = [r for r in h.ledger() if r.resource_type == "Questionnaire"]
     assert {r.action for r in rows} == {"NOT_SENT"} and len(rows) == len(_canonicals(h, client_id))
     assert not [r for r in h.ehr.requests() if r["url"].startswith("Questionnaire")]
+
+
+def test_an_ehr_that_refuses_a_questionnaire_it_claims_still_gets_the_responses(
+    harness: Harness, kim: dict[str, Any]
+) -> None:
+    h = harness
+    h.proxy.inject(Fault("status", 405, method="PUT", path_prefix="/Questionnaire"))
+    client_id = admit(h, kim, "pt-q3")
+    assert {j.state for j in h.jobs()} == {"delivered"}
+    ours = [r for r in h.ours(client_id) if r["resourceType"] == "QuestionnaireResponse"]
+    assert len(h.ehr.search("QuestionnaireResponse")) == len(ours)
+    actions = {r.action for r in h.ledger() if r.resource_type == "Questionnaire"}
+    assert "NOT_SENT" in actions
