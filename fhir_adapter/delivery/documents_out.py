@@ -107,13 +107,10 @@ def send_documents(
         if got is None:
             continue
         sent = last.get(("DocumentReference", ids[record]))
-        doc = reference.document(
-            got,
-            to_pdf(got.html),
-            subject,
-            f"fhir-adapter for {ehr.org_id}",
-            sent.ehr_resource_id if sent else None,
-        )
+        encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
+        replaces = sent.ehr_resource_id if sent else None
+        author = f"fhir-adapter for {ehr.org_id}"
+        doc = reference.document(got, to_pdf(got.html), subject, author, replaces, encounter)
         written += _create(client, ids[record], got, doc, carried)
     return written
 

@@ -53,8 +53,11 @@ def version_identifier(page: Page) -> JSON:
     return {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.UUID(digest[:32])}"}
 
 
-def document(page: Page, pdf: bytes, subject: str, author: str, replaces: str | None) -> JSON:
-    """The DocumentReference (`subject`: the EHR's "Patient/id"; `replaces`: the EHR's id of the last one)."""
+def document(
+    page: Page, pdf: bytes, subject: str, author: str, replaces: str | None, encounter: JSON | None = None
+) -> JSON:
+    """The DocumentReference (`subject`: the EHR's "Patient/id"; `replaces`: the EHR's id of the last one;
+    `encounter`: a Reference to the admission's Encounter, where the record's resources name one)."""
     code, display = TYPES[page.kind]
     ident = page.identifier
     doc: JSON = {
@@ -74,6 +77,8 @@ def document(page: Page, pdf: bytes, subject: str, author: str, replaces: str | 
             _content("application/pdf", pdf, page, "urn:ihe:iti:xds:2017:mimeTypeSufficient"),
         ],
     }
+    if encounter:
+        doc["context"] = {"encounter": [encounter]}
     if replaces:
         doc["relatesTo"] = [{"code": "replaces", "target": {"reference": f"DocumentReference/{replaces}"}}]
     return doc
