@@ -167,3 +167,23 @@ def test_an_ehr_that_refuses_documents_too_gives_a_dead_letter_that_says_so(
     dead = h.jobs("dead")
     assert dead and all(j.last_reason == "documents_refused" for j in dead)
     assert "DocumentReference" in str(dead[0].last_error)
+
+
+def test_a_reset_after_the_ehr_made_a_document_makes_no_copy_and_a_503_is_retried(
+    restrictive: Harness, kim: dict[str, Any]
+) -> None:
+    h = restrictive
+    h.proxy.inject(
+        Fault("reset_after_commit", method="POST", path_prefix="/DocumentReference"),
+        Fault("status", 503, method="POST", path_prefix="/DocumentReference"),
+        Fault("status", 503, method="POST", path_prefix="/DocumentReference"),
+    )
+    admit(h, kim, "pt-faults")
+    assert {j.state for j in h.jobs()} == {"delivered"}
+    docs = h.ehr.search("DocumentReference")
+    records = (
+        len(kim["episodes"]) + len(kim["assessments"]) + len(kim["service_plans"]) + len(kim["referrals"])
+    )
+    assert len(docs) == records and {d["status"] for d in docs} == {"current"}  # one each, no copy
+    assert len({_token(d) for d in docs}) == records
+    h.assert_sound()
