@@ -105,6 +105,7 @@ def test_the_restrictive_ehr_gets_each_record_as_a_readable_document(
     h.assert_sound()
 
 
+@pytest.mark.postgresql_only  # the same on SQLite as the first test shows; CI time
 def test_a_changed_plan_replaces_its_document(restrictive: Harness, kim: dict[str, Any]) -> None:
     h = restrictive
     admit(h, kim, "pt-doc2")
@@ -156,6 +157,7 @@ def test_a_405_on_a_type_reads_the_capabilities_again_and_takes_the_fallback(
     h.assert_sound()
 
 
+@pytest.mark.postgresql_only  # the same on SQLite as the first test shows; CI time
 def test_an_ehr_that_refuses_documents_too_gives_a_dead_letter_that_says_so(
     restrictive: Harness, kim: dict[str, Any]
 ) -> None:
@@ -169,6 +171,7 @@ def test_an_ehr_that_refuses_documents_too_gives_a_dead_letter_that_says_so(
     assert "DocumentReference" in str(dead[0].last_error)
 
 
+@pytest.mark.postgresql_only  # the same on SQLite as the first test shows; CI time
 def test_a_reset_after_the_ehr_made_a_document_makes_no_copy_and_a_503_is_retried(
     restrictive: Harness, kim: dict[str, Any]
 ) -> None:
