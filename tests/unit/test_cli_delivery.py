@@ -226,3 +226,9 @@ def test_ehrs_update_refuses_a_way_it_does_not_know_and_an_unknown_ehr(
     code, _, err = run(capsys, "ehrs", "update", "nowhere", "--org", "acme", "--way", "Goal=put")
     assert code == 2 and "no EHR nowhere in acme" in err
     assert run(capsys, "ehrs", "show", "nowhere", "--org", "acme")[0] == 2
+
+
+def test_preview_of_an_ehr_not_registered_says_so(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "preview", "--org", "acme", "--ehr", "nowhere", "--client", "CL-1")
+    assert (code, out) == (2, "")
+    assert "no EHR nowhere in acme" in err
