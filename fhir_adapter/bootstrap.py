@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import Engine
@@ -23,6 +24,7 @@ from fhir_adapter.api.http import Services
 from fhir_adapter.api.schemas.contract import JsonContract
 from fhir_adapter.app import create_app
 from fhir_adapter.config import Settings
+from fhir_adapter.delivery.preview import preview
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.events import mllp
@@ -57,12 +59,18 @@ def bootstrap(
     """The web app's services; its own engine stops a statement after the statement timeout."""
     engine = engine or make_engine(settings.database_url, settings.statement_timeout_seconds)
     catalogue = catalogue or mappings(settings)
+
+    def previews(org_id: str, ehr_id: str, client_id: str) -> dict[str, Any]:
+        worker = build_worker(settings, engine, catalogue, org_id=org_id, clock=clock)
+        return preview(worker, org_id, ehr_id, client_id)
+
     return Services(
         settings,
         engine,
         Deps(catalogue, clock, JsonContract()),
         Authenticator(SqlStorage(engine), settings),
         AuditWriter(engine),
+        previews,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from fhir_adapter import cli_ehr_ways as ehr_ways
 from fhir_adapter.adapters import ehr_store, migrate, org_store, outbox_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.unit_of_work import SqlWork
@@ -44,6 +45,10 @@ def cmd_ehrs(args: argparse.Namespace, settings: Settings) -> int:
     migrate.upgrade(engine)
     if args.action == "add":
         return _add_ehr(engine, args)
+    if args.action in ("show", "update"):
+        return (
+            ehr_ways.show(engine, settings, args) if args.action == "show" else ehr_ways.update(engine, args)
+        )
     if args.action == "remove":
         with writing(engine) as conn:
             done = ehr_store.remove_ehr(conn, args.org, args.ehr_id or "")
@@ -146,21 +151,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     w.add_argument("--org", help="deliver only this organisation's jobs (default: every organisation's)")
     w.set_defaults(service=cmd_worker)
-    e = sub.add_parser("ehrs", help="the EHRs an organisation delivers to: add, list, remove")
-    e.add_argument("action", choices=["add", "list", "remove"])
-    e.add_argument("ehr_id", nargs="?", help="a short name: lower-case letters, digits and dashes")
-    e.add_argument("--org", help="the organisation")
-    e.add_argument("--base-url", help="the EHR's FHIR base URL")
-    e.add_argument("--client-id", help="SMART Backend Services: our client id at the EHR")
-    e.add_argument("--scope", help="SMART: the scopes to ask for (default system/*.write)")
-    e.add_argument(
-        "--token-url", help="SMART: the token endpoint (default: from .well-known/smart-configuration)"
-    )
-    e.add_argument("--bearer", help="a static bearer token (test servers)")
-    e.add_argument("--send-restricted", action="store_true", help="also deliver records labelled restricted")
-    e.add_argument("--mrn-system", help="the FHIR identifier system of the EHR's medical record numbers")
-    e.add_argument("--mrn-authority", help="their HL7 v2 assigning authority (PID-3.4 namespace or OID)")
-    e.set_defaults(service=cmd_ehrs)
+    _ehrs_parser(sub)
+    ehr_ways.add_preview_parser(sub)
     d = sub.add_parser("deliveries", help="list delivery jobs (dead letters: --state dead)")
     d.add_argument("--org", required=True)
     d.add_argument("--state", choices=STATES)
@@ -180,3 +172,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     )
     k.add_argument("--alg", choices=["ES384", "RS384"], default="ES384")
     k.set_defaults(service=cmd_keys)
+
+
+def _ehrs_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    e = sub.add_parser("ehrs", help="the EHRs an organisation delivers to: add, list, show, update, remove")
+    e.add_argument("action", choices=["add", "list", "show", "update", "remove"])
+    e.add_argument("ehr_id", nargs="?", help="a short name: lower-case letters, digits and dashes")
+    e.add_argument("--org", help="the organisation")
+    e.add_argument("--base-url", help="the EHR's FHIR base URL")
+    e.add_argument("--client-id", help="SMART Backend Services: our client id at the EHR")
+    e.add_argument("--scope", help="SMART: the scopes to ask for (default system/*.write)")
+    e.add_argument(
+        "--token-url", help="SMART: the token endpoint (default: from .well-known/smart-configuration)"
+    )
+    e.add_argument("--bearer", help="a static bearer token (test servers)")
+    e.add_argument("--send-restricted", action="store_true", help="also deliver records labelled restricted")
+    e.add_argument("--mrn-system", help="the FHIR identifier system of the EHR's medical record numbers")
+    e.add_argument("--mrn-authority", help="their HL7 v2 assigning authority (PID-3.4 namespace or OID)")
+    ehr_ways.add_arguments(e)
+    e.set_defaults(service=cmd_ehrs)

@@ -163,3 +163,24 @@ def conditional_ehr(ehr):  # type: ignore[no-untyped-def]
     server = start_ehr(env={"EHR_UPDATE_CREATE": "false"})
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def restrictive_ehr(ehr):  # type: ignore[no-untyped-def]
+    """A stand-in EHR as published EHR APIs often are: CarePlan, Goal, ServiceRequest, Task and
+    QuestionnaireResponse read-only; DocumentReference, Observation and Communication created; 405 else."""
+    from tests.support.ehr_server import start_ehr
+
+    server = start_ehr(profile="restrictive")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def no_transaction_ehr(ehr):  # type: ignore[no-untyped-def]
+    """A stand-in EHR that writes every type but takes no transaction or batch Bundle."""
+    from tests.support.ehr_server import start_ehr
+
+    server = start_ehr(profile="no-transaction")
+    yield server
+    server.stop()

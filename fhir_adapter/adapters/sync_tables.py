@@ -27,6 +27,11 @@ ehrs = Table(
     Column("mrn_system", String(400)),
     Column("mrn_authority", String(200)),
     Column("created_at", STAMP, nullable=False),
+    # What the EHR lets us write, per resource type (delivery/capabilities.py), as last read from its
+    # CapabilityStatement and token, with what it refused since; and the site's overrides (type → way).
+    Column("capabilities", Text),
+    Column("capabilities_read_at", STAMP),
+    Column("capability_overrides", Text),
 )
 
 # A client of ours is this patient in that EHR.

@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from fhir_adapter.adapters import ehr_store, outbox_store, record_store
 from fhir_adapter.adapters.db import reading
+from fhir_adapter.api import preview
 from fhir_adapter.api.http import (
     MAX_ROW_ID,
     json_body,
@@ -216,6 +217,9 @@ bp.add_operation(
     ),
     "add_link",
     add_link,
+)
+bp.add_operation(
+    "/clients/<record_id>/ehrs/<ehr_id>/preview", preview.OPERATION, "ehr_preview", preview.ehr_preview
 )
 bp.add_operation(
     "/deliveries",

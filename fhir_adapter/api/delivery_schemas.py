@@ -74,6 +74,37 @@ DETAIL = {
 }
 
 
+PREVIEW = {
+    "type": "object",
+    "required": ["ehr", "client_id", "ways", "withheld", "requests"],
+    "properties": {
+        "ehr": {"type": "string"},
+        "client_id": {"type": "string"},
+        "ways": {
+            "type": "object",
+            "additionalProperties": {"enum": ["put", "conditional", "document"]},
+            "description": "how each resource type would be written",
+        },
+        "withheld": {"type": "array", "items": {"type": "string"}},
+        "requests": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["method", "url"],
+                "properties": {
+                    "method": {"type": "string"},
+                    "url": {"type": "string", "description": "relative to the EHR's base URL"},
+                    "headers": {"type": "object"},
+                    "body": {},
+                    "current": {"type": "object", "description": "what the EHR holds there now"},
+                    "differences": {"type": "object", "description": "elements added, changed, removed"},
+                },
+            },
+        },
+    },
+}
+
+
 def register(spec: APISpec, link_request: Any) -> None:
     spec.components.schema(
         "Ehr",
@@ -88,6 +119,7 @@ def register(spec: APISpec, link_request: Any) -> None:
         },
     )
     spec.components.schema("EhrList", _list_of("Ehr"))
+    spec.components.schema("EhrPreview", PREVIEW)
     spec.components.schema("PatientLinkRequest", schema=link_request)
     spec.components.schema("PatientLink", LINK)
     spec.components.schema("PatientLinkList", _list_of("PatientLink"))

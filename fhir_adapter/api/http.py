@@ -38,6 +38,8 @@ class Services:
     deps: Deps
     auth: Authenticator
     audit: AuditWriter
+    # What the next admission push would write: (org, EHR, client) → the preview (delivery/preview.py).
+    previews: Callable[[str, str, str], dict[str, Any]] | None = None
 
     @property
     def storage(self) -> SqlStorage:

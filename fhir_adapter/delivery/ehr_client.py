@@ -32,6 +32,7 @@ class Failure(Exception):
     status: int | None = None
     detail: Any = None  # the server's OperationOutcome, or a message
     retry_after: float | None = None
+    resource_type: str | None = None  # the type whose write the EHR refused, where one was
 
     def __str__(self) -> str:
         return f"{self.reason} ({self.action})"
@@ -62,27 +63,6 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    transaction: bool
-    update_create: bool
-    conditional_update: bool
-
-    @property
-    def mode(self) -> str:
-        """transaction: one transaction Bundle of PUTs to our ids; conditional: ordered conditional PUTs."""
-        return "transaction" if self.transaction and self.update_create else "conditional"
-
-
-def capabilities_of(statement: dict[str, Any]) -> Capabilities:
-    rest: dict[str, Any] = next((r for r in statement.get("rest", []) if r.get("mode") == "server"), {})
-    system = {i.get("code") for i in rest.get("interaction", [])}
-    resources = rest.get("resource", [])
-    every = bool(resources) and all(r.get("updateCreate") for r in resources)
-    conditional = bool(resources) and all(r.get("conditionalUpdate") for r in resources)
-    return Capabilities("transaction" in system, every, conditional)
-
-
 class EhrClient:
     """One Session per EHR; the access token is cached until shortly before it expires."""
 
@@ -95,14 +75,15 @@ class EhrClient:
         self._token: tuple[str, float] | None = None
         self._token_url = ehr.token_url  # else discovered once
         self._lock = threading.Lock()
-        self._capabilities: tuple[Capabilities, float] | None = None
+        self._granted: str | None = None
 
-    def capabilities(self) -> Capabilities:
-        """From the EHR's CapabilityStatement, read again every hour."""
-        if self._capabilities is None or self._capabilities[1] < time.monotonic():
-            statement = self.request("GET", "metadata")
-            self._capabilities = (capabilities_of(statement), time.monotonic() + 3600)
-        return self._capabilities[0]
+    def granted_scopes(self) -> str | None:
+        """The scopes the token endpoint granted (what we asked for, where it did not say); None without
+        SMART authorisation: the CapabilityStatement alone says what we may write."""
+        if self.ehr.auth != "smart":
+            return None
+        self._access_token()
+        return self._granted
 
     def request(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         """The answer's JSON body, or Failure."""
@@ -160,6 +141,8 @@ class EhrClient:
         token = body.get("access_token") if isinstance(body, dict) else None
         if response.status_code != 200 or not isinstance(token, str):
             raise Failure("retry", "token_refused", response.status_code, body)
+        granted = body.get("scope")
+        self._granted = granted if isinstance(granted, str) else form["scope"]
         try:
             lifetime = float(body.get("expires_in", 300))
         except (TypeError, ValueError):

@@ -36,14 +36,19 @@ def record_delivery(
             "sent_at": now,
         }
 
-    rows = [
-        row(w.item, LedgerAction.DELETE if w.item.deleted else LedgerAction.PUT, w.ehr_id, w.ehr_version)
-        for w in written
-    ]
+    rows = [row(w.item, _action(w), w.ehr_id, w.ehr_version) for w in written]
     rows += [row(item, LedgerAction.WITHHELD, None, None) for item in withheld]
     ehr_store.record_sent(conn, rows)
     if written:
         audit_store.add_many(conn, [disclosure(job, ehr, patient_id, written, now)])
+
+
+def _action(w: Written) -> LedgerAction:
+    if w.item.deleted:
+        return LedgerAction.DELETE
+    if w.not_taken:
+        return LedgerAction.NOT_SENT
+    return LedgerAction.DOCUMENT if w.as_document else LedgerAction.PUT
 
 
 def disclosure(job: Job, ehr: Ehr, patient_id: str | None, written: list[Written], now: str) -> AuditRow:

@@ -7,6 +7,7 @@ resource per identifier. The database being away is waited out, never taken for 
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from collections.abc import Callable
@@ -19,13 +20,15 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import closure, linking, writes
+from fhir_adapter.delivery import attempt, closure, linking
+from fhir_adapter.delivery.capabilities import Capabilities
+from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Written
-from fhir_adapter.domain.sync import Job, JobAction, LedgerAction, Sent
+from fhir_adapter.domain.sync import Ehr, Job, JobAction
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.service.context import Clock, stamp, utc_now
@@ -69,7 +72,7 @@ class Worker:
         contract: Contract,
     ) -> None:
         self.engine = engine
-        self._mappings = mappings  # called when a read-back first needs them
+        self.catalogue = functools.cache(mappings)  # loaded when a read-back or a response first needs them
         self._contract = contract
         self.org_id = org_id
         self.settings = settings
@@ -77,6 +80,7 @@ class Worker:
         self.skip_locked = is_postgres(engine)
         self._clients = EhrClients(settings.signing_keys, settings.ehr_timeout_seconds)
         self._puller: Puller | None = None
+        self._book = CapabilityBook(engine, clock)
 
     # --- the loop ---
 
@@ -122,7 +126,7 @@ class Worker:
     # --- one job ---
 
     def deliver(self, job: Job) -> None:
-        prepared = self._prepare(job)
+        prepared = self.prepare(job)
         if prepared is None:
             return
         try:
@@ -130,14 +134,14 @@ class Worker:
                 self._pull(job, prepared)
                 return
             if prepared.send:
-                prepared = self._addressed(prepared)
+                prepared = self.addressed(prepared)
             written = self._send(job, prepared) if prepared.send else []
         except Failure as failure:
             self._failed(job, failure)
             return
         self._finish(job, prepared, written)
 
-    def _addressed(self, prepared: Prepared) -> Prepared:
+    def addressed(self, prepared: Prepared) -> Prepared:
         """Our Patient as the EHR's, and each resource linked to the admission's Encounter."""
         client = self._clients.get(prepared.ehr)
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
@@ -160,13 +164,13 @@ class Worker:
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         if self._puller is None:
             self._puller = Puller(
-                self.engine, self.settings, Deps(self._mappings(), self.clock, self._contract)
+                self.engine, self.settings, Deps(self.catalogue(), self.clock, self._contract)
             )
         if not self._puller.run(job, client, patient, stamp(self.clock())):
             raise LeaseLost()
         log.info("delivery.read_back", job=job.id)
 
-    def _prepare(self, job: Job) -> Prepared | None:
+    def prepare(self, job: Job) -> Prepared | None:
         with reading(self.engine) as conn:
             ehr = ehr_store.get_ehr(conn, job.org_id, job.ehr_id)
             link = ehr_store.get_link(conn, job.org_id, job.client_id, job.ehr_id)
@@ -190,52 +194,54 @@ class Worker:
         return Prepared(ehr, closed.send, withheld, {}, closed.known, patient_id, link, admission)
 
     def _send(self, job: Job, prepared: Prepared) -> list[Written]:
+        """The job's writes; a refused type is looked up again and takes its fallback (once per type), a
+        conflict re-reads and writes again (FHIR_ADAPTER_RECONCILE_LIMIT times)."""
         client = self._clients.get(prepared.ehr)
         known = dict(prepared.known)
-        for round_ in range(self.settings.reconcile_limit + 1):
+        caps = self._book.get(prepared.ehr, client)
+        refused: set[str] = set()
+        rounds = 0
+        while True:
             try:
-                return self._write(job, client, prepared, known)
+                ctx = attempt.Context(self.engine, self.catalogue, stamp(self.clock()))
+                return attempt.write(ctx, job, client, prepared, known, caps)
             except Failure as failure:
-                if failure.action != "reconcile" or round_ == self.settings.reconcile_limit:
+                if self._fallback(failure, refused):
+                    caps = self._book.refused(
+                        prepared.ehr, client, str(failure.resource_type), failure.status
+                    )
+                    refused.add(str(failure.resource_type))
+                    if caps.way(str(failure.resource_type)) == "document":
+                        continue
+                if failure.action != "reconcile" or rounds == self.settings.reconcile_limit:
                     raise
-                log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=round_ + 1)
-                known = self._reread(client, prepared, known)
-        raise AssertionError("unreachable")
+                rounds += 1
+                log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=rounds)
+                known = attempt.reread(client, prepared, known)
 
-    def _write(
-        self, job: Job, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], Sent]
-    ) -> list[Written]:
-        recorded = stamp(self.clock())
-        mode = client.capabilities().mode
-        send = writes.send_transaction if mode == "transaction" else writes.send_conditional
-        written = send(client, prepared.send, prepared.refs, known)
-        for activity, targets in writes.provenance_targets(written, known).items():
-            prov_id = writes.provenance_id(job.org_id, job.ehr_id, job.id, activity)
-            prov = writes.provenance(prov_id, targets, recorded, job.org_id, activity)
-            try:
-                writes.send_provenance(client, prov, mode)
-            except Failure as failure:
-                if failure.action == "retry":
-                    raise  # sent again with the job: its writes are idempotent
-                # The records are in the EHR: an EHR that refuses our Provenance does not undo that.
-                log.warning("delivery.provenance_refused", job=job.id, status=failure.status)
-        return written
+    @staticmethod
+    def _fallback(failure: Failure, refused: set[str]) -> bool:
+        """A 403 or 405 on a write of a type not yet refused in this job: worth a fallback."""
+        rtype = failure.resource_type
+        if failure.status not in REFUSALS or rtype is None or rtype in refused:
+            return False
+        if rtype == "DocumentReference":
+            failure.reason, failure.detail = (
+                "documents_refused",
+                (
+                    f"The EHR refused the document carrying records it does not take as resources "
+                    f"(HTTP {failure.status}): nothing can be delivered there until it accepts "
+                    f"DocumentReference. Its answer: {failure.detail}"
+                ),
+            )
+            return False
+        return True
 
-    def _reread(
-        self, client: EhrClient, prepared: Prepared, known: dict[tuple[str, str], Sent]
-    ) -> dict[tuple[str, str], Sent]:
-        """The EHR's current version of each resource we write: the next attempt's If-Match. What the job
-        only names keeps what the ledger said."""
-        sending = {(o.resource_type, o.id) for o in prepared.send}
-        fresh = {k: v for k, v in known.items() if k not in sending}
-        for item in prepared.send:
-            sent = known.get((item.resource_type, item.id))
-            ehr_id = sent.ehr_resource_id if sent and sent.ehr_resource_id else item.id
-            response = client.raw("GET", f"{item.resource_type}/{ehr_id}")
-            if response.status_code == 200:
-                version = response.json().get("meta", {}).get("versionId")
-                fresh[(item.resource_type, item.id)] = Sent(ehr_id, version, LedgerAction.PUT)
-        return fresh
+    def client(self, ehr: Ehr) -> EhrClient:
+        return self._clients.get(ehr)
+
+    def capabilities(self, ehr: Ehr) -> Capabilities:
+        return self._book.get(ehr, self._clients.get(ehr))
 
     # --- recording ---
 

@@ -2,33 +2,35 @@
 
 transaction mode: one transaction Bundle that PUTs every resource to its deterministic id (and DELETEs the
 removed ones). Sending it again writes the same resources again: never a duplicate.
-conditional mode: one conditional update per resource, on its business identifier (`PUT Goal?identifier=`),
-referenced resources first (the order follows the references themselves), rewriting our references to the
-ids the EHR gave.
+one by one (no transaction, or not every type can be PUT to our id): each resource in turn, referenced
+resources first (the order follows the references), by the way its type is written (capabilities.py): PUT
+to our id, or a conditional update on its business identifier (`PUT Goal?identifier=`), rewriting our
+references to the ids the EHR gave.
 
-Then, in both, a Provenance for what was written and one for what was removed, each naming the versions
-concerned (a version-specific target still resolves after a later job changes or removes the resource).
-Transaction mode PUTs it to an id derived from the job (after the transaction: the versions are known only
-from its answer); conditional mode creates it once, known by its tag. An EHR that refuses a Provenance
-(4xx) is logged and the job is still delivered: its records are in the EHR.
+Then a Provenance for what was written and one for what was removed, each naming the versions concerned (a
+version-specific target still resolves after a later job changes or removes the resource). Where Provenance
+can be PUT to our id it goes to an id derived from the job; otherwise it is created once, known by its tag;
+an EHR that takes neither is not sent one, and one that refuses it (4xx) still has the job delivered.
 
-In both, the EHR's own Patient stands in for ours. Where the ledger knows the version last written, a PUT
-carries If-Match: a 412 means someone changed the resource in the EHR since, and the caller reconciles.
+The EHR's own Patient stands in for ours. Where the ledger knows the version last written, a PUT carries
+If-Match: a 412 means someone changed the resource in the EHR since, and the caller reconciles.
 """
 
 from __future__ import annotations
 
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure, failure_for
+from fhir_adapter.delivery.provenance import PROVENANCE_TAG as PROVENANCE_TAG
+from fhir_adapter.delivery.provenance import provenance as provenance
+from fhir_adapter.delivery.provenance import provenance_id as provenance_id
 from fhir_adapter.domain.sync import LedgerAction, Sent
 
 JSON = dict[str, Any]
 SEVERITY = {"dead": 3, "reconcile": 2, "retry": 1}
-PROVENANCE_TAG = "urn:fhir-adapter:delivery"  # a Provenance's tag: its delivery job, as its id is made
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Written:
     item: Outgoing
     ehr_id: str | None
     ehr_version: str | None
+    as_document: bool = False  # carried in its record's document: ehr_id is the DocumentReference's
+    not_taken: bool = False  # not sent: the EHR takes no resource of its type (our Questionnaires)
 
 
 def rewrite(value: Any, refs: dict[str, str]) -> Any:
@@ -130,41 +134,6 @@ def ordered(items: list[Outgoing]) -> list[Outgoing]:
     return out + [o for o in items if o.deleted]
 
 
-def provenance(provenance_id: str, targets: list[str], recorded: str, org: str, activity: str) -> JSON:
-    """What one job did in the EHR (`activity`: UPDATE or DELETE, v3-DataOperation), by whom."""
-    return {
-        "resourceType": "Provenance",
-        "id": provenance_id,
-        "meta": {"tag": [{"system": PROVENANCE_TAG, "code": provenance_id}]},  # what a resend is known by
-        "target": [{"reference": t} for t in targets],
-        "recorded": recorded,
-        "activity": {
-            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-DataOperation", "code": activity}]
-        },
-        "agent": [
-            {
-                "type": {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
-                            "code": "assembler",
-                        }
-                    ]
-                },
-                "who": {
-                    "identifier": {"system": "urn:fhir-adapter:organization", "value": org},
-                    "display": f"fhir-adapter for {org}",
-                },
-            }
-        ],
-    }
-
-
-def provenance_id(org: str, ehr: str, job_id: int, activity: str = "UPDATE") -> str:
-    name = f"urn:fhir-adapter:{org}:{ehr}:job:{job_id}" + ("" if activity == "UPDATE" else f":{activity}")
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
-
-
 def _etag_version(etag: str | None) -> str | None:
     if not etag:
         return None
@@ -208,6 +177,7 @@ def send_transaction(
         status = _status(response.get("status"))
         if not 200 <= status < 300:
             failures.append(failure_for(status or 500, response.get("outcome")))
+            failures[-1].resource_type = item.resource_type
             continue
         resource = result.get("resource") or {}
         version = _etag_version(response.get("etag")) or resource.get("meta", {}).get("versionId")
@@ -217,28 +187,48 @@ def send_transaction(
     return written
 
 
-def send_conditional(
-    client: EhrClient, items: list[Outgoing], refs: dict[str, str], known: dict[tuple[str, str], Sent]
+def send_each(
+    client: EhrClient,
+    items: list[Outgoing],
+    refs: dict[str, str],
+    known: dict[tuple[str, str], Sent],
+    way: Callable[[str], str] = lambda _: "conditional",
 ) -> list[Written]:
+    """One request per resource, by `way` of its type: "put" to our id, else a conditional update."""
     refs = dict(refs) | _ehr_ids(known, set())
     written = []
     for item in ordered(items):
-        if item.deleted:
-            target = refs.get(item.ref)
-            if target:
-                client.request("DELETE", target)
-            written.append(Written(item, None, None))
-            continue
-        identifier = business_identifier(item.resource)
-        if not identifier.get("system") or not identifier.get("value"):
-            raise Failure("dead", "no_identifier", None, f"{item.ref} has no business identifier to write on")
-        body = rewrite({k: v for k, v in item.resource.items() if k != "id"}, refs)
-        query = urlencode({"identifier": f"{identifier['system']}|{identifier['value']}"})
-        answer = client.request("PUT", f"{item.resource_type}?{query}", body)
-        ehr_id = answer.get("id")
-        refs[item.ref] = f"{item.resource_type}/{ehr_id}"
-        written.append(Written(item, ehr_id, answer.get("meta", {}).get("versionId")))
+        try:
+            written.append(_send_one(client, item, refs, known, way(item.resource_type)))
+        except Failure as failure:
+            failure.resource_type = item.resource_type
+            raise
     return written
+
+
+def _send_one(
+    client: EhrClient, item: Outgoing, refs: dict[str, str], known: dict[tuple[str, str], Sent], way: str
+) -> Written:
+    if item.deleted:
+        target = refs.get(item.ref)
+        if target:
+            client.request("DELETE", target)
+        return Written(item, None, None)
+    if way == "put":
+        sent = known.get((item.resource_type, item.id))
+        match = {"If-Match": f'W/"{sent.ehr_version_id}"'} if sent and sent.ehr_version_id else None
+        answer = client.request("PUT", item.ref, rewrite(item.resource, refs), match)
+        refs[item.ref] = item.ref
+        return Written(item, item.id, answer.get("meta", {}).get("versionId"))
+    identifier = business_identifier(item.resource)
+    if not identifier.get("system") or not identifier.get("value"):
+        raise Failure("dead", "no_identifier", None, f"{item.ref} has no business identifier to write on")
+    body = rewrite({k: v for k, v in item.resource.items() if k != "id"}, refs)
+    query = urlencode({"identifier": f"{identifier['system']}|{identifier['value']}"})
+    answer = client.request("PUT", f"{item.resource_type}?{query}", body)
+    ehr_id = answer.get("id")
+    refs[item.ref] = f"{item.resource_type}/{ehr_id}"
+    return Written(item, ehr_id, answer.get("meta", {}).get("versionId"))
 
 
 def _ehr_ids(known: dict[tuple[str, str], Sent], skip: set[str]) -> dict[str, str]:
@@ -256,20 +246,26 @@ def provenance_targets(written: list[Written], known: dict[tuple[str, str], Sent
     updated = [
         f"{w.item.resource_type}/{w.ehr_id}" + (f"/_history/{w.ehr_version}" if w.ehr_version else "")
         for w in written
-        if not w.item.deleted and w.ehr_id
+        if not w.item.deleted and w.ehr_id and not w.as_document and not w.not_taken
     ]
     removed = []
     for w in written:
         sent = known.get((w.item.resource_type, w.item.id))
-        if w.item.deleted and sent and sent.ehr_resource_id and sent.ehr_version_id:
+        if (
+            w.item.deleted
+            and sent
+            and sent.ehr_resource_id
+            and sent.ehr_version_id
+            and sent.action is LedgerAction.PUT
+        ):
             removed.append(f"{w.item.resource_type}/{sent.ehr_resource_id}/_history/{sent.ehr_version_id}")
     return {activity: targets for activity, targets in (("UPDATE", updated), ("DELETE", removed)) if targets}
 
 
-def send_provenance(client: EhrClient, resource: JSON, mode: str) -> None:
-    """PUT to its id (transaction mode: the server may create on update), or else created once: a resend
+def send_provenance(client: EhrClient, resource: JSON, way: str) -> None:
+    """PUT to its id ("put": the server creates on update), or else ("create") created once: a resend
     after a lost answer finds the first by its tag."""
-    if mode == "transaction":
+    if way == "put":
         client.request("PUT", f"Provenance/{resource['id']}", resource)
         return
     once = {"If-None-Exist": f"_tag={PROVENANCE_TAG}|{resource['meta']['tag'][0]['code']}"}

@@ -39,6 +39,8 @@ class LedgerAction(StrEnum):
     PUT = "PUT"
     DELETE = "DELETE"
     WITHHELD = "WITHHELD"  # not sent: the EHR's policy holds it back
+    NOT_SENT = "NOT_SENT"  # the EHR takes no resource of its type (a Questionnaire our responses name)
+    DOCUMENT = "DOCUMENT"  # carried in its record's document (the row names the DocumentReference's id)
 
 
 class AdmissionState(StrEnum):

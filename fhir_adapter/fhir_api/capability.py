@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from fhir_adapter import __version__
+from fhir_adapter.fhir_api.questionnaires import QUESTIONNAIRE
 from fhir_adapter.fhir_api.search_params import INCLUDES, PATIENT_ELEMENT, READABLE, REVINCLUDES
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
 from fhir_adapter.mapping.search_index import TOKEN_PARAMS
@@ -94,7 +95,7 @@ VALIDATE = {"name": "validate", "definition": "http://hl7.org/fhir/OperationDefi
 
 def capability_statement(base: str, date: str) -> dict[str, Any]:
     """The CapabilityStatement of the endpoint at `base`, dated `date`."""
-    resources = [*(_resource(t) for t in READABLE), copy.deepcopy(AUDIT_EVENT)]
+    resources = [*(_resource(t) for t in READABLE), copy.deepcopy(AUDIT_EVENT), copy.deepcopy(QUESTIONNAIRE)]
     resources.sort(key=lambda r: r["type"])
     return {
         "resourceType": "CapabilityStatement",

@@ -64,6 +64,18 @@ def plain(data: dict[str, Any], status: int = 200) -> Disclosed:
     return _answer(orjson.dumps(data), status)
 
 
+def definitions(data: dict[str, Any]) -> Disclosed:
+    """A Questionnaire of ours, or a searchset of them: definitions, nothing of a patient's in them."""
+    entries = (
+        [e.get("resource", {}) for e in data.get("entry", [])]
+        if data.get("resourceType") == "Bundle"
+        else [data]
+    )
+    if any(r.get("resourceType") != "Questionnaire" for r in entries):
+        raise TypeError("not a definition")
+    return _answer(orjson.dumps(data))
+
+
 def one(principal: Principal, stored: Stored, what: str, headers: dict[str, str] | None = None) -> Disclosed:
     """A read or vread: 404 when it is hidden from the caller (restricted), 403 for a type not granted."""
     if stored.restricted and not principal.restricted_access:

@@ -17,7 +17,7 @@ from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.domain.stored import Stored
-from fhir_adapter.fhir_api import disclosure
+from fhir_adapter.fhir_api import disclosure, questionnaires
 from fhir_adapter.fhir_api.bundles import references
 from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
 from fhir_adapter.fhir_api.search_params import (
@@ -85,6 +85,8 @@ def metadata() -> Response:
 def read(rtype: str, rid: str) -> Response:
     if rtype == "AuditEvent":
         return audit_read(rid)
+    if rtype == "Questionnaire":
+        return questionnaires.read(rid)
     _known(rtype)
     principal = require(rtype, "read", "read")
     with reading(services().engine) as conn:
@@ -118,6 +120,8 @@ def _serve(principal: Principal, stored: Stored | None, what: str) -> Response:
 def search(rtype: str) -> Response:
     if rtype == "AuditEvent":
         return audit_search()
+    if rtype == "Questionnaire":
+        return questionnaires.search()
     _known(rtype)
     principal = require(rtype, "search", "search-type")
     s = parse(rtype, list(request.args.items(multi=True)), _lenient(), _limits())

@@ -1,6 +1,7 @@
 """`make bench`: map + validate throughput of a discharge Bundle against bare R4B validation, then the HTTP
 service under gunicorn against its own ceiling (tests/bench/service.py), then delivery to an EHR by the
-workers (tests/bench/delivery.py), then HL7 v2 ADT over MLLP: ACK latency and admission to the EHR
+workers (tests/bench/delivery.py), admissions to the restrictive EHR as documents beside the full EHR
+(tests/bench/documents.py), then HL7 v2 ADT over MLLP: ACK latency and admission to the EHR
 (tests/bench/adt.py)."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from fhir_adapter.mapping.validation import ensure_valid_bundle
-from tests.bench import adt, delivery, service
+from tests.bench import adt, delivery, documents, service
 from tests.bench.discharge import discharge_case
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
@@ -95,5 +96,7 @@ if __name__ == "__main__":
     service.main()
     print()
     delivery.main()
+    print()
+    documents.main()
     print()
     adt.main()

@@ -1,6 +1,16 @@
 // The stand-in EHR for the tests: @medplum/fhir-router over its in-memory repository, served over HTTP.
-// Usage: node server.js [port]  (0 or nothing: a free port). Prints "listening <port>" once it serves.
-// The bare router has no /metadata; this wrapper answers one that says what the router does.
+// Usage: node server.js [port] [profile]  (port 0 or nothing: a free port). Prints "listening <port>" once
+// it serves. The bare router has no /metadata; this wrapper answers one that says what the server allows.
+//
+// Profiles (the second argument, or EHR_PROFILE; default full), each a kind of EHR met in hospitals:
+//   full            every interaction on every type, transaction and batch (the router as it is)
+//   no-transaction  every interaction on every type, but no transaction or batch Bundle
+//   restrictive     as published EHR APIs often are: read and search of CarePlan, Goal, ServiceRequest,
+//                   Task and QuestionnaireResponse; create (and read, search) of DocumentReference,
+//                   Observation and Communication; Patient and Encounter read and search; anything else
+//                   405 with an OperationOutcome
+// Requests with the header x-stand-in-hospital are the hospital's own (tests setting up its patients):
+// no profile limits them and they are not recorded. GET /$requests lists the others, in order.
 if (typeof globalThis.WebSocket === 'undefined') {
   globalThis.WebSocket = class WebSocket {}; // @medplum/core 5 expects Node 22's WebSocket; unused here
 }
@@ -16,27 +26,92 @@ indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json'));
 
 const router = new FhirRouter();
 const repo = new MemoryRepository();
+const ALL = ['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type'];
+const READ = ['read', 'vread', 'history-instance', 'search-type'];
+const PROFILE = process.argv[3] || process.env.EHR_PROFILE || 'full';
 const TYPES = ['Patient', 'Encounter', 'CarePlan', 'Goal', 'QuestionnaireResponse', 'Questionnaire',
   'ServiceRequest', 'Task', 'CareTeam', 'Provenance', 'Observation', 'Condition', 'Organization',
   'Practitioner', 'RelatedPerson', 'EpisodeOfCare', 'Consent', 'DocumentReference'];
 
+function allowedTypes() {
+  if (PROFILE !== 'restrictive') return Object.fromEntries(TYPES.map((type) => [type, ALL]));
+  const allowed = {};
+  for (const type of ['CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Patient', 'Encounter']) {
+    allowed[type] = READ;
+  }
+  for (const type of ['DocumentReference', 'Observation', 'Communication']) allowed[type] = ['create', ...READ];
+  return allowed;
+}
+
+const ALLOWED = allowedTypes();
+const BUNDLES = PROFILE === 'full' ? ['transaction', 'batch'] : [];
+if (!['full', 'restrictive', 'no-transaction'].includes(PROFILE)) {
+  console.error(`unknown profile ${PROFILE}: full, restrictive or no-transaction`);
+  process.exit(2);
+}
+
 function capabilityStatement() {
-  const interactions = ['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type'];
+  const restrictive = PROFILE === 'restrictive';
   return {
     resourceType: 'CapabilityStatement', status: 'active', date: new Date().toISOString(), kind: 'instance',
     fhirVersion: '4.0.1', format: ['json'],
-    software: { name: 'medplum fhir-router (in-memory), test wrapper' },
+    software: { name: `medplum fhir-router (in-memory), test wrapper, profile ${PROFILE}` },
     rest: [{
       mode: 'server',
-      interaction: [{ code: 'transaction' }, { code: 'batch' }],
-      resource: TYPES.map((type) => ({
-        type, updateCreate: process.env.EHR_UPDATE_CREATE !== 'false', conditionalCreate: true,
-        conditionalUpdate: true, versioning: 'versioned-update',
+      ...(BUNDLES.length ? { interaction: BUNDLES.map((code) => ({ code })) } : {}),
+      resource: Object.entries(ALLOWED).map(([type, interactions]) => ({
+        type, updateCreate: !restrictive && process.env.EHR_UPDATE_CREATE !== 'false',
+        conditionalCreate: interactions.includes('create'), conditionalUpdate: !restrictive,
+        conditionalDelete: restrictive ? 'not-supported' : 'single', versioning: 'versioned-update',
         interaction: interactions.map((code) => ({ code })),
       })),
     }],
   };
 }
+
+// The interaction a request asks for: [type or null, code].
+function interactionOf(method, path) {
+  const parts = path.split('/').filter(Boolean);
+  if (parts.length === 0) return [null, method === 'POST' ? 'transaction' : 'search-system'];
+  const [type, id, history, version] = parts;
+  if (method === 'GET' && parts.length === 1) return [type, 'search-type'];
+  if (method === 'POST' && id === '_search') return [type, 'search-type'];
+  if (method === 'POST' && parts.length === 1) return [type, 'create'];
+  if (method === 'GET' && history === '_history') return [type, version ? 'vread' : 'history-instance'];
+  if (method === 'GET') return [type, 'read'];
+  if (method === 'PUT') return [type, 'update'];
+  if (method === 'DELETE') return [type, 'delete'];
+  if (method === 'PATCH') return [type, 'patch'];
+  return [type, method.toLowerCase()];
+}
+
+function refusal(method, path, body) {
+  const [type, code] = interactionOf(method, path);
+  if (type === null && code === 'transaction') {
+    const kind = body?.type || 'transaction';
+    return BUNDLES.includes(kind) ? null : `this server does not support ${kind} Bundles`;
+  }
+  if (type === null || type.startsWith('$')) return null;
+  const allowed = ALLOWED[type];
+  if (!allowed) return `${type} is not supported by this server`;
+  return allowed.includes(code) ? null : `${code} of ${type} is not allowed by this server`;
+}
+
+// A DocumentReference that replaces another makes that one superseded, as a document registry does.
+async function supersede(created) {
+  for (const relation of created.relatesTo || []) {
+    const [type, id] = String(relation.target?.reference || '').split('/');
+    if (relation.code !== 'replaces' || type !== 'DocumentReference' || !id) continue;
+    try {
+      const old = await repo.readResource('DocumentReference', id);
+      if (old.status !== 'superseded') await repo.updateResource({ ...old, status: 'superseded' });
+    } catch (err) {
+      // a target the server does not hold: nothing to supersede
+    }
+  }
+}
+
+const recorded = [];
 
 function send(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
@@ -47,16 +122,37 @@ function send(res, status, body, headers = {}) {
 async function handle(req, res, raw) {
   const url = new URL(req.url, 'http://localhost');
   const path = url.pathname.replace(/^\/fhir/, '') || '/';
-  if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
-  if (req.method === 'POST' && path === '/$reset') { repo.clear(); return send(res, 200, { ok: true }); }
+  if (req.method === 'POST' && path === '/$reset') {
+    repo.clear();
+    recorded.length = 0;
+    return send(res, 200, { ok: true });
+  }
+  if (req.method === 'GET' && path === '/$requests') return send(res, 200, recorded);
   const query = {};
   for (const [key, value] of url.searchParams) {
     query[key] = key in query ? [].concat(query[key], value) : value;
   }
   const body = raw.length ? JSON.parse(raw) : undefined;
+  if (!req.headers['x-stand-in-hospital']) {
+    const headers = {};
+    for (const name of ['if-match', 'if-none-exist', 'if-none-match']) {
+      if (req.headers[name]) headers[name] = req.headers[name];
+    }
+    recorded.push({ method: req.method, url: path.replace(/^\//, '') + url.search, headers, body: body ?? null });
+    if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
+    const refused = refusal(req.method, path, body);
+    if (refused) {
+      return send(res, 405, {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-supported', diagnostics: refused }],
+      });
+    }
+  }
+  if (req.method === 'GET' && path === '/metadata') return send(res, 200, capabilityStatement());
   const fhirReq = { method: req.method, url: path + url.search, body, params: {}, query, headers: req.headers };
   const [outcome, resource] = await router.handleRequest(fhirReq, repo);
   const status = getStatus(outcome);
+  if (status === 201 && resource?.resourceType === 'DocumentReference') await supersede(resource);
   const headers = {};
   if (resource?.meta?.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
   if (resource?.id && resource.resourceType !== 'Bundle') headers.location = `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;

@@ -20,7 +20,12 @@ from fhir_adapter.service.auth import register_client
 from tests.conftest import ALL_SCOPES, ROOT, read_json
 from tests.integration.conftest import patient_id, seed
 
-SERVED = {r["type"]: r for r in capability_statement("http://test/fhir", "2025-01-01")["rest"][0]["resource"]}
+# Our Questionnaires are definitions, not a patient's records (test_fhir_questionnaires.py).
+SERVED = {
+    r["type"]: r
+    for r in capability_statement("http://test/fhir", "2025-01-01")["rest"][0]["resource"]
+    if r["type"] != "Questionnaire"
+}
 SINGLE_TYPE_SCOPES = ("read", "rs", "s")  # SMART v1 read, v2 read+search, v2 search alone
 # Includes the case file has something for: their answers with every scope include other types.
 HELD = {

@@ -1,4 +1,5 @@
-"""The stand-in EHR (tests/ehr/server.js, medplum's FHIR router over memory) run as a child process."""
+"""The stand-in EHR (tests/ehr/server.js, medplum's FHIR router over memory) run as a child process, in one
+of its profiles: full, no-transaction or restrictive (what each allows is in server.js)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ ROOT = Path(__file__).resolve().parents[2]
 EHR_DIR = ROOT / "tests" / "ehr"
 SERVER_JS = EHR_DIR / "server.js"
 START_TIMEOUT = 20.0
+PROFILES = ("full", "no-transaction", "restrictive")
+HOSPITAL = {"x-stand-in-hospital": "1"}  # the hospital's own requests: not limited, not recorded
+
+
+def _hospital_session() -> requests.Session:
+    session = requests.Session()
+    session.headers.update(HOSPITAL)
+    return session
 
 
 def node_available() -> str | None:
@@ -40,11 +49,19 @@ class EhrServer:
     url: str
     stderr: IO[bytes]
     reader: threading.Thread
-    session: requests.Session = field(default_factory=requests.Session)
+    profile: str = "full"
+    session: requests.Session = field(default_factory=_hospital_session)
 
     def reset(self) -> None:
         """Forget every resource (POST /$reset)."""
         self.session.post(f"{self.url}/$reset", timeout=10).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        """What was asked of the server since the last reset, other than by the hospital: method, url
+        (relative to the base), conditional headers, body."""
+        response = self.session.get(f"{self.url}/$requests", timeout=10)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
 
     def search(self, resource_type: str, **params: Any) -> list[dict[str, Any]]:
         """The resources of one search page (asks for 1000; does not follow paging)."""
@@ -126,11 +143,12 @@ def _failure(process: subprocess.Popen[str], stderr: IO[bytes], why: str) -> Run
     return RuntimeError(f"the stand-in EHR did not start ({why}); stderr:\n{detail or '(empty)'}")
 
 
-def start_ehr(env: dict[str, str] | None = None) -> EhrServer:
-    """Run `node tests/ehr/server.js 0` and wait (20 s at most) for it to print its port."""
+def start_ehr(env: dict[str, str] | None = None, profile: str = "full") -> EhrServer:
+    """Run `node tests/ehr/server.js 0 PROFILE` and wait (20 s at most) for it to print its port."""
+    assert profile in PROFILES, profile
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by EhrServer.stop or on failure
     process = subprocess.Popen(
-        ["node", str(SERVER_JS), "0"],
+        ["node", str(SERVER_JS), "0", profile],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdin=subprocess.DEVNULL,
@@ -155,4 +173,5 @@ def start_ehr(env: dict[str, str] | None = None) -> EhrServer:
         process.stdout.close()
         stderr.close()
         raise error
-    return EhrServer(process=process, url=f"http://127.0.0.1:{words[1]}", stderr=stderr, reader=reader)
+    url = f"http://127.0.0.1:{words[1]}"
+    return EhrServer(process=process, url=url, stderr=stderr, reader=reader, profile=profile)

@@ -222,3 +222,40 @@ def test_a_mistyped_state_is_refused_with_the_states(acme: Path, capsys: pytest.
         main(["inbound", "list", "--org", "acme", "--state", "needs-match"])
     assert exit_.value.code == 2
     assert "needs_match" in capsys.readouterr().err
+
+
+def test_ehrs_update_sets_the_sites_ways_and_show_prints_them(
+    acme: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, *HOSPITAL, "--bearer", BEARER)[0] == 0
+    code, out, err = run(capsys, "ehrs", "update", "hospital", "--org", "acme", "--way", "CarePlan=document")
+    assert code == 0, err
+    assert out == "EHR hospital of acme: the site's ways: CarePlan=document\n"
+    code, out, _ = run(capsys, "ehrs", "update", "hospital", "--org", "acme", "--way", "Goal=conditional")
+    assert out.endswith("CarePlan=document, Goal=conditional\n")
+    code, out, _ = run(capsys, "ehrs", "show", "hospital", "--org", "acme")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "capabilities: not read yet (the worker reads them before it first delivers; --refresh now)",
+        "  CarePlan\tdocument\t(site)",
+        "  Goal\tconditional\t(site)",
+    ]
+    code, out, _ = run(capsys, "ehrs", "update", "hospital", "--org", "acme", "--clear-ways")
+    assert out.endswith("none (the EHR's statement decides)\n")
+
+
+def test_ehrs_update_refuses_a_way_it_does_not_know_and_an_unknown_ehr(
+    acme: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, *HOSPITAL, "--bearer", BEARER)[0] == 0
+    code, _, err = run(capsys, "ehrs", "update", "hospital", "--org", "acme", "--way", "CarePlan=fax")
+    assert code == 2 and "one of put, conditional, document" in err
+    code, _, err = run(capsys, "ehrs", "update", "nowhere", "--org", "acme", "--way", "Goal=put")
+    assert code == 2 and "no EHR nowhere in acme" in err
+    assert run(capsys, "ehrs", "show", "nowhere", "--org", "acme")[0] == 2
+
+
+def test_preview_of_an_ehr_not_registered_says_so(acme: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "preview", "--org", "acme", "--ehr", "nowhere", "--client", "CL-1")
+    assert (code, out) == (2, "")
+    assert "no EHR nowhere in acme" in err

@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fhir_adapter.delivery import worker
-from fhir_adapter.delivery.ehr_client import capabilities_of, failure_for, parse_retry_after
+from fhir_adapter.delivery.ehr_client import failure_for, parse_retry_after
 from fhir_adapter.delivery.keys import (
     SigningKey,
     SigningKeyError,
@@ -177,65 +177,6 @@ def test_a_shorter_retry_after_does_not_shorten_the_backoff(attempts: int, retry
 @pytest.mark.parametrize("retry_after", [3600.5, 86400.0, float("inf")])
 def test_retry_after_is_capped_at_an_hour(retry_after: float) -> None:
     assert backoff(1, 2.0, 300.0, retry_after) == 3600.0
-
-
-# --- capabilities_of ---
-
-
-def _statement(system: list[str], resources: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "resourceType": "CapabilityStatement",
-        "rest": [
-            {"mode": "client", "interaction": [{"code": "transaction"}]},
-            {
-                "mode": "server",
-                "interaction": [{"code": c} for c in system],
-                "resource": resources,
-            },
-        ],
-    }
-
-
-GOAL = {"type": "Goal", "updateCreate": True, "conditionalUpdate": True}
-CAREPLAN = {"type": "CarePlan", "updateCreate": True, "conditionalUpdate": True}
-
-
-def test_transaction_and_update_create_everywhere_is_transaction_mode() -> None:
-    capabilities = capabilities_of(_statement(["transaction", "batch"], [GOAL, CAREPLAN]))
-    assert capabilities.transaction and capabilities.update_create and capabilities.conditional_update
-    assert capabilities.mode == "transaction"
-
-
-def test_no_transaction_interaction_is_conditional_mode() -> None:
-    capabilities = capabilities_of(_statement(["batch"], [GOAL, CAREPLAN]))
-    assert not capabilities.transaction
-    assert capabilities.mode == "conditional"
-
-
-def test_one_resource_without_update_create_is_conditional_mode() -> None:
-    without = {"type": "CarePlan", "conditionalUpdate": True}
-    capabilities = capabilities_of(_statement(["transaction"], [GOAL, without]))
-    assert capabilities.transaction and not capabilities.update_create
-    assert capabilities.mode == "conditional"
-
-
-def test_transaction_without_any_resources_is_conditional_mode() -> None:
-    assert capabilities_of(_statement(["transaction"], [])).mode == "conditional"
-
-
-def test_only_a_client_rest_entry_is_ignored() -> None:
-    statement = {"rest": [{"mode": "client", "interaction": [{"code": "transaction"}], "resource": [GOAL]}]}
-    assert capabilities_of(statement).mode == "conditional"
-
-
-def test_an_empty_statement_is_conditional_mode() -> None:
-    capabilities = capabilities_of({})
-    assert (capabilities.transaction, capabilities.update_create, capabilities.conditional_update) == (
-        False,
-        False,
-        False,
-    )
-    assert capabilities.mode == "conditional"
 
 
 # --- writes: references, identifiers, order, Provenance ids ---

@@ -47,7 +47,7 @@ def test_conditional_writes_follow_the_references_and_name_the_ehrs_ids() -> Non
     )
     goal = item("Goal", "g1", subject={"reference": "Patient/ours"})
     known = {("EpisodeOfCare", "e1"): Sent("ehr-episode", "7", LedgerAction.PUT)}  # an earlier job's
-    written = writes.send_conditional(ehr, [plan, goal], {"Patient/ours": "Patient/theirs"}, known)
+    written = writes.send_each(ehr, [plan, goal], {"Patient/ours": "Patient/theirs"}, known)
     methods = [(m, p.split("?")[0]) for m, p, _, _ in ehr.requests]
     assert methods == [("PUT", "Goal"), ("PUT", "CarePlan")]  # what the plan names first
     sent_goal, sent_plan = (body for _, _, body, _ in ehr.requests)
@@ -61,12 +61,12 @@ def test_conditional_writes_follow_the_references_and_name_the_ehrs_ids() -> Non
 def test_a_job_that_only_removes_deletes_the_ehrs_resources_and_names_their_last_versions() -> None:
     ehr = FakeEhr()
     known = {("Goal", "g1"): Sent("ehr-goal", "3", LedgerAction.PUT)}
-    written = writes.send_conditional(ehr, [item("Goal", "g1", deleted=True)], {}, known)
+    written = writes.send_each(ehr, [item("Goal", "g1", deleted=True)], {}, known)
     assert [(m, p) for m, p, _, _ in ehr.requests] == [("DELETE", "Goal/ehr-goal")]
     targets = writes.provenance_targets(written, known)
     assert targets == {"DELETE": ["Goal/ehr-goal/_history/3"]}
     prov = writes.provenance("prov-1", targets["DELETE"], RECORDED, "acme", "DELETE")
-    writes.send_provenance(ehr, prov, "conditional")
+    writes.send_provenance(ehr, prov, "create")
     method, path, body, headers = ehr.requests[-1]
     assert (method, path) == ("POST", "Provenance") and "id" not in body
     assert headers == {"If-None-Exist": f"_tag={writes.PROVENANCE_TAG}|prov-1"}
@@ -101,6 +101,6 @@ def test_a_reference_that_cannot_resolve_is_taken_out_before_anything_is_sent() 
     kept = Outgoing(
         request.resource_type, request.id, 2, False, writes.without(request.resource, {"Goal/withheld"})
     )
-    writes.send_conditional(ehr, [kept], {"Patient/ours": "Patient/theirs"}, {})
+    writes.send_each(ehr, [kept], {"Patient/ours": "Patient/theirs"}, {})
     ((_, _, body, _),) = ehr.requests
     assert "extension" not in body and writes.references(body) == {"Patient/theirs"}

@@ -1,6 +1,7 @@
 """How the worker writes follows the EHR's CapabilityStatement: a transaction Bundle of PUTs to our ids when
-the server can create on update; otherwise conditional updates on the business identifier, in reference
-order, with our references rewritten to the ids the EHR gave."""
+the server can create on update; without transactions, each resource PUT to our id in reference order;
+otherwise conditional updates on the business identifier, with our references rewritten to the ids the EHR
+gave."""
 
 from __future__ import annotations
 
@@ -17,15 +18,19 @@ from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import Fault, FaultProxy
 
 
-@pytest.fixture(params=["transaction", "conditional"])
+@pytest.fixture(params=["transaction", "conditional", "no-transaction"])
 def moded(request: pytest.FixtureRequest, harness: Harness, conditional_ehr: EhrServer) -> Iterator[Harness]:
     if request.param == "transaction":
         yield harness
         return
-    conditional_ehr.reset()
-    proxy = FaultProxy(conditional_ehr.url).start()
-    h = Harness(harness.service, harness.client, harness.headers, harness.org_id, conditional_ehr, proxy)
-    h.ehr_id = "conditional-ehr"
+    # conditional: no updateCreate, conditional updates; no-transaction: each resource PUT to our id
+    server = (
+        conditional_ehr if request.param == "conditional" else request.getfixturevalue("no_transaction_ehr")
+    )
+    server.reset()
+    proxy = FaultProxy(server.url).start()
+    h = Harness(harness.service, harness.client, harness.headers, harness.org_id, server, proxy)
+    h.ehr_id = f"{request.param}-ehr"
     h.register_ehr()
     yield h
     proxy.stop()
@@ -44,7 +49,7 @@ def test_references_resolve_in_the_ehr_and_a_removed_goal_is_removed(moded: Harn
     goal_ids = {g["id"] for g in by_type(resources, "Goal")}
     assert {ref["reference"] for ref in plan["goal"]} == {f"Goal/{i}" for i in goal_ids}
     ours = {r["id"] for r in h.ours(client_id)}
-    assert (plan["id"] in ours) == (h.ehr_id == "hospital")  # our ids, or the EHR's own
+    assert (plan["id"] in ours) == (h.ehr_id != "conditional-ehr")  # our ids, or the EHR's own
     assert len(h.ehr.search("Provenance")) == 1
 
     path = f"/api/v1/service-plans/SP-{client_id}"

@@ -175,3 +175,43 @@ def test_the_timeline_shows_the_newest_and_says_when_it_leaves_older_out(
     assert events == ["A08", "A03"]  # the newest, oldest first
     jobs = [e["job"] for e in cut["entries"] if e["what"] in ("sent", "read back")]
     assert jobs == sorted(j.id for j in hospital.h.jobs())[-2:]
+
+
+def test_admission_then_discharge_to_an_ehr_that_takes_documents(
+    request: pytest.FixtureRequest, new_org: Any
+) -> None:
+    """The same stay at an EHR that takes care plans, goals, referrals and responses only to read: each
+    record arrives as a clinical note linked to the Encounter, and the discharge still reads back what the
+    hospital wrote."""
+    ehr = request.getfixturevalue("restrictive_ehr")
+    ehr.reset()
+    proxy = FaultProxy(ehr.url).start()
+    service, client = request.getfixturevalue("service"), request.getfixturevalue("client")
+    hospital = open_hospital(Harness(service, client, new_org(), new_org.org_id, ehr, proxy))
+    try:
+        hospital.adt(adt.message("A01", hospital.visit(), control_id="ADM-1"))
+        hospital.h.drain(timeout=120)
+        enc = f"Encounter/{hospital.encounter}"
+        docs = hospital.in_ehr("DocumentReference")
+        kinds = Counter(d["type"]["coding"][0]["code"] for d in docs)
+        assert kinds == {"18776-5": 1, "51848-0": 3, "57133-1": 1, "34133-9": 1}  # the open referral only
+        assert all(d["context"]["encounter"] == [{"reference": enc}] for d in docs)
+        assert hospital.in_ehr("CarePlan") == []
+        hospital.h.assert_sound()
+
+        hospital.h.ehr.put(_ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter))
+        hospital.h.ehr.put(_ehr_made("qr-hunger-vital-sign", hospital.patient, hospital.encounter))
+        hospital.h.post("/api/v1/referrals", referral(hospital, "RF-7720"))
+        a03 = adt.message("A03", hospital.visit(), control_id="DIS-1", disposition="01^Discharged to home")
+        hospital.adt(a03)
+        hospital.h.drain(timeout=120)
+    finally:
+        proxy.stop()
+    assert {j.state for j in hospital.h.jobs()} == {"delivered"}
+    notes = [d for d in hospital.in_ehr("DocumentReference") if d["type"]["coding"][0]["code"] == "57133-1"]
+    assert {d["identifier"][0]["value"] for d in notes if d["status"] == "current"} == {"RF-7710", "RF-7720"}
+    hospital.h.assert_sound()
+    referrals = hospital.get(f"/api/v1/referrals?client_id={hospital.client_id}")["items"]
+    ehr_request = _ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter)
+    assert ehr_request["id"] in {r["id"] for r in referrals}  # the hospital's referral came back
+    assert len(hospital.get(f"/api/v1/assessments?client_id={hospital.client_id}")["items"]) == 4

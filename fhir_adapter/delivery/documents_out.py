@@ -1,0 +1,139 @@
+"""Records the EHR will not take as resources go as documents: one DocumentReference per record (the plan
+with its goals, an assessment with its findings, a referral with its task), made from the record's current
+resources, with the page as HTML and PDF, replacing the document sent for the record before.
+
+Created once per version (If-None-Exist on the version's masterIdentifier): a resend after a lost answer
+finds the document already there. The ledger gets a row for the document and one for each of the job's
+resources it carries (DOCUMENT, naming the document's id in the EHR).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from urllib.parse import urlencode
+
+import orjson
+from sqlalchemy import Connection, Engine
+
+from fhir_adapter.adapters import ehr_store, fhir_store
+from fhir_adapter.adapters.db import reading
+from fhir_adapter.adapters.fhir_store import content
+from fhir_adapter.delivery.capabilities import Capabilities
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure
+from fhir_adapter.delivery.outgoing import Prepared
+from fhir_adapter.delivery.writes import Outgoing, Written, business_identifier
+from fhir_adapter.documents import narrative, reference
+from fhir_adapter.documents.pdf import to_pdf
+from fhir_adapter.domain.stored import Stored
+from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS
+
+Record = tuple[str, str]  # (kind of record, record id)
+
+
+def _records(conn: Connection, org_id: str, items: list[Outgoing]) -> dict[Record, list[Outgoing]]:
+    found: dict[Record, list[Outgoing]] = defaultdict(list)
+    for item in items:
+        record = fhir_store.record_of(conn, org_id, item.resource_type, item.id)
+        if record is not None and record[0] in reference.TYPES:
+            found[(record[0], record[1])].append(item)
+    return dict(found)
+
+
+def _title(kind: str, main: dict[str, object]) -> str:
+    label = reference.TYPES[kind][1]
+    name = main.get("title") or narrative.text_of(main.get("code")) or business_identifier(main).get("value")
+    return f"{label}: {name}" if name else label
+
+
+def page(conn: Connection, prepared: Prepared, org_id: str, record: Record) -> reference.Page | None:
+    """A record's page from its current resources (those the EHR's policy allows), its main one first."""
+    keys = fhir_store.of_records(conn, org_id, [record])
+    stored = [
+        s
+        for s in fhir_store.read_many(conn, org_id, keys)
+        if not s.deleted and (prepared.ehr.send_restricted or not s.restricted)
+    ]
+    main_type = RECORD_KINDS[record[0]].fhir_type
+    stored.sort(key=lambda s: (s.resource_type != main_type, keys.index((s.resource_type, s.id))))
+    if not stored or stored[0].resource_type != main_type:
+        return None
+    resources = [content(orjson.loads(s.data)) for s in stored]
+    patient = _patient(conn, org_id, prepared.patient_id)
+    title = _title(record[0], resources[0])
+    note = (
+        f"{RECORD_KINDS[record[0]].label} {record[1]}, sent as a document: the EHR does not take it as FHIR"
+    )
+    return reference.Page(
+        record[0],
+        business_identifier(resources[0]),
+        title,
+        narrative.render(title, patient, resources, note),
+        tuple(f"{s.resource_type}/{s.id}/{s.version_id}" for s in stored),
+        max(s.last_updated for s in stored),
+        narrative.language(patient),
+    )
+
+
+def _patient(conn: Connection, org_id: str, patient_id: str | None) -> dict[str, object] | None:
+    found: Stored | None = fhir_store.read(conn, org_id, "Patient", patient_id) if patient_id else None
+    return orjson.loads(found.data) if found and not found.deleted else None
+
+
+def send_documents(
+    engine: Engine, client: EhrClient, prepared: Prepared, items: list[Outgoing], caps: Capabilities
+) -> list[Written]:
+    """Each record of `items` as its document; the resources of `items` it carries, as written in it."""
+    live = [o for o in items if not o.deleted]
+    if not live:
+        return []
+    ehr = prepared.ehr
+    with reading(engine) as conn:
+        records = _records(conn, ehr.org_id, live)
+        pages = {r: page(conn, prepared, ehr.org_id, r) for r in records}
+        ids = {r: reference.document_id(ehr.org_id, r[0], r[1]) for r in records}
+        last = ehr_store.last_sent(conn, ehr.org_id, ehr.id, [("DocumentReference", i) for i in ids.values()])
+    if not caps.creates("DocumentReference"):
+        types = sorted({o.resource_type for o in live})
+        raise Failure(
+            "dead",
+            "documents_refused",
+            None,
+            f"The EHR accepts neither {', '.join(types)} as FHIR resources nor a DocumentReference in their "
+            "place: nothing can be delivered there until it does (or a site override says how).",
+        )
+    written: list[Written] = []
+    subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
+    for record, carried in records.items():
+        got = pages[record]
+        if got is None:
+            continue
+        sent = last.get(("DocumentReference", ids[record]))
+        encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
+        replaces = sent.ehr_resource_id if sent else None
+        author = f"fhir-adapter for {ehr.org_id}"
+        doc = reference.document(got, to_pdf(got.html), subject, author, replaces, encounter)
+        written += _create(client, ids[record], got, doc, carried)
+    return written
+
+
+def _create(
+    client: EhrClient, doc_id: str, got: reference.Page, doc: dict[str, object], carried: list[Outgoing]
+) -> list[Written]:
+    master = reference.version_identifier(got)
+    once = {"If-None-Exist": urlencode({"identifier": f"{master['system']}|{master['value']}"})}
+    try:
+        answer = client.request("POST", "DocumentReference", doc, once)
+    except Failure as failure:
+        failure.resource_type = "DocumentReference"
+        raise
+    ehr_id = answer.get("id")
+    version = max(int(part.rsplit("/", 1)[1]) for part in got.made_of)
+    item = Outgoing("DocumentReference", doc_id, version, False, doc)
+    out = [Written(item, ehr_id, answer.get("meta", {}).get("versionId"))]
+    return out + [Written(o, ehr_id, None, as_document=True) for o in carried]
+
+
+def documented_type(rtype: str) -> bool:
+    """Whether resources of this type belong to a kind of record that has a document type."""
+    kind = RESOURCE_KINDS.get(rtype)
+    return kind is not None and kind.record in reference.TYPES
