@@ -62,7 +62,7 @@ def write(
         written += writes.send_transaction(client, routed.resources, prepared.refs, known)
     else:
         written += writes.send_each(client, routed.resources, prepared.refs, known, caps.way)
-    written += send_documents(engine, client, prepared, routed.documented, caps)
+    written += send_documents(engine, client, prepared, routed.documented, caps, job.cause)
     _provenance(job, client, written, known, caps, ctx.at)
     return written
 

@@ -5,6 +5,9 @@ resources, with the page as HTML and PDF, replacing the document sent for the re
 Created once per version (If-None-Exist on the version's masterIdentifier): a resend after a lost answer
 finds the document already there. The ledger gets a row for the document and one for each of the job's
 resources it carries (DOCUMENT, naming the document's id in the EHR).
+
+Such an EHR cannot delete: a record taken back (its admission cancelled) gets a last document that says it
+was withdrawn and why, replacing the one the EHR shows, and the ledger marks its resources removed.
 """
 
 from __future__ import annotations
@@ -45,8 +48,11 @@ def _title(kind: str, main: dict[str, object]) -> str:
     return f"{label}: {name}" if name else label
 
 
-def page(conn: Connection, prepared: Prepared, org_id: str, record: Record) -> reference.Page | None:
-    """A record's page from its current resources (those the EHR's policy allows), its main one first."""
+def page(
+    conn: Connection, prepared: Prepared, org_id: str, record: Record, withdrawn: str | None = None
+) -> reference.Page | None:
+    """A record's page from its current resources (those the EHR's policy allows), its main one first;
+    with `withdrawn` (why), the notice that the record was taken back instead of what it says."""
     keys = fhir_store.of_records(conn, org_id, [record])
     stored = [
         s
@@ -60,12 +66,16 @@ def page(conn: Connection, prepared: Prepared, org_id: str, record: Record) -> r
     resources = [content(orjson.loads(s.data)) for s in stored]
     patient = _patient(conn, org_id, prepared.patient_id)
     title = _title(record[0], resources[0])
-    note = (
-        f"{RECORD_KINDS[record[0]].label} {record[1]}, sent as a document: the EHR does not take it as FHIR"
-    )
+    label = RECORD_KINDS[record[0]].label
+    note = f"{label} {record[1]}, sent as a document: the EHR does not take it as FHIR"
+    if withdrawn is not None:
+        title, resources = f"Withdrawn — {title}", []
+        note = (
+            f"The {label} was withdrawn ({withdrawn}): it no longer stands, and replaces the document before."
+        )
     return reference.Page(
         record[0],
-        business_identifier(resources[0]),
+        business_identifier(resources[0] if resources else orjson.loads(stored[0].data)),
         title,
         narrative.render(title, patient, resources, note),
         tuple(f"{s.resource_type}/{s.id}/{s.version_id}" for s in stored),
@@ -80,20 +90,33 @@ def _patient(conn: Connection, org_id: str, patient_id: str | None) -> dict[str,
 
 
 def send_documents(
-    engine: Engine, client: EhrClient, prepared: Prepared, items: list[Outgoing], caps: Capabilities
+    engine: Engine,
+    client: EhrClient,
+    prepared: Prepared,
+    items: list[Outgoing],
+    caps: Capabilities,
+    why: str = "",
 ) -> list[Written]:
-    """Each record of `items` as its document; the resources of `items` it carries, as written in it."""
+    """Each record of `items` as its document; the resources of `items` it carries, as written in it. A
+    record whose resources are all taken back (`why`: the job's cause) gets the notice of its withdrawal."""
     live = [o for o in items if not o.deleted]
-    if not live:
+    if not items:
         return []
     ehr = prepared.ehr
     with reading(engine) as conn:
         records = _records(conn, ehr.org_id, live)
+        gone = _records(conn, ehr.org_id, [o for o in items if o.deleted])
+        gone = {r: carried for r, carried in gone.items() if r not in records}
         pages = {r: page(conn, prepared, ehr.org_id, r) for r in records}
-        ids = {r: reference.document_id(ehr.org_id, r[0], r[1]) for r in records}
+        pages |= {r: page(conn, prepared, ehr.org_id, r, why or "taken back") for r in gone}
+        ids = {r: reference.document_id(ehr.org_id, r[0], r[1]) for r in pages}
         last = ehr_store.last_sent(conn, ehr.org_id, ehr.id, [("DocumentReference", i) for i in ids.values()])
+    # A record never sent as a document has no document in the EHR to withdraw.
+    gone = {r: c for r, c in gone.items() if ("DocumentReference", ids[r]) in last}
+    if not records and not gone:
+        return []
     if not caps.creates("DocumentReference"):
-        types = sorted({o.resource_type for o in live})
+        types = sorted({o.resource_type for o in items})
         raise Failure(
             "dead",
             "documents_refused",
@@ -103,7 +126,7 @@ def send_documents(
         )
     written: list[Written] = []
     subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
-    for record, carried in records.items():
+    for record, carried in (records | gone).items():
         got = pages[record]
         if got is None:
             continue

@@ -5,6 +5,7 @@ A visit the EHR has no Encounter for, and the timeline of a long stay."""
 
 from __future__ import annotations
 
+import base64
 import copy
 from collections import Counter
 from collections.abc import Iterator
@@ -215,3 +216,37 @@ def test_admission_then_discharge_to_an_ehr_that_takes_documents(
     ehr_request = _ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter)
     assert ehr_request["id"] in {r["id"] for r in referrals}  # the hospital's referral came back
     assert len(hospital.get(f"/api/v1/assessments?client_id={hospital.client_id}")["items"]) == 4
+
+
+def test_a_cancelled_admission_leaves_an_ehr_that_cannot_delete_a_notice_of_withdrawal(
+    request: pytest.FixtureRequest, new_org: Any
+) -> None:
+    """An EHR that only creates documents keeps them: the admission's cancellation replaces each record's
+    document with one saying it was withdrawn and why, so the EHR shows no record as standing."""
+    ehr = request.getfixturevalue("restrictive_ehr")
+    ehr.reset()
+    proxy = FaultProxy(ehr.url).start()
+    service, client = request.getfixturevalue("service"), request.getfixturevalue("client")
+    hospital = open_hospital(Harness(service, client, new_org(), new_org.org_id, ehr, proxy))
+    try:
+        hospital.adt(adt.message("A01", hospital.visit(), control_id="ADM-1"))
+        hospital.h.drain(timeout=120)
+        sent = {d["id"] for d in hospital.in_ehr("DocumentReference")}
+        hospital.adt(adt.message("A11", hospital.visit(), control_id="CAN-1"))
+        hospital.h.drain(timeout=120)
+        hospital.h.drain(timeout=60)  # nothing more: a resend adds no copy
+    finally:
+        proxy.stop()
+    assert {j.state for j in hospital.h.jobs()} == {"delivered"}
+    docs = hospital.in_ehr("DocumentReference")
+    current = [d for d in docs if d["status"] == "current"]
+    assert {d["id"] for d in docs if d["status"] == "superseded"} == sent
+    assert len(current) == len(sent) and not {d["id"] for d in current} & sent
+    for notice in current:
+        [replaced] = notice["relatesTo"]
+        assert replaced["code"] == "replaces" and replaced["target"]["reference"].split("/")[1] in sent
+        html = base64.b64decode(notice["content"][0]["attachment"]["data"]).decode()
+        assert notice["description"].startswith("Withdrawn — ") and "A11 cancels the admission" in html
+    last = {(r.resource_type, r.id): r.action for r in hospital.h.ledger()}  # the ledger's last word
+    assert {a for (t, _), a in last.items() if t in ("CarePlan", "Goal", "Task")} == {"DELETE"}
+    hospital.h.assert_sound()
