@@ -13,6 +13,7 @@ was withdrawn and why, replacing the one the EHR shows, and the ledger marks its
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import orjson
@@ -28,6 +29,7 @@ from fhir_adapter.delivery.writes import Outgoing, Written, business_identifier
 from fhir_adapter.documents import narrative, reference
 from fhir_adapter.documents.pdf import to_pdf
 from fhir_adapter.domain.stored import Stored
+from fhir_adapter.domain.sync import Sent
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS
 
 Record = tuple[str, str]  # (kind of record, record id)
@@ -89,6 +91,33 @@ def _patient(conn: Connection, org_id: str, patient_id: str | None) -> dict[str,
     return orjson.loads(found.data) if found and not found.deleted else None
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The documents a job sends: the records' resources it carries, their pages, our ids for them and what
+    the ledger says was sent for each."""
+
+    carried: dict[Record, list[Outgoing]]
+    pages: dict[Record, reference.Page | None]
+    ids: dict[Record, str]
+    last: dict[tuple[str, str], Sent]
+
+
+def _plan(engine: Engine, prepared: Prepared, items: list[Outgoing], why: str) -> _Plan:
+    """Each record with resources that go; each record whose resources are all taken back, with the notice
+    of its withdrawal, when a document of it was sent (none: nothing there to withdraw)."""
+    org, ehr_id = prepared.ehr.org_id, prepared.ehr.id
+    with reading(engine) as conn:
+        records = _records(conn, org, [o for o in items if not o.deleted])
+        gone = _records(conn, org, [o for o in items if o.deleted])
+        gone = {r: carried for r, carried in gone.items() if r not in records}
+        pages = {r: page(conn, prepared, org, r) for r in records}
+        pages |= {r: page(conn, prepared, org, r, why or "taken back") for r in gone}
+        ids = {r: reference.document_id(org, r[0], r[1]) for r in pages}
+        last = ehr_store.last_sent(conn, org, ehr_id, [("DocumentReference", i) for i in ids.values()])
+    gone = {r: c for r, c in gone.items() if ("DocumentReference", ids[r]) in last}
+    return _Plan(records | gone, pages, ids, last)
+
+
 def send_documents(
     engine: Engine,
     client: EhrClient,
@@ -99,21 +128,8 @@ def send_documents(
 ) -> list[Written]:
     """Each record of `items` as its document; the resources of `items` it carries, as written in it. A
     record whose resources are all taken back (`why`: the job's cause) gets the notice of its withdrawal."""
-    live = [o for o in items if not o.deleted]
-    if not items:
-        return []
-    ehr = prepared.ehr
-    with reading(engine) as conn:
-        records = _records(conn, ehr.org_id, live)
-        gone = _records(conn, ehr.org_id, [o for o in items if o.deleted])
-        gone = {r: carried for r, carried in gone.items() if r not in records}
-        pages = {r: page(conn, prepared, ehr.org_id, r) for r in records}
-        pages |= {r: page(conn, prepared, ehr.org_id, r, why or "taken back") for r in gone}
-        ids = {r: reference.document_id(ehr.org_id, r[0], r[1]) for r in pages}
-        last = ehr_store.last_sent(conn, ehr.org_id, ehr.id, [("DocumentReference", i) for i in ids.values()])
-    # A record never sent as a document has no document in the EHR to withdraw.
-    gone = {r: c for r, c in gone.items() if ("DocumentReference", ids[r]) in last}
-    if not records and not gone:
+    plan = _plan(engine, prepared, items, why) if items else None
+    if plan is None or not plan.carried:
         return []
     if not caps.creates("DocumentReference"):
         types = sorted({o.resource_type for o in items})
@@ -126,16 +142,16 @@ def send_documents(
         )
     written: list[Written] = []
     subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
-    for record, carried in (records | gone).items():
-        got = pages[record]
+    author = f"fhir-adapter for {prepared.ehr.org_id}"
+    for record, carried in plan.carried.items():
+        got = plan.pages[record]
         if got is None:
             continue
-        sent = last.get(("DocumentReference", ids[record]))
+        sent = plan.last.get(("DocumentReference", plan.ids[record]))
         encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
         replaces = sent.ehr_resource_id if sent else None
-        author = f"fhir-adapter for {ehr.org_id}"
         doc = reference.document(got, to_pdf(got.html), subject, author, replaces, encounter)
-        written += _create(client, ids[record], got, doc, carried)
+        written += _create(client, plan.ids[record], got, doc, carried)
     return written
 
 
