@@ -24,6 +24,7 @@ class Person:
     disabled_at: str | None = None
     failures: int = 0  # failed sign-ins since the last good one
     locked_until: str | None = None
+    generation: int = 0  # the sessions of this generation are valid; signing out counts it on
 
     @property
     def active(self) -> bool:

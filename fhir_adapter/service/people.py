@@ -110,11 +110,13 @@ def _attempt(
     return person, None
 
 
-def signed_in(storage: Storage, settings: Settings, person_id: str) -> Principal | None:
-    """The person of a session as the services' caller; None when the account is gone or disabled."""
+def signed_in(storage: Storage, settings: Settings, person_id: str, generation: int) -> Principal | None:
+    """The person of a session begun in `generation` as the services' caller; None when the account is
+    gone or disabled, or the person signed out since (which counts the generation on)."""
     with storage.reading() as work:
         person = work.people.get(person_id)
-        org = work.orgs.get_org(person.org_id) if person and person.active else None
+        current = person is not None and person.active and person.generation == generation
+        org = work.orgs.get_org(person.org_id) if person and current else None
     if person is None or org is None:
         return None
     grants = ADMIN if person.role is Role.ADMIN else PLANNER
@@ -124,6 +126,12 @@ def signed_in(storage: Storage, settings: Settings, person_id: str) -> Principal
 def people(storage: Storage, org_id: str | None = None) -> list[Person]:
     with storage.reading() as work:
         return work.people.listing(org_id)
+
+
+def sign_out(storage: Storage, person_id: str) -> None:
+    """End every session of the person, on every browser (a copy of the cookie included)."""
+    with storage.writing() as work:
+        work.people.end_sessions(person_id)
 
 
 def disable(storage: Storage, name: str, now: str) -> bool:

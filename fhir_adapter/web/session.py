@@ -66,6 +66,7 @@ def begin(person: Person) -> None:
     session.clear()
     session.permanent = True
     session["person"] = person.id
+    session["generation"] = person.generation
     session["csrf"] = secrets.token_urlsafe(32)
 
 
@@ -79,17 +80,20 @@ def audit_sign_in(person: Person | None, status: int) -> None:
     s.audit.add(row)
 
 
-def end() -> None:
+def end(principal: Principal) -> None:
+    """Sign out: this session and every other of the person end on the server, not only in this browser."""
+    people.sign_out(services().storage, principal.agent_id.removeprefix("person/"))
     session.clear()
 
 
 def current() -> Principal | None:
-    """The person signed in, as the services' caller; None when nobody is or the account was disabled."""
-    person_id = session.get("person")
-    if not isinstance(person_id, str):
+    """The person signed in, as the services' caller; None when nobody is, the account was disabled, or the
+    person signed out since this session began."""
+    person_id, generation = session.get("person"), session.get("generation")
+    if not isinstance(person_id, str) or not isinstance(generation, int):
         return None
     s = services()
-    principal = people.signed_in(s.storage, s.settings, person_id)
+    principal = people.signed_in(s.storage, s.settings, person_id, generation)
     if principal is None:
         session.clear()
     g.principal = principal
