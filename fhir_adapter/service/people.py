@@ -23,7 +23,8 @@ MIN_PASSWORD = 10
 HASHER = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
 # What a planner may do: read everything of the organisation (the audit trail aside), resolve messages.
 PLANNER = frozenset({("*", "read"), ("*", "search"), ("Encounter", "update")})
-ADMIN = PLANNER | {("Endpoint", "update")}
+# An administrator also sends dead letters again and links clients to their patients in the EHRs.
+ADMIN = PLANNER | {("Endpoint", "update"), ("Patient", "update")}
 
 
 WRONG = "the user name or the password is wrong"

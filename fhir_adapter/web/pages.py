@@ -107,7 +107,8 @@ def client(client_id: str) -> Any:
     session.audit(g.web, "read", client_id)
     with services().storage.reading() as work:
         found = workspace.client(work, g.web.org.id, client_id)
-    return page("client.html", **found, rows=rows(found["timeline"]["entries"]))
+    shown = rows(found["timeline"]["entries"])
+    return page("client.html", **found, rows=shown, may_link=session.may_link(g.web))
 
 
 @bp.get("/needs-match")

@@ -110,10 +110,28 @@ def require_admin(principal: Principal) -> None:
         abort(403, "Only an administrator can send deliveries again.")
 
 
+def may_link(principal: Principal) -> bool:
+    """Linking a client to its patient in an EHR is the admin's (the API asks Patient update for it)."""
+    return scopes.allows(principal.grants, "Patient", "update")
+
+
+def require_linker(principal: Principal) -> None:
+    if not may_link(principal):
+        abort(403, "Only an administrator can link a client to a patient in an EHR.")
+
+
 def audit(principal: Principal, interaction: str, *client_ids: str, action: str = "read") -> None:
     """This request shows (or changes) these clients' data: its AuditEvent names them and the person."""
     g.audit = {"action": action, "interaction": interaction, "patients": set()}
     touched(*(patient_id(c, principal.org.identity) for c in client_ids))
+
+
+def optional(name: str, most: int) -> str | None:
+    """A form field that may be left empty (None then), stripped; 400 when longer than `most`."""
+    value = (request.form.get(name) or "").strip()
+    if len(value) > most or "\x00" in value:
+        abort(400, f"{name.replace('_', ' ').capitalize()} is at most {most} characters.")
+    return value or None
 
 
 def form(name: str, most: int) -> Any:
