@@ -58,7 +58,7 @@ def test_an_admin_links_a_client_to_a_patient_in_an_ehr(admin: Any, service: Any
         f"Client {KIM} linked to patient pt-77 in st-mary; what the client has is queued for st-mary" in shown
     )
     assert '<td data-label="Patient id">pt-77</td>' in shown and "assigned by St Mary&#39;s" in shown
-    assert '<td data-label="Ended">active</td>' in shown
+    assert '<td data-label="Ended">not ended</td>' in shown
     assert "waiting to go to st-mary" in shown  # the link's delivery, on the timeline
     listed = admin.get(f"/api/v1/clients/{KIM}/ehr-links", headers=admin.api).get_json()["items"]
     assert [(x["ehr"], x["patient_id"], x["mrn"], x["assigner"]) for x in listed] == [
