@@ -60,6 +60,7 @@ def test_an_admin_links_a_client_to_a_patient_in_an_ehr(admin: Any, service: Any
     assert '<td data-label="Patient id">pt-77</td>' in shown and "assigned by St Mary&#39;s" in shown
     assert '<td data-label="Ended">not ended</td>' in shown
     assert "waiting to go to st-mary" in shown  # the link's delivery, on the timeline
+    assert "<option>rgh</option></select>" in shown  # st-mary is offered no more
     listed = admin.get(f"/api/v1/clients/{KIM}/ehr-links", headers=admin.api).get_json()["items"]
     assert [(x["ehr"], x["patient_id"], x["mrn"], x["assigner"]) for x in listed] == [
         ("st-mary", "pt-77", "SM-1", "St Mary's")
