@@ -8,7 +8,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     PLANNER = "planner"  # reads the organisation's clients and deliveries, resolves waiting messages
-    ADMIN = "admin"  # also sends dead letters again
+    ADMIN = "admin"  # also sends dead letters again and links clients to their patients in the EHRs
 
 
 ROLES = tuple(r.value for r in Role)
