@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import available_timezones
 
-from fhir_adapter.config import Settings
 from fhir_adapter.domain.stored import OrgRow
 from fhir_adapter.service.ports import Storage
 
@@ -34,7 +33,3 @@ def set_time_zone(storage: Storage, org_id: str, zone: str) -> OrgRow:
         work.orgs.set_time_zone(org_id, chosen)
     return replace(row, time_zone=chosen)
 
-
-def zone_of(row: OrgRow, settings: Settings) -> str:
-    """The zone the organisation's people see: its own, or the site's."""
-    return row.time_zone or settings.time_zone
