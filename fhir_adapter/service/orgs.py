@@ -32,4 +32,3 @@ def set_time_zone(storage: Storage, org_id: str, zone: str) -> OrgRow:
             raise ValueError(f"there is no organisation {org_id}")
         work.orgs.set_time_zone(org_id, chosen)
     return replace(row, time_zone=chosen)
-
