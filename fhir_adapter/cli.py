@@ -15,7 +15,7 @@ import orjson
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from fhir_adapter import cli_delivery, cli_events, cli_service, cli_users
+from fhir_adapter import cli_delivery, cli_events, cli_orgs, cli_service, cli_users
 from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.openapi import contract_document
@@ -124,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
     cli_delivery.add_parsers(sub)
     cli_events.add_parsers(sub)
     cli_users.add_parsers(sub)
+    cli_orgs.add_parsers(sub)
     return p
 
 

@@ -70,7 +70,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
         "--org", help="the organisation whose clients they see (made when new); with list: only its"
     )
     u.add_argument(
-        "--role", choices=ROLES, help="planner: read, resolve matches; admin: also replay deliveries"
+        "--role",
+        choices=ROLES,
+        help="planner: read, resolve matches; admin: also replay deliveries, link clients to EHR patients",
     )
     u.add_argument(
         "--password-stdin",

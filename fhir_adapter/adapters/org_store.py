@@ -10,17 +10,37 @@ from fhir_adapter.adapters.tables import api_clients, organizations
 from fhir_adapter.domain.stored import ClientRow, OrgRow
 
 
+def _org(row: Any) -> OrgRow:
+    return OrgRow(row.id, row.name, row.identifier_namespace, row.time_zone)
+
+
 def get_org(conn: Connection, org_id: str) -> OrgRow | None:
     row = conn.execute(select(organizations).where(organizations.c.id == org_id)).first()
-    return OrgRow(row.id, row.name, row.identifier_namespace) if row else None
+    return _org(row) if row else None
 
 
 def add_org(conn: Connection, org: OrgRow, stamp: str) -> None:
     conn.execute(
         insert(organizations).values(
-            id=org.id, name=org.name, identifier_namespace=org.identifier_namespace, created_at=stamp
+            id=org.id,
+            name=org.name,
+            identifier_namespace=org.identifier_namespace,
+            created_at=stamp,
+            time_zone=org.time_zone,
         )
     )
+
+
+def list_orgs(conn: Connection) -> list[OrgRow]:
+    return [_org(row) for row in conn.execute(select(organizations).order_by(organizations.c.id))]
+
+
+def set_time_zone(conn: Connection, org_id: str, time_zone: str | None) -> bool:
+    """The zone the organisation's people see times in (None: the site's); False when there is no such org."""
+    result = conn.execute(
+        update(organizations).where(organizations.c.id == org_id).values(time_zone=time_zone)
+    )
+    return result.rowcount == 1
 
 
 def add_client(conn: Connection, client: ClientRow, token_hash: str) -> None:

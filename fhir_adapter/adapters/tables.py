@@ -33,6 +33,7 @@ organizations = Table(
     Column("name", String(200), nullable=False),
     Column("identifier_namespace", String(400), nullable=False),
     Column("created_at", STAMP, nullable=False),
+    Column("time_zone", String(64)),  # the IANA zone its people see times in; None: FHIR_ADAPTER_TIME_ZONE
 )
 
 api_clients = Table(
@@ -178,7 +179,8 @@ audit_events = Table(
 )
 
 # The people who sign in to the workspace (/app/): one organisation each, a role, an argon2 hash of the
-# password, the count of failed sign-ins since the last good one and the lock they led to.
+# password, the count of failed sign-ins since the last good one and the lock they led to. A session
+# carries the generation it began in: signing out or disabling the account counts it on, ending them all.
 people = Table(
     "people",
     metadata,
@@ -191,4 +193,5 @@ people = Table(
     Column("locked_until", STAMP),
     Column("created_at", STAMP, nullable=False),
     Column("disabled_at", STAMP),
+    Column("generation", Integer, nullable=False, server_default="0"),
 )

@@ -22,6 +22,7 @@ def _person(row: Any) -> Person:
         row.disabled_at,
         row.failures,
         row.locked_until,
+        row.generation,
     )
 
 
@@ -35,6 +36,7 @@ def add(conn: Connection, person: Person, password_hash: str) -> None:
         "password_hash": password_hash,
         "failures": 0,
         "created_at": person.created_at,
+        "generation": 0,
     }
     try:
         with conn.begin_nested():
@@ -63,10 +65,18 @@ def listing(conn: Connection, org_id: str | None = None) -> list[Person]:
 
 
 def disable(conn: Connection, name: str, now: str) -> bool:
+    """Disable the account and end its sessions; False when there is no enabled account of that name."""
     result = conn.execute(
-        update(people).where(people.c.name == name, people.c.disabled_at.is_(None)).values(disabled_at=now)
+        update(people)
+        .where(people.c.name == name, people.c.disabled_at.is_(None))
+        .values(disabled_at=now, generation=people.c.generation + 1)
     )
     return result.rowcount == 1
+
+
+def end_sessions(conn: Connection, person_id: str) -> None:
+    """Every session the person holds ends: they carry the generation before this one."""
+    conn.execute(update(people).where(people.c.id == person_id).values(generation=people.c.generation + 1))
 
 
 def failed(conn: Connection, person_id: str, failures: int, locked_until: str | None) -> None:

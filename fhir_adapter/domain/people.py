@@ -8,7 +8,7 @@ from enum import StrEnum
 
 class Role(StrEnum):
     PLANNER = "planner"  # reads the organisation's clients and deliveries, resolves waiting messages
-    ADMIN = "admin"  # also sends dead letters again
+    ADMIN = "admin"  # also sends dead letters again and links clients to their patients in the EHRs
 
 
 ROLES = tuple(r.value for r in Role)
@@ -24,6 +24,7 @@ class Person:
     disabled_at: str | None = None
     failures: int = 0  # failed sign-ins since the last good one
     locked_until: str | None = None
+    generation: int = 0  # the sessions of this generation are valid; signing out counts it on
 
     @property
     def active(self) -> bool:

@@ -35,6 +35,7 @@ class OrgRow:
     id: str
     name: str
     identifier_namespace: str
+    time_zone: str | None = None  # None: the site's (FHIR_ADAPTER_TIME_ZONE)
 
 
 @dataclass(frozen=True)

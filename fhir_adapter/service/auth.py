@@ -39,7 +39,7 @@ def unauthorized(message: str) -> Unauthenticated:
 
 def to_org(row: OrgRow, settings: Settings) -> Org:
     identity = Identity(settings.tenant, row.id, row.identifier_namespace)
-    return Org(row.id, row.name, row.identifier_namespace, identity)
+    return Org(row.id, row.name, row.identifier_namespace, identity, row.time_zone or settings.time_zone)
 
 
 @dataclass

@@ -28,6 +28,7 @@ class Org:
     name: str
     identifier_namespace: str
     identity: Identity
+    time_zone: str = "UTC"  # the IANA zone its people see times in
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ MIN_PASSWORD = 10
 HASHER = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
 # What a planner may do: read everything of the organisation (the audit trail aside), resolve messages.
 PLANNER = frozenset({("*", "read"), ("*", "search"), ("Encounter", "update")})
-ADMIN = PLANNER | {("Endpoint", "update")}
+# An administrator also sends dead letters again and links clients to their patients in the EHRs.
+ADMIN = PLANNER | {("Endpoint", "update"), ("Patient", "update")}
 
 
 WRONG = "the user name or the password is wrong"
@@ -110,11 +111,13 @@ def _attempt(
     return person, None
 
 
-def signed_in(storage: Storage, settings: Settings, person_id: str) -> Principal | None:
-    """The person of a session as the services' caller; None when the account is gone or disabled."""
+def signed_in(storage: Storage, settings: Settings, person_id: str, generation: int) -> Principal | None:
+    """The person of a session begun in `generation` as the services' caller; None when the account is
+    gone or disabled, or the person signed out since (which counts the generation on)."""
     with storage.reading() as work:
         person = work.people.get(person_id)
-        org = work.orgs.get_org(person.org_id) if person and person.active else None
+        current = person is not None and person.active and person.generation == generation
+        org = work.orgs.get_org(person.org_id) if person and current else None
     if person is None or org is None:
         return None
     grants = ADMIN if person.role is Role.ADMIN else PLANNER
@@ -124,6 +127,12 @@ def signed_in(storage: Storage, settings: Settings, person_id: str) -> Principal
 def people(storage: Storage, org_id: str | None = None) -> list[Person]:
     with storage.reading() as work:
         return work.people.listing(org_id)
+
+
+def sign_out(storage: Storage, person_id: str) -> None:
+    """End every session of the person, on every browser (a copy of the cookie included)."""
+    with storage.writing() as work:
+        work.people.end_sessions(person_id)
 
 
 def disable(storage: Storage, name: str, now: str) -> bool:

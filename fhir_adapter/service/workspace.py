@@ -76,7 +76,8 @@ def today(work: Work, org_id: str, start: str, end: str) -> list[Stay]:
 
 
 def client(work: Work, org_id: str, client_id: str) -> JSON:
-    """A client's record, its other records by kind, and its timeline; NotFound for another's client."""
+    """A client's record, its other records by kind, its timeline, its links to patients in the EHRs and
+    the EHRs it may still be linked to (those it has no link in force with); NotFound for another's client."""
     found = work.records.get(org_id, "client", client_id)
     if found is None:
         raise not_found(f"client {client_id}")
@@ -84,7 +85,15 @@ def client(work: Work, org_id: str, client_id: str) -> JSON:
     for r in work.records.of_client(org_id, client_id):
         if r.kind != "client":
             by_kind.setdefault(r.kind, []).append(r.data)
-    return {"client": found.data, "records": by_kind, "timeline": timeline.of_client(work, org_id, client_id)}
+    links = work.ehrs.links_of(org_id, client_id)
+    linked = {link.ehr_id for link in links if link.active}
+    return {
+        "client": found.data,
+        "records": by_kind,
+        "timeline": timeline.of_client(work, org_id, client_id),
+        "links": links,
+        "ehrs": [e.id for e in work.ehrs.list_ehrs(org_id) if e.id not in linked],
+    }
 
 
 def needs_match(work: Work, org_id: str) -> list[Waiting]:

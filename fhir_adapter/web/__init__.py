@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from fhir_adapter.config import Settings
 from fhir_adapter.web import actions, present, session
-from fhir_adapter.web.pages import bp
+from fhir_adapter.web.pages import bp, zone
 
 __all__ = ["actions", "bp", "configure"]
 
@@ -15,8 +15,7 @@ __all__ = ["actions", "bp", "configure"]
 def configure(app: Flask, settings: Settings) -> None:
     """The session cookie, the templates' helpers, and / leading to the workspace."""
     session.configure(app, settings)
-    zone = settings.time_zone
-    app.add_template_filter(lambda stamp: present.local(stamp, zone), "local")
+    app.add_template_filter(lambda stamp: present.local(stamp, zone()), "local")
     app.add_template_filter(present.names, "names")
     app.add_template_filter(present.mrns, "mrns")
     app.add_template_filter(present.refusal, "refusal")

@@ -1,13 +1,18 @@
-"""The workspace's forms: this message is client X, dismiss it with a reason, send dead letters again.
-Each calls the service the API calls for the same thing, then shows the page it came from."""
+"""The workspace's forms: this message is client X, dismiss it with a reason, send dead letters again,
+link a client to its patient in an EHR. Each calls the service the API calls for the same thing, then
+shows the page it came from."""
 
 from __future__ import annotations
+
+import re
 
 from flask import abort, flash, g, redirect, url_for
 from werkzeug.wrappers import Response
 
+from fhir_adapter.api.delivery import FHIR_ID
 from fhir_adapter.api.http import row_id, services
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
+from fhir_adapter.domain.sync import Link
 from fhir_adapter.service import intake, outbox
 from fhir_adapter.service.context import stamp
 from fhir_adapter.web import session
@@ -56,3 +61,23 @@ def replay_all() -> Response:
         pairs = outbox.replay_dead(work, g.web.org.id, now)
     flash(f"{len(pairs)} failed deliveries queued again.")
     return redirect(url_for("web.deliveries"))
+
+
+@bp.post("/clients/<client_id>/links")
+def link(client_id: str) -> Response:
+    """Link the client to its patient in an EHR (as the API's ehr-links does): what it has is queued there."""
+    if not RECORD_ID_RE.fullmatch(client_id):
+        abort(404, f"There is no client {client_id}.")
+    session.audit(g.web, "update", client_id, action="update")  # a refused attempt is audited too
+    session.require_linker(g.web)
+    ehr, patient = session.form("ehr", 64), session.form("patient_id", 64)
+    if not re.fullmatch(FHIR_ID, patient):
+        abort(400, "The patient's id in the EHR is letters, digits, '-' and '.' (at most 64).")
+    mrn, assigner = session.optional("mrn", 128), session.optional("assigner", 400)
+    s = services()
+    made = Link(g.web.org.id, client_id, ehr, patient, mrn, assigner, stamp(s.deps.clock()))
+    with s.storage.writing() as work:
+        job = outbox.link(work, g.web, made)
+    queued = f"what the client has is queued for {ehr} (delivery {job})" if job else "nothing to send yet"
+    flash(f"Client {client_id} linked to patient {patient} in {ehr}; {queued}.")
+    return redirect(url_for("web.client", client_id=client_id, _anchor="links"))

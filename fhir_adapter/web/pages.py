@@ -52,7 +52,9 @@ def _guard(response: Response) -> Response:
 
 
 def zone() -> str:
-    return services().settings.time_zone
+    """The zone of the person's organisation (the site's before signing in)."""
+    principal = g.get("web")
+    return principal.org.time_zone if principal else services().settings.time_zone
 
 
 def page(template: str, code: int = 200, **values: Any) -> tuple[str, int]:
@@ -80,7 +82,7 @@ def login() -> Any:
 
 @bp.post("/logout")
 def logout() -> Response:
-    session.end()
+    session.end(g.web)
     return redirect(url_for("web.login"))
 
 
@@ -105,7 +107,8 @@ def client(client_id: str) -> Any:
     session.audit(g.web, "read", client_id)
     with services().storage.reading() as work:
         found = workspace.client(work, g.web.org.id, client_id)
-    return page("client.html", **found, rows=rows(found["timeline"]["entries"]))
+    shown = rows(found["timeline"]["entries"])
+    return page("client.html", **found, rows=shown, may_link=session.may_link(g.web))
 
 
 @bp.get("/needs-match")

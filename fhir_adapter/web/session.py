@@ -66,6 +66,7 @@ def begin(person: Person) -> None:
     session.clear()
     session.permanent = True
     session["person"] = person.id
+    session["generation"] = person.generation
     session["csrf"] = secrets.token_urlsafe(32)
 
 
@@ -79,17 +80,20 @@ def audit_sign_in(person: Person | None, status: int) -> None:
     s.audit.add(row)
 
 
-def end() -> None:
+def end(principal: Principal) -> None:
+    """Sign out: this session and every other of the person end on the server, not only in this browser."""
+    people.sign_out(services().storage, principal.agent_id.removeprefix("person/"))
     session.clear()
 
 
 def current() -> Principal | None:
-    """The person signed in, as the services' caller; None when nobody is or the account was disabled."""
-    person_id = session.get("person")
-    if not isinstance(person_id, str):
+    """The person signed in, as the services' caller; None when nobody is, the account was disabled, or the
+    person signed out since this session began."""
+    person_id, generation = session.get("person"), session.get("generation")
+    if not isinstance(person_id, str) or not isinstance(generation, int):
         return None
     s = services()
-    principal = people.signed_in(s.storage, s.settings, person_id)
+    principal = people.signed_in(s.storage, s.settings, person_id, generation)
     if principal is None:
         session.clear()
     g.principal = principal
@@ -106,10 +110,28 @@ def require_admin(principal: Principal) -> None:
         abort(403, "Only an administrator can send deliveries again.")
 
 
+def may_link(principal: Principal) -> bool:
+    """Linking a client to its patient in an EHR is the admin's (the API asks Patient update for it)."""
+    return scopes.allows(principal.grants, "Patient", "update")
+
+
+def require_linker(principal: Principal) -> None:
+    if not may_link(principal):
+        abort(403, "Only an administrator can link a client to a patient in an EHR.")
+
+
 def audit(principal: Principal, interaction: str, *client_ids: str, action: str = "read") -> None:
     """This request shows (or changes) these clients' data: its AuditEvent names them and the person."""
     g.audit = {"action": action, "interaction": interaction, "patients": set()}
     touched(*(patient_id(c, principal.org.identity) for c in client_ids))
+
+
+def optional(name: str, most: int) -> str | None:
+    """A form field that may be left empty (None then), stripped; 400 when longer than `most`."""
+    value = (request.form.get(name) or "").strip()
+    if len(value) > most or "\x00" in value:
+        abort(400, f"{name.replace('_', ' ').capitalize()} is at most {most} characters.")
+    return value or None
 
 
 def form(name: str, most: int) -> Any:

@@ -16,6 +16,7 @@ from fhir_adapter.adapters.db import reading
 from fhir_adapter.service import people
 from fhir_adapter.service.audit import to_fhir_audit_event
 from fhir_adapter.service.context import stamp, utc_now
+from fhir_adapter.web.session import COOKIE
 from tests.conftest import ROOT, read_json
 from tests.integration.workspace.conftest import PASSWORD, add_person, csrf, sign_in
 
@@ -207,3 +208,39 @@ def test_each_sign_in_is_audited_with_whose_account_it_was(service: Any, app: An
     assert event["type"]["code"] == "110114" and event["subtype"][0]["code"] == "110122"
     assert event["agent"][0]["type"]["coding"][0]["code"] == "humanuser"
     assert "not the password" not in str(event)
+
+
+def test_signing_out_ends_the_session_on_the_server_too(service: Any, app: Any, new_org: Any) -> None:
+    new_org()
+    name = add_person(service, new_org.org_id)
+    client, thief = app.test_client(), app.test_client()
+    assert sign_in(client, name).status_code == 302
+    copied = client.get_cookie(COOKIE, path="/app")
+    assert copied is not None
+    thief.set_cookie(COOKIE, copied.value, path="/app")
+    today = client.get("/app/")
+    assert thief.get("/app/").status_code == 200  # the copy works while the person is signed in
+    assert (
+        client.post("/app/logout", data={"csrf_token": csrf(today.get_data(as_text=True))}).status_code == 302
+    )
+    refused = thief.get("/app/clients/CL-1")
+    assert refused.status_code == 302
+    assert refused.headers["Location"] == "/app/login?next=/app/clients/CL-1"
+    assert sign_in(client, name).status_code == 302  # a new sign-in works
+    assert client.get("/app/").status_code == 200
+    again = app.test_client()
+    again.set_cookie(COOKIE, copied.value, path="/app")
+    assert again.get("/app/").status_code == 302  # the old copy stays refused after the new sign-in
+
+
+def test_disabling_ends_a_copied_session(service: Any, app: Any, new_org: Any) -> None:
+    new_org()
+    name = add_person(service, new_org.org_id)
+    client = app.test_client()
+    assert sign_in(client, name).status_code == 302
+    copied = client.get_cookie(COOKIE, path="/app")
+    assert copied is not None
+    assert people.disable(service.storage, name, stamp(utc_now()))
+    thief = app.test_client()
+    thief.set_cookie(COOKIE, copied.value, path="/app")
+    assert thief.get("/app/").status_code == 302
