@@ -65,14 +65,14 @@ def plain(data: dict[str, Any], status: int = 200) -> Disclosed:
 
 
 def definitions(data: dict[str, Any]) -> Disclosed:
-    """A Questionnaire of ours, or a searchset of them: definitions, nothing of a patient's in them."""
-    entries = (
-        [e.get("resource", {}) for e in data.get("entry", [])]
-        if data.get("resourceType") == "Bundle"
-        else [data]
-    )
-    if any(r.get("resourceType") != "Questionnaire" for r in entries):
-        raise TypeError("not a definition")
+    """A Questionnaire of ours, or a searchset of them (with the OperationOutcome of what a lenient search
+    left out): definitions, nothing of a patient's in them."""
+    entries = data.get("entry", []) if data.get("resourceType") == "Bundle" else [{"resource": data}]
+    for entry in entries:
+        rtype = entry.get("resource", {}).get("resourceType")
+        said = rtype == "OperationOutcome" and entry.get("search", {}).get("mode") == "outcome"
+        if rtype != "Questionnaire" and not said:
+            raise TypeError("not a definition")
     return _answer(orjson.dumps(data))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Response, request
 
+from fhir_adapter.api.errors import operation_outcome
 from fhir_adapter.api.http import require, services
 from fhir_adapter.api.http_errors import HttpError
 from fhir_adapter.fhir_api import disclosure
@@ -45,12 +46,27 @@ def read(rid: str) -> Response:
     return disclosure.definitions(found)
 
 
+def _parameters() -> tuple[dict[str, str], list[Problem]]:
+    """The search's parameters, and those it cannot use: unknown, or without a value (as any search here)."""
+    kept: dict[str, str] = {}
+    problems = []
+    for name, value in request.args.items(multi=True):
+        if name not in PARAMS:
+            problems.append(Problem(name, f"unknown search parameter {name}", "not-supported"))
+        elif not value.strip(","):
+            problems.append(Problem(name, f"{name} has no value", "invalid"))
+        else:
+            kept[name] = value
+    return kept, problems
+
+
 def search() -> Response:
     require("Questionnaire", "search", "search-type")
-    unknown = sorted({k for k in request.args if k not in PARAMS})
-    if unknown:
-        raise HttpError(400, [Problem(k, f"unknown search parameter {k}", "not-supported") for k in unknown])
-    url, version, rid = (request.args.get(k) for k in ("url", "version", "_id"))
+    params, problems = _parameters()
+    lenient = "handling=lenient" in request.headers.get("Prefer", "")
+    if problems and not lenient:
+        raise HttpError(400, problems)
+    url, version, rid = (params.get(k) for k in ("url", "version", "_id"))
     if url and "|" in url:
         url, version = url.split("|", 1)
     matches = [
@@ -60,19 +76,16 @@ def search() -> Response:
         and (version is None or q.get("version") == version)
         and (rid is None or q["id"] == rid)
     ]
-    bundle = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(matches),
-        "entry": [
-            {
-                "fullUrl": f"{request.url_root}fhir/Questionnaire/{q['id']}",
-                "resource": q,
-                "search": {"mode": "match"},
-            }
-            for q in matches
-        ],
-    }
-    if not matches:
-        del bundle["entry"]
-    return disclosure.definitions(bundle)
+    entries: list[JSON] = [
+        {
+            "fullUrl": f"{request.url_root}fhir/Questionnaire/{q['id']}",
+            "resource": q,
+            "search": {"mode": "match"},
+        }
+        for q in matches
+    ]
+    if problems:  # lenient: what was left out, as the other searches say it
+        left_out = [Problem(p.path, f"left out: {p.message}", "not-supported", "warning") for p in problems]
+        entries.append({"resource": operation_outcome(left_out), "search": {"mode": "outcome"}})
+    bundle: JSON = {"resourceType": "Bundle", "type": "searchset", "total": len(matches)}
+    return disclosure.definitions(bundle | ({"entry": entries} if entries else {}))

@@ -140,9 +140,11 @@ def test_a_reference_to_a_withheld_record_is_taken_out_not_left_dangling(moded: 
     h.assert_sound()
 
 
-def test_a_goal_taken_off_its_plan_is_taken_out_of_what_names_it_in_the_ehr(moded: Harness) -> None:
-    """A referral made for goal G1 is in the EHR; then G1 leaves the plan: the job that removes the Goal
-    writes the EHR's referral again without it, so nothing there names what is gone."""
+def test_a_goal_leaves_its_plan_after_its_referral_has_another_reason_and_the_ehr_follows(
+    moded: Harness,
+) -> None:
+    """A referral made for goal G1 is in the EHR. G1 cannot leave the plan while the referral gives it as its
+    reason (409); once the referral has another, it can, and the EHR's referral names no Goal that is gone."""
     h = moded
     client_id = h.new_client()
     path = f"/api/v1/service-plans/SP-{client_id}"
@@ -160,6 +162,10 @@ def test_a_goal_taken_off_its_plan_is_taken_out_of_what_names_it_in_the_ehr(mode
         for a in plan["activities"]
         if a["goal_ids"] != [goal]
     ]
+    assert h.client.put(path, json=plan, headers=h.headers).status_code == 409
+    referral["reason"] = {"text": "moved to the housing list"}
+    updated = h.client.put(f"/api/v1/referrals/{referral['id']}", json=referral, headers=h.headers)
+    assert updated.status_code == 200, updated.json
     assert h.client.put(path, json=plan, headers=h.headers).status_code == 200
     h.drain()
     (after,) = h.ehr.search("ServiceRequest", identifier=referral["id"])
