@@ -12,6 +12,7 @@ same record version) is not made again.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import threading
@@ -78,6 +79,10 @@ def _renderer() -> tuple[Any, Any, Any]:
         config = FontConfiguration()
         css = CSS(string=stylesheet(_hangul()), font_config=config, url_fetcher=fetcher)
         made = _local.renderer = (config, css, fetcher)
+        if threading.current_thread() is threading.main_thread():
+            # let go before the interpreter tears its modules down: the configuration then removes its
+            # folder of fonts (other threads' go when their thread ends)
+            atexit.register(_local.__dict__.pop, "renderer", None)
     return made
 
 

@@ -132,7 +132,7 @@ def scenario(
     """Paced admissions with one worker, then a burst with two: (latencies of the paced, burst admissions/s)."""
     org_id = f"bench-docs-{ehr.profile}"
     _, token = register_client(
-        services.engine, services.settings, org_id, "bench", "system/*.read system/*.write"
+        services.storage, services.settings, org_id, "bench", "system/*.read system/*.write"
     )
     principal = services.auth.authenticate(f"Bearer {token}")
     with writing(services.engine) as conn:
