@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.bootstrap import mappings
 from fhir_adapter.config import Settings
-from fhir_adapter.api.schemas import load_case_file
 from fhir_adapter.documents import narrative, pdf
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
 from tests.bench.service import ROOT
