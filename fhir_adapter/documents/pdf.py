@@ -52,7 +52,7 @@ def stylesheet(faces: list[fonts.Face]) -> str:
     family = f'"{fonts.FAMILY}", ' if faces else ""
     rules += [
         f"body {{ font-family: {FONTS_BEFORE_CJK}, {family}{FONTS_AFTER_CJK} !important; }}",
-        "section > table { table-layout: fixed; width: 100%; } section > table th { width: 30%; }",
+        "section > table { table-layout: fixed; width: 100%; } section > table th { width: 40%; }",
     ]
     return " ".join(rules)
 

@@ -126,3 +126,13 @@ def test_a_page_loads_nothing_from_outside(tmp_path: Path) -> None:
     assert "आरव शर्मा" in text(pdf.render(html))
     with pytest.raises(ValueError, match="loads nothing"):
         pdf._renderer()[2].fetch(secret.as_uri())
+
+
+def test_without_the_hangul_font_the_pdf_uses_the_installed_fonts() -> None:
+    assert fonts.installed("No Such Family Anywhere", "Regular") is None
+    sheet = pdf.stylesheet([])
+    assert fonts.FAMILY not in sheet and "@font-face" not in sheet
+    assert f"font-family: {narrative.FONTS} !important" in sheet
+    with_face = pdf.stylesheet([fonts.Face(700, b"")])
+    assert f'"Noto Sans Devanagari", "{fonts.FAMILY}", "Noto Sans CJK KR"' in with_face
+    assert f"font-weight: 700; src: url({pdf.FONT_URL}700)" in with_face
