@@ -4,15 +4,15 @@ resources, with the page as HTML and PDF, replacing the document sent for the re
 
 Created once per version (If-None-Exist on the version's masterIdentifier): a resend after a lost answer
 finds the document already there. The ledger gets a row for the document and one for each of the job's
-resources it carries (DOCUMENT, naming the document's id in the EHR). A job's documents are made and sent
-at once (SENDERS threads); one that fails fails the job, and the retry finds those already created.
+resources it carries (DOCUMENT, naming the document's id in the EHR). The documents are sent one after
+another, in the records' order; their PDFs are rendered ahead, on RENDERERS kept threads.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode
 
 import orjson
@@ -31,8 +31,8 @@ from fhir_adapter.domain.stored import Stored
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS
 
 Record = tuple[str, str]  # (kind of record, record id)
-SENDERS = 4  # documents of one job made and sent at once
-_senders_lock = threading.Lock()
+RENDERERS = 2  # threads rendering PDFs ahead (WeasyPrint's layout holds the GIL: more would not be faster)
+_renderers_lock = threading.Lock()
 _pool: list[ThreadPoolExecutor] = []
 
 
@@ -109,30 +109,31 @@ def send_documents(
         )
     subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
 
-    def send(record: Record, got: reference.Page) -> list[Written]:
-        carried = records[record]
-        sent = last.get(("DocumentReference", ids[record]))
-        encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
-        replaces = sent.ehr_resource_id if sent else None
-        author = f"fhir-adapter for {ehr.org_id}"
-        doc = reference.document(got, to_pdf(got.html), subject, author, replaces, encounter)
-        return _create(client, ids[record], got, doc, carried)
-
     todo = [(record, got) for record, got in pages.items() if got is not None]
-    if len(todo) < 2:
-        return [w for record, got in todo for w in send(record, got)]
-    started = [_senders().submit(send, record, got) for record, got in todo]
-    wait(started)
-    return [w for future in started for w in future.result()]  # the first failure, in the records' order
+    pdfs = [_renderers().submit(to_pdf, got.html) for _, got in todo]  # made ahead while we wait on the EHR
+    written: list[Written] = []
+    try:
+        for (record, got), pdf in zip(todo, pdfs, strict=True):
+            carried = records[record]
+            sent = last.get(("DocumentReference", ids[record]))
+            encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
+            replaces = sent.ehr_resource_id if sent else None
+            author = f"fhir-adapter for {ehr.org_id}"
+            doc = reference.document(got, pdf.result(), subject, author, replaces, encounter)
+            written += _create(client, ids[record], got, doc, carried)
+    finally:
+        for pdf in pdfs:
+            pdf.cancel()  # a failure stops the job: the PDFs not begun yet are not needed
+    return written
 
 
-def _senders() -> ThreadPoolExecutor:
-    """The threads that make and send one job's documents at once: while one waits for the EHR another
-    renders (WeasyPrint lets go of the GIL in Pango, HarfBuzz and zlib). Kept for the process: each thread
-    keeps its own font configuration (documents/pdf.py), which a new thread would have to make again."""
-    with _senders_lock:
+def _renderers() -> ThreadPoolExecutor:
+    """The threads that render a job's PDFs ahead of its sending: while a document waits for the EHR's
+    answer the next is rendered. Kept for the process: each thread keeps its own font configuration
+    (documents/pdf.py), which a new thread would make again."""
+    with _renderers_lock:
         if not _pool:
-            _pool.append(ThreadPoolExecutor(SENDERS, thread_name_prefix="documents"))
+            _pool.append(ThreadPoolExecutor(RENDERERS, thread_name_prefix="documents"))
         return _pool[0]
 
 
