@@ -4,7 +4,8 @@ resources, with the page as HTML and PDF, replacing the document sent for the re
 
 Created once per version (If-None-Exist on the version's masterIdentifier): a resend after a lost answer
 finds the document already there. The ledger gets a row for the document and one for each of the job's
-resources it carries (DOCUMENT, naming the document's id in the EHR).
+resources it carries (DOCUMENT, naming the document's id in the EHR). The documents are sent one after
+another, in the records' order; their PDFs are rendered ahead, on RENDERERS kept threads.
 
 Such an EHR cannot delete: a record taken back (its admission cancelled) gets a last document that says it
 was withdrawn and why, replacing the one the EHR shows, and the ledger marks its resources removed.
@@ -12,7 +13,9 @@ was withdrawn and why, replacing the one the EHR shows, and the ledger marks its
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -33,6 +36,9 @@ from fhir_adapter.domain.sync import Sent
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS
 
 Record = tuple[str, str]  # (kind of record, record id)
+RENDERERS = 2  # threads rendering PDFs ahead (WeasyPrint's layout holds the GIL: more would not be faster)
+_renderers_lock = threading.Lock()
+_pool: list[ThreadPoolExecutor] = []
 
 
 def _records(conn: Connection, org_id: str, items: list[Outgoing]) -> dict[Record, list[Outgoing]]:
@@ -140,19 +146,33 @@ def send_documents(
             f"The EHR accepts neither {', '.join(types)} as FHIR resources nor a DocumentReference in their "
             "place: nothing can be delivered there until it does (or a site override says how).",
         )
-    written: list[Written] = []
     subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
     author = f"fhir-adapter for {prepared.ehr.org_id}"
-    for record, carried in plan.carried.items():
-        got = plan.pages[record]
-        if got is None:
-            continue
-        sent = plan.last.get(("DocumentReference", plan.ids[record]))
-        encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
-        replaces = sent.ehr_resource_id if sent else None
-        doc = reference.document(got, to_pdf(got.html), subject, author, replaces, encounter)
-        written += _create(client, plan.ids[record], got, doc, carried)
+    todo = [(record, got) for record, got in plan.pages.items() if got is not None and record in plan.carried]
+    pdfs = [_renderers().submit(to_pdf, got.html) for _, got in todo]  # made ahead while we wait on the EHR
+    written: list[Written] = []
+    try:
+        for (record, got), pdf in zip(todo, pdfs, strict=True):
+            carried = plan.carried[record]
+            sent = plan.last.get(("DocumentReference", plan.ids[record]))
+            encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
+            replaces = sent.ehr_resource_id if sent else None
+            doc = reference.document(got, pdf.result(), subject, author, replaces, encounter)
+            written += _create(client, plan.ids[record], got, doc, carried)
+    finally:
+        for pdf in pdfs:
+            pdf.cancel()  # a failure stops the job: the PDFs not begun yet are not needed
     return written
+
+
+def _renderers() -> ThreadPoolExecutor:
+    """The threads that render a job's PDFs ahead of its sending: while a document waits for the EHR's
+    answer the next is rendered. Kept for the process: each thread keeps its own font configuration
+    (documents/pdf.py), which a new thread would make again."""
+    with _renderers_lock:
+        if not _pool:
+            _pool.append(ThreadPoolExecutor(RENDERERS, thread_name_prefix="documents"))
+        return _pool[0]
 
 
 def _create(

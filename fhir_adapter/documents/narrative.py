@@ -9,7 +9,9 @@ from html import escape
 from typing import Any
 
 JSON = dict[str, Any]
-FONTS = '"Noto Sans", "Noto Sans Devanagari", "Noto Sans CJK KR", "Noto Sans KR", sans-serif'
+FONTS_BEFORE_CJK = '"Noto Sans", "Noto Sans Devanagari"'
+FONTS_AFTER_CJK = '"Noto Sans CJK KR", "Noto Sans KR", sans-serif'
+FONTS = f"{FONTS_BEFORE_CJK}, {FONTS_AFTER_CJK}"
 STYLE = (
     f"body {{ font-family: {FONTS}; font-size: 10.5pt; line-height: 1.45; margin: 0; }}"
     " h1 { font-size: 15pt; margin: 0 0 4pt; } h2 { font-size: 12pt; margin: 14pt 0 4pt; }"

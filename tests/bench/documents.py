@@ -14,6 +14,10 @@ the worker stamps it; p50 and p95 printed. Target (issue): p95 <= 2 s on the res
 Burst: another BENCH_ADMISSIONS admissions queued at once, drained by 2 workers, timed from the first claim
 to the last delivery: admissions/s for each EHR and the ratio, what the fallback costs.
 
+Before all that, `tests/bench/pdf_cost.py`: CPU per PDF, WeasyPrint as it comes beside how documents are made
+now, side by side in one process. The burst's workers' CPU time per admission (start-up included) is
+printed too: unlike the latencies it hardly moves with what else runs on the machine.
+
 Checked after each run: every job delivered; the restrictive EHR holds one current plan of care note per
 client and no CarePlan; the full EHR one CarePlan per client. Alone:
 `.venv/bin/python -m tests.bench.documents`.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import resource
 import statistics
 import time
 from contextlib import ExitStack
@@ -44,6 +49,7 @@ from fhir_adapter.mapping.kinds import RECORD_KINDS as KINDS
 from fhir_adapter.service import outbox, records
 from fhir_adapter.service.auth import register_client
 from fhir_adapter.service.context import Principal, stamp, utc_now
+from tests.bench import pdf_cost
 from tests.bench.delivery import (
     EHR_ID,
     LATENCY_MS,
@@ -126,13 +132,20 @@ def check(ehr: EhrServer, clients: int) -> str:
     return f"{len(plans)} CarePlans for {clients} clients: {'right' if len(plans) == clients else 'WRONG'}"
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes ended so far: the workers, once stopped."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def scenario(
     url: str, services: Any, ehr: EhrServer, proxy: FaultProxy, case: dict[str, Any]
-) -> tuple[list[float], float]:
-    """Paced admissions with one worker, then a burst with two: (latencies of the paced, burst admissions/s)."""
+) -> tuple[list[float], float, float]:
+    """Paced admissions with one worker, then a burst with two: (latencies of the paced, burst admissions/s,
+    the burst workers' CPU seconds per admission, their start-up included)."""
     org_id = f"bench-docs-{ehr.profile}"
     _, token = register_client(
-        services.engine, services.settings, org_id, "bench", "system/*.read system/*.write"
+        services.storage, services.settings, org_id, "bench", "system/*.read system/*.write"
     )
     principal = services.auth.authenticate(f"Bearer {token}")
     with writing(services.engine) as conn:
@@ -154,15 +167,18 @@ def scenario(
     after = last_job(services.engine)
     for client_id in burst:
         admit(services, principal, client_id)
+    before = children_cpu()
     with workers(url, org_id, 2, WORKER_SETTINGS) as running:
         wait_delivered(services.engine, org_id, after, running)
+    cpu = (children_cpu() - before) / len(burst)
     rate = len(burst) / span(services.engine, org_id, after)
     print(f"  {ehr.profile:<11} EHR: {check(ehr, 2 * ADMISSIONS)}")
-    return took, rate
+    return took, rate, cpu
 
 
 def run() -> None:
     _unpin()
+    pdf_cost.run()
     missing = node_available()
     if missing:
         raise BenchError(f"the stand-in EHR cannot start: {missing}")
@@ -183,10 +199,11 @@ def run() -> None:
             proxy = FaultProxy(ehr.url, delay_seconds=LATENCY_MS / 1000).start()
             stack.callback(proxy.stop)
             results[profile] = scenario(url, services, ehr, proxy, case)
-    for profile, (took, rate) in results.items():
+    for profile, (took, rate, cpu) in results.items():
         p50, p95 = statistics.median(took), statistics.quantiles(took, n=20)[-1]
         print(
-            f"  {profile:<11} admission -> in the EHR at 2/s: p50 {p50:.2f} s, p95 {p95:.2f} s; burst {rate:.1f} admissions/s"
+            f"  {profile:<11} admission -> in the EHR at 2/s: p50 {p50:.2f} s, p95 {p95:.2f} s; burst {rate:.1f} admissions/s, "
+            f"workers' CPU {cpu:.2f} s per admission"
         )
     p95 = statistics.quantiles(results["restrictive"][0], n=20)[-1]
     ratio = results["restrictive"][1] / results["full"][1]
