@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import fhir_store, record_store
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.domain.records import Referral, ReferralUpdate
+from fhir_adapter.domain.referrals import skipped
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
@@ -166,17 +167,18 @@ def _save(conn: Connection, deps: Deps, principal: Principal, kind: str, record_
     if isinstance(record, ReferralUpdate):  # a Task: a status change of a referral we have
         if old is None:
             raise invalid(f"no referral {record_id} to update", "focus")
-        if old.data["status"] != record.status:
-            history.apply_status(
-                conn, deps, principal, old, record.status, record.status_reason, record.changed_at
-            )
+        history.apply_update(conn, deps, principal, old, record)
         return False
     if isinstance(record, Referral) and old is not None:
         record = _keep_finer_status(deps, old, replace(record, id=record_id))
+        if record.status != old.data["status"]:  # the EHR's word, with the steps it skipped
+            record = replace(
+                record, status_by_ehr=True, skipped_statuses=skipped(old.data["status"], record.status)
+            )
     payload = deps.contract.dump(record) | {"id": record_id}
     payload.pop("version", None)
     if old is not None:
-        records.update(conn, deps, principal, RECORD_KINDS[kind], record_id, payload)
+        records.update(conn, deps, principal, RECORD_KINDS[kind], record_id, payload, lifecycle=False)
         return False
     records.create(conn, deps, principal, RECORD_KINDS[kind], payload)
     return True

@@ -9,8 +9,8 @@ from sqlalchemy import Connection
 from fhir_adapter.adapters import record_store
 from fhir_adapter.adapters.record_store import StoredRecord
 from fhir_adapter.domain.errors import DomainError, IllegalTransition
-from fhir_adapter.domain.records import ReferralStatus
-from fhir_adapter.domain.referrals import transition
+from fhir_adapter.domain.records import ReferralStatus, ReferralUpdate
+from fhir_adapter.domain.referrals import transition, with_update
 from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import conflict, invalid, not_found
@@ -85,6 +85,19 @@ def change_status(
     return apply_status(
         conn, deps, principal, old, payload["status"], payload.get("reason"), payload.get("at")
     )
+
+
+def apply_update(
+    conn: Connection, deps: Deps, principal: Principal, old: StoredRecord, update: ReferralUpdate
+) -> StoredRecord:
+    """What the EHR that owns a referral's Task says of it, recorded as its word (no lifecycle check: the
+    steps it skipped are named in the record)."""
+    referral = deps.contract.load(REFERRAL.name, old.data)
+    changed = with_update(referral, update)
+    if changed == referral:
+        return old
+    checked = deps.contract.load(REFERRAL.name, deps.contract.dump(changed))
+    return save_version(conn, deps, principal, REFERRAL, old, checked)
 
 
 def apply_status(

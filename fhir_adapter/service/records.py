@@ -137,7 +137,9 @@ def update(
     record_id: str,
     payload: Any,
     if_match: int | None = None,
+    lifecycle: bool = True,
 ) -> StoredRecord:
+    """Replace a record with a new version; `lifecycle` False: a referral's status is the EHR's word."""
     old = record_store.get(conn, principal.org.id, kind.name, record_id, for_update=True)
     if old is None:
         raise not_found(f"{kind.label} {record_id}")
@@ -148,7 +150,7 @@ def update(
     _check_update(kind, old, record, "version" in payload)
     if _unversioned(deps.contract.dump(record)) == _unversioned(old.data):
         return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
-    record = _next_version(kind, old, record, deps)
+    record = _next_version(kind, old, record, deps) if lifecycle else record
     _check_references(conn, principal, kind, record)
     return save_version(conn, deps, principal, kind, old, record)
 
@@ -200,6 +202,7 @@ def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps) 
             check_move(old.data["status"], record.status)
         except IllegalTransition as err:
             raise conflict(err.message, err.path) from err
+        record = replace(record, status_by_ehr=False, skipped_statuses=())
         if record.status_changed_at is None:
             return replace(record, status_changed_at=stamp(deps.clock()))
     return record

@@ -159,6 +159,7 @@ def _read_by_mapping(resource: dict[str, Any], key: str) -> bool:
         from_fhir_care_plan,
         from_fhir_patient,
         from_fhir_referral,
+        from_fhir_task,
     )
 
     handled = {
@@ -167,6 +168,6 @@ def _read_by_mapping(resource: dict[str, Any], key: str) -> bool:
         "CarePlan": from_fhir_care_plan.HANDLED,
         "Goal": from_fhir_care_plan.GOAL_HANDLED,
         "ServiceRequest": from_fhir_referral.HANDLED,
-        "Task": from_fhir_referral.TASK_HANDLED,
+        "Task": from_fhir_task.TASK_HANDLED,
     }
     return key in handled.get(resource["resourceType"], frozenset())

@@ -190,6 +190,7 @@ class CodingSchema(Base):
     code = Code(required=True)
     system = Uri()
     display = Text()
+    version = Text()
 
 
 class QuantitySchema(Base):

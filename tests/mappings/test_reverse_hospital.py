@@ -1,0 +1,93 @@
+"""What a hospital writes itself (no codes of ours, its own identifiers, text-only services) is read whole:
+every distinctive value reaches the record, beside what our vocabulary makes of it."""
+
+from __future__ import annotations
+
+from fhir_adapter.domain.concepts import Coding, Concept, Note, Reference
+from fhir_adapter.domain.referrals import by_ehr, skipped, with_update
+from fhir_adapter.mapping.from_fhir_bundle import from_fhir
+from tests.conftest import ROOT, read_json
+
+EHR = ROOT / "fixtures" / "ehr"
+SNOMED = "http://snomed.info/sct"
+
+
+def _reverse(name: str, catalogue, identity, **kwargs):  # type: ignore[no-untyped-def]
+    return from_fhir(read_json(EHR / name), catalogue, identity, **kwargs)
+
+
+def test_a_care_plan_without_our_plan_type_is_a_hospital_plan(catalogue, identity) -> None:
+    result = _reverse("careplan-hospital-discharge.json", catalogue, identity, client_id="CL-1")
+    plan = result.service_plans[0]
+    assert plan.plan_type == "hospital"
+    assert plan.categories[0].text == "퇴원 간호 계획 (discharge care plan)"
+    assert Coding("736371003", SNOMED, "Discharge care plan") in plan.categories[0].codings
+    assert plan.identifiers[0].value == "DCP-2025-04417"
+    assert plan.identifiers[0].assigner == "Seoul Riverside General Hospital"
+    assert plan.identifiers[0].type == Concept(text="Discharge care plan number")
+    assert plan.description and plan.description.startswith("Home with daily visiting nurse")
+    assert plan.addresses == (Reference("Condition/eCn7Pn4Rq1", None, "Community-acquired pneumonia"),)
+    assert plan.notes == (
+        Note("Lives alone; daughter visits on weekends.", "Ward 7 charge nurse", "2025-04-18T14:55:00+09:00"),
+    )
+    nurse, physio = plan.activities
+    assert nurse.kind == "other" and nurse.code is not None
+    assert nurse.code.codings == (Coding("385763009", SNOMED, "Hospice care"),)
+    assert nurse.code.text == "Visiting nurse, daily"
+    assert nurse.timing is not None
+    assert (nurse.timing.frequency, nurse.timing.period, nurse.timing.period_unit) == (1, 1.0, "d")
+    assert nurse.timing.times_of_day == ("09:00:00",)
+    assert nurse.schedule == "every morning for a week"
+    assert physio.timing is not None and physio.timing.days_of_week == ("tue",)
+    assert physio.description == "Outpatient physiotherapy"
+    assert not [f for f in result.findings if f.severity == "warning"], result.findings
+
+
+def test_a_text_only_referral_is_other_with_its_words(catalogue, identity) -> None:
+    result = _reverse("servicerequest-text-only-meals.json", catalogue, identity, client_id="CL-1")
+    referral = result.referrals[0]
+    assert referral.service_type == "other" and referral.service_coding is None
+    assert referral.code == Concept(text="Home-delivered meals, five days a week (lunch)")
+    codes = {c.codings[0].code for c in referral.categories}
+    assert codes == {"sdoh", "food-insecurity"}
+    assert referral.identifiers[0].value == "ORD-88231"
+    assert referral.occurrence == "2025-04-21"
+    assert referral.priority == "urgent"
+    assert referral.reason_references[0].display == "Food insecurity (finding)"
+    assert [n.author for n in referral.notes] == ["Park Ji-yeon, MSW", None]
+    assert referral.note == "Soft diet; no shellfish.\nCall the daughter before the first delivery."
+    assert not [f for f in result.findings if f.severity == "warning"], result.findings
+
+
+def test_a_task_that_jumps_to_completed_keeps_its_outputs(catalogue, identity) -> None:
+    task = read_json(EHR / "task-jump-completed.json")
+    task["focus"] = {"reference": "ServiceRequest/SR-1"}
+    result = from_fhir(task, catalogue, identity)
+    update = result.referral_updates[0]
+    assert update.status == "completed"
+    assert update.outcome == "Moved into supported housing on 2025-04-19"
+    assert update.business_status == Concept(
+        (Coding("closed-placed", "https://ehr.seoul-riverside.example.org/CodeSystem/referral-step"),),
+        "Closed: placement confirmed",
+    )
+    assert update.status_reason == "Placed directly by the housing office"
+    assert update.status_reason_code is not None and update.status_reason_code.codings[0].code == "PLACED"
+    assert [o.reference.display for o in update.outputs if o.reference] == ["Placement letter"]
+    assert [o.text for o in update.outputs if o.text] == ["Moved into supported housing on 2025-04-19"]
+
+
+def test_the_ehrs_word_records_the_steps_it_skipped() -> None:
+    assert skipped("sent", "completed") == ("accepted", "in-progress")
+    assert skipped("sent", "accepted") == ()
+    assert skipped("completed", "in-progress") == ()  # backwards: no way, nothing skipped
+    from fhir_adapter.domain.records import Referral, ReferralUpdate
+
+    sent = Referral("R-1", "CL-1", "housing", "sent", "2025-04-01T09:00:00Z")
+    done = by_ehr(sent, "completed", "2025-04-20T02:00:00Z")
+    assert (done.status, done.status_by_ehr, done.skipped_statuses) == (
+        "completed",
+        True,
+        ("accepted", "in-progress"),
+    )
+    update = ReferralUpdate("R-1", "completed", outcome="Placed", changed_at="2025-04-20T02:00:00Z")
+    assert with_update(sent, update).outcome == "Placed"
