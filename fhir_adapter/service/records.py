@@ -150,7 +150,7 @@ def update(
     _check_update(kind, old, record, "version" in payload)
     if _unversioned(deps.contract.dump(record)) == _unversioned(old.data):
         return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
-    record = _next_version(kind, old, record, deps) if lifecycle else record
+    record = _next_version(kind, old, record, deps, lifecycle)
     _check_references(conn, principal, kind, record)
     return save_version(conn, deps, principal, kind, old, record)
 
@@ -193,11 +193,11 @@ def save_version(
     )
 
 
-def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps) -> Any:
-    """Plans number their versions; referrals follow their lifecycle."""
+def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps, lifecycle: bool) -> Any:
+    """Plans number their versions; referrals follow their lifecycle (unless the status is the EHR's word)."""
     if isinstance(record, r.ServicePlan):
         return replace(record, version=old.version + 1)
-    if isinstance(record, r.Referral) and record.status != old.data["status"]:
+    if isinstance(record, r.Referral) and record.status != old.data["status"] and lifecycle:
         try:
             check_move(old.data["status"], record.status)
         except IllegalTransition as err:

@@ -32,7 +32,6 @@ def kim_org(client, new_org, kim):
 def _for(name: str, pid: str) -> dict:
     resource = read_json(EHR / name)
     resource["subject"] = {"reference": f"Patient/{pid}"}
-    resource.pop("id", None)
     resource.pop("meta", None)
     return resource
 
