@@ -77,8 +77,10 @@ def from_fhir_service_request(
     update = from_fhir_task(task, ctx, f"{path}→Task") if task else None
     status = update.status if update else _status(resource, ctx, path)
     authored = resource.get("authoredOn") or (task or {}).get("authoredOn")
-    if status is None or not authored:
-        ctx.report(path, "a referral needs a status with a referral meaning and an authoredOn: not carried")
+    if status is None or not authored or not resource.get("code"):
+        ctx.report(
+            path, "a referral needs a status with a referral meaning, an authoredOn and a code: not carried"
+        )
         return None
     service_type, service_coding, code = _service(resource, ctx, path)
     notes = notes_from(resource.get("note"), ctx, f"{path}.note")
@@ -144,7 +146,7 @@ def _status(resource: JSON, ctx: ReverseContext, path: str) -> str | None:
     found = table.key_for_code("servicerequest", resource.get("status", ""))
     if found is None:
         ctx.report(f"{path}.status", f"status {resource.get('status')} has no referral meaning")
-    elif table.code(found, "servicerequest") != resource.get("status") or resource.get("status") == "active":
+    elif found != resource.get("status"):
         ctx.report(f"{path}.status", f"status {resource['status']} is read as {found}", "information")
     return found
 
@@ -165,8 +167,6 @@ def _service(resource: JSON, ctx: ReverseContext, path: str) -> tuple[str, Codin
         coding = Coding(code=coding.code, system=coding.system, display=str(code["text"]))
     if coding is not None and code == _as_we_write(coding):
         kept = None
-    if kept is None and coding is None:
-        ctx.report(f"{path}.code", "a referral without a service is not carried")
     ctx.report(
         f"{path}.code", f"service {concept_text(code) or '(none)'} is kept as other, as sent", "information"
     )

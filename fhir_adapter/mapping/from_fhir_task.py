@@ -41,13 +41,13 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
     report_unhandled(ctx, task, TASK_HANDLED, path)
     referral_id = _referral_of(task, ctx, path)
     if referral_id is None:
-        ctx.report(f"{path}.focus", "the Task's ServiceRequest is neither ours nor in the input: not carried")
+        ctx.report(path, "the Task's ServiceRequest is neither ours nor in the input: the Task is not carried")
         return None
     status = ctx.catalogue.tables["referral_status"].key_for_code("task", task.get("status", ""))
     if status is None:
-        ctx.report(f"{path}.status", f"Task status {task.get('status')} has no referral meaning: not carried")
+        ctx.report(path, f"Task status {task.get('status')} has no referral meaning: the Task is not carried")
         return None
-    if task.get("status") != ctx.catalogue.tables["referral_status"].code(status, "task"):
+    if task.get("status") != status:
         ctx.report(f"{path}.status", f"Task status {task['status']} is kept as {status}", "information")
     _same_as_request(task, ctx, path)
     plain = all(
@@ -68,7 +68,8 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
 
 def _coded(concept: JSON | None, ctx: ReverseContext, path: str) -> Concept | None:
     """The concept whole when it has codings (its text alone is the status reason)."""
-    return concept_from(concept, ctx, path) if (concept or {}).get("coding") else None
+    kept = concept_from(concept, ctx, path)
+    return kept if kept is not None and kept.codings else None
 
 
 def _referral_of(task: JSON, ctx: ReverseContext, path: str) -> str | None:

@@ -170,4 +170,6 @@ def outputs_from(task: JSON, ctx: ReverseContext, path: str) -> tuple[Output, ..
         reference = reference_from(ref, ctx, f"{where}.valueReference") if ref else None
         if text or concept or reference:
             outputs.append(Output(output_type, str(text) if text else None, concept, reference))
+        else:
+            ctx.report(where, "an output without a text, coded or reference value is not carried")
     return tuple(outputs)
