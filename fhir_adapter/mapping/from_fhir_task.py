@@ -41,7 +41,9 @@ def from_fhir_task(task: JSON, ctx: ReverseContext, path: str = "Task") -> Refer
     report_unhandled(ctx, task, TASK_HANDLED, path)
     referral_id = _referral_of(task, ctx, path)
     if referral_id is None:
-        ctx.report(path, "the Task's ServiceRequest is neither ours nor in the input: the Task is not carried")
+        ctx.report(
+            path, "the Task's ServiceRequest is neither ours nor in the input: the Task is not carried"
+        )
         return None
     status = ctx.catalogue.tables["referral_status"].key_for_code("task", task.get("status", ""))
     if status is None:

@@ -197,6 +197,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             "subject",
             IDENTIFIER | {"category": "category"},
             status="lifecycleStatus",
+            writable=True,
         ),
         ResourceKind(
             "ServiceRequest",

@@ -24,7 +24,7 @@ from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS, RESOURCE_TYPES
-from fhir_adapter.service import history, records
+from fhir_adapter.service import goal_intake, history, records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import (
     Invalid,
@@ -101,6 +101,7 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
         "ServiceRequest": reversed_.referrals,
         "CarePlan": reversed_.service_plans,
         "Task": reversed_.referral_updates,
+        "Goal": reversed_.goals,
     }
     found = by_type[rtype]
     if not found:
@@ -126,6 +127,8 @@ def receive(
     client_id = _client_of(conn, deps, principal, resource, lookup)
     reversed_ = _reverse(deps, principal, resource, client_id, lookup)
     record = _record_of(reversed_, rtype)
+    if rtype == "Goal":
+        return _goal(conn, deps, principal, resource, record, client_id, reversed_)
     if rtype == "Task":
         kind, record_id = "referral", record.referral_id
     else:
@@ -145,6 +148,23 @@ def receive(
     if stored is None:  # the record's projection always holds its main resource
         raise not_found(f"{rtype} of {kind} {record_id}")
     return Received(created, stored, reversed_.findings)
+
+
+def _goal(
+    conn: Connection,
+    deps: Deps,
+    principal: Principal,
+    resource: JSON,
+    goal: Any,
+    client_id: str,
+    got: Reversed,
+) -> Received:
+    ours = ReverseContext(deps.catalogue, principal.org.identity).our_id(resource, "goal")
+    created, record_id = goal_intake.receive_goal(conn, deps, principal, goal, ours, client_id)
+    stored = fhir_store.read(conn, principal.org.id, "Goal", principal.org.identity.uuid("goal", record_id))
+    if stored is None:  # the plan's projection always holds its goals
+        raise not_found(f"Goal {record_id}")
+    return Received(created, stored, got.findings)
 
 
 def _keep_finer_status(deps: Deps, old: StoredRecord, referral: Referral) -> Referral:

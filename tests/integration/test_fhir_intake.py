@@ -92,7 +92,11 @@ def test_a_task_moves_the_referral(client, kim_org):
     backwards = copy.deepcopy(task) | {"status": "draft"}
     assert client.put(f"/fhir/Task/{task['id']}", json=backwards, headers=headers).status_code == 200
     record = client.get("/api/v1/referrals/RF-7710", headers=headers).json
-    assert (record["status"], record["status_by_ehr"], record.get("skipped_statuses")) == ("draft", True, None)
+    assert (record["status"], record["status_by_ehr"], record.get("skipped_statuses")) == (
+        "draft",
+        True,
+        None,
+    )
 
 
 def test_a_new_service_request_becomes_a_referral(client, kim_org):

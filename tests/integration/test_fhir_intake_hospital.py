@@ -122,3 +122,62 @@ def test_map_reverse_and_fhir_agree(client, kim_org, name, tmp_path, capsys):
     assert {f for f in by_cli if not f[0].endswith("subject")} == {
         f for f in by_fhir if not f[0].endswith("subject")
     }
+
+
+def test_a_hospital_goal_joins_the_plan_of_hospital_goals(client, kim_org):
+    headers, pid = kim_org
+    goal = _for("goal-housing.json", pid)
+    created = client.post("/fhir/Goal", json=goal, headers=headers)
+    assert created.status_code == 201, created.json
+    plan = client.get("/api/v1/service-plans/hospital-goals-CL-20417", headers=headers).json
+    assert plan["plan_type"] == "hospital"
+    (kept,) = plan["goals"]
+    assert kept["description_code"]["codings"][0]["code"] == "611221000124108"
+    assert kept["categories"][0]["codings"][0]["code"] == "housing-instability"
+    again = client.put(
+        f"/fhir/Goal/{created.json['id']}",
+        json=created.json | {"lifecycleStatus": "completed"},
+        headers=headers,
+    )
+    assert again.status_code == 200, again.json
+    plan = client.get("/api/v1/service-plans/hospital-goals-CL-20417", headers=headers).json
+    assert [g["lifecycle_status"] for g in plan["goals"]] == ["completed"] and plan["version"] == 2
+
+
+def test_bundles_of_what_the_hospital_writes(client, kim_org):
+    headers, pid = kim_org
+    meals = _for("servicerequest-text-only-meals.json", pid)
+    plan = _for("careplan-hospital-discharge.json", pid)
+    stranger = _for("servicerequest-pt-discharge.json", "not-ours")
+    batch = {
+        "resourceType": "Bundle",
+        "type": "batch",
+        "entry": [
+            {"resource": meals, "request": {"method": "POST", "url": "ServiceRequest"}},
+            {"resource": stranger, "request": {"method": "POST", "url": "ServiceRequest"}},
+        ],
+    }
+    answer = client.post("/fhir", json=batch, headers=headers)
+    assert answer.status_code == 200, answer.json
+    assert [e["response"]["status"][:3] for e in answer.json["entry"]] == ["201", "422"]
+    assert answer.json["type"] == "batch-response"
+    transaction = batch | {"type": "transaction"}
+    transaction["entry"] = [
+        {"resource": plan, "request": {"method": "POST", "url": "CarePlan"}},
+        {"resource": stranger, "request": {"method": "POST", "url": "ServiceRequest"}},
+    ]
+    refused = client.post("/fhir", json=transaction, headers=headers)
+    assert refused.status_code == 422 and refused.json["issue"][0]["expression"][0].startswith(
+        "Bundle.entry[1]"
+    )
+    assert (
+        client.get("/api/v1/service-plans?client_id=CL-20417&plan_type=hospital", headers=headers).json[
+            "total"
+        ]
+        == 0
+    )
+    collection = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": plan}]}
+    taken = client.post("/fhir", json=collection, headers=headers)
+    assert [e["response"]["status"] for e in taken.json["entry"]] == ["201 Created"]
+    searchset = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": plan}]}
+    assert client.post("/fhir", json=searchset, headers=headers).status_code == 422

@@ -64,7 +64,13 @@ def uncovered(resource: dict[str, Any], result: Reversed) -> list[str]:
     missing = []
     for path, value in leaves(resource, rtype):
         top = path[len(rtype) + 1 :].split(".")[0].split("[")[0]
-        if top in STRUCTURAL or path.endswith(".id") and path.count(".") > 1 or any(path.endswith(e) for e in NAMES_THE_RECORD) and path.count(".") == 2:
+        if (
+            top in STRUCTURAL
+            or path.endswith(".id")
+            and path.count(".") > 1
+            or any(path.endswith(e) for e in NAMES_THE_RECORD)
+            and path.count(".") == 2
+        ):
             continue
         if _plain(value) in carried:
             continue
@@ -89,7 +95,9 @@ def check(resource: dict[str, Any]) -> Reversed:
 
 
 @pytest.mark.parametrize("rtype", READ)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow]
+)
 @given(data=__import__("hypothesis").strategies.data())
 def test_every_element_is_carried_or_named(rtype: str, data: Any) -> None:
     resource = data.draw(resources(rtype))
@@ -105,7 +113,10 @@ def _examples() -> list[Path]:
     return sorted(p for p in Path(root).rglob("*.json") if read_json(p).get("resourceType") in READ)
 
 
-@pytest.mark.skipif(not os.environ.get("FHIR_ADAPTER_EXAMPLES"), reason="a by-hand check: FHIR_ADAPTER_EXAMPLES names no directory")
+@pytest.mark.skipif(
+    not os.environ.get("FHIR_ADAPTER_EXAMPLES"),
+    reason="a by-hand check: FHIR_ADAPTER_EXAMPLES names no directory",
+)
 @pytest.mark.parametrize("path", _examples(), ids=lambda p: p.name)
 def test_public_examples(path: Path) -> None:
     try:
