@@ -81,7 +81,7 @@ def _reference(targets: list[str]) -> st.SearchStrategy[JSON]:
 
 def _value(annotation: Any, extra: JSON, depth: int) -> st.SearchStrategy[Any] | None:
     if typing.get_origin(annotation) is typing.Annotated:
-        base, *meta = typing.get_args(annotation)
+        _, *meta = typing.get_args(annotation)
         if extra.get("enum_values"):
             return st.sampled_from([v for v in extra["enum_values"] if v != "+"])
         return PRIMITIVES.get(type(meta[0]).__name__) if meta else None

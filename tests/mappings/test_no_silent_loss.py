@@ -66,10 +66,8 @@ def uncovered(resource: dict[str, Any], result: Reversed) -> list[str]:
         top = path[len(rtype) + 1 :].split(".")[0].split("[")[0]
         if (
             top in STRUCTURAL
-            or path.endswith(".id")
-            and path.count(".") > 1
-            or any(path.endswith(e) for e in NAMES_THE_RECORD)
-            and path.count(".") == 2
+            or (path.endswith(".id") and path.count(".") > 1)
+            or (any(path.endswith(e) for e in NAMES_THE_RECORD) and path.count(".") == 2)
         ):
             continue
         if _plain(value) in carried:
