@@ -10,7 +10,20 @@ from fhir_adapter.domain.concepts import Coding, Concept, Note, Output, Referenc
 __all__ = ["Coding", "Concept", "Note", "Output", "Reference", "Schedule", "SourceIdentifier"]
 
 Gender = Literal["male", "female", "other", "unknown"]
-AnswerKind = Literal["text", "boolean", "integer", "decimal", "date", "choice", "coding", "quantity"]
+AnswerKind = Literal[
+    "text",
+    "boolean",
+    "integer",
+    "decimal",
+    "date",
+    "choice",
+    "coding",
+    "quantity",
+    "datetime",
+    "time",
+    "uri",
+    "reference",
+]
 ReferralStatus = Literal["draft", "sent", "accepted", "declined", "in-progress", "completed", "cancelled"]
 
 
@@ -120,13 +133,16 @@ class CaseEpisode:
 @dataclass(frozen=True)
 class Answer:
     kind: AnswerKind
-    value: str | bool | int | float | Coding | Quantity
+    value: str | bool | int | float | Coding | Quantity | Reference
 
 
 @dataclass(frozen=True)
 class AssessmentItem:
     link_id: str
     answers: tuple[Answer, ...] = ()
+    # An external instrument's item: its words, and the linkIds of the items it is nested in.
+    text: str | None = None
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,9 @@ class Assessment:
     episode_id: str | None = None
     author: Person | None = None
     sensitive: bool = False
+    # kind "external": a response to an instrument we do not hold, named by its canonical.
+    questionnaire: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)

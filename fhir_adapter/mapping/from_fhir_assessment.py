@@ -19,6 +19,7 @@ from fhir_adapter.mapping.from_fhir_common import (
     report_extensions,
     report_unhandled,
 )
+from fhir_adapter.mapping.from_fhir_external import external_items, instrument
 from fhir_adapter.mapping.to_fhir_common import EPISODE_EXTENSION
 
 HANDLED = frozenset(
@@ -63,13 +64,16 @@ def from_fhir_questionnaire_response(
     report_unhandled(ctx, resource, HANDLED, path)
     report_extensions(ctx, resource, frozenset({EPISODE_EXTENSION}), path)
     q = _match(resource, ctx)
+    if q is None and not resource.get("questionnaire"):
+        ctx.report(path, "a response that names no questionnaire and matches none of ours: not carried")
+        return None
     if q is None:
         ctx.report(
-            path,
-            f"no questionnaire of ours matches {resource.get('questionnaire', 'this response')}: not carried",
+            f"{path}.questionnaire",
+            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']}",
+            "information",
         )
-        return None
-    if q.url != resource.get("questionnaire", "").split("|")[0]:
+    elif q.url != resource.get("questionnaire", "").split("|")[0]:
         ctx.report(
             f"{path}.questionnaire", f"matched to our {q.kind} questionnaire by its items", "information"
         )
@@ -82,16 +86,19 @@ def from_fhir_questionnaire_response(
         ctx.report(f"{path}.status", f"status {status} is not an assessment status: not carried")
         return None
     author = resource.get("author")
+    items = _items(resource, q, ctx, path) if q else external_items(resource, ctx, path)
     return Assessment(
         id=ctx.record_id(resource, "assessment", path),
         client_id=ctx.client_of(resource.get("subject"), f"{path}.subject"),
-        kind=q.kind,
+        kind=q.kind if q else "external",
         status=str(status),
         date=str(date),
-        items=tuple(_items(resource, q, ctx, path)),
+        items=tuple(items),
         episode_id=ctx.episode_of(resource, path),
         author=ctx.person(author, f"{path}.author"),
         sensitive=is_sensitive(resource),
+        questionnaire=None if q else str(resource["questionnaire"]),
+        title=None if q else instrument(resource, ctx).get("title"),
     )
 
 

@@ -216,7 +216,7 @@ def _activities(resource: JSON, goal_ids: set[str], ctx: ReverseContext, path: s
     for i, activity in enumerate(resource.get("activity", [])):
         where = f"{path}.activity[{i}]"
         report_extensions(ctx, activity, frozenset(), where)
-        for key in set(activity) - {"detail", "id", "extension", "modifierExtension"}:
+        for key in [k for k in activity if k not in ("detail", "id", "extension", "modifierExtension")]:
             ctx.report(f"{where}.{key}", f"CarePlan.activity.{key} is not carried into the case record")
         detail = activity.get("detail")
         if detail is None:
@@ -229,7 +229,7 @@ def _activity(
     activity: JSON, detail: JSON, i: int, goal_ids: set[str], ctx: ReverseContext, where: str
 ) -> Activity:
     report_extensions(ctx, detail, frozenset(), f"{where}.detail")
-    for key in set(detail) - DETAIL_KEPT - {"modifierExtension"}:
+    for key in [k for k in detail if k not in DETAIL_KEPT and k != "modifierExtension"]:
         ctx.report(
             f"{where}.detail.{key}", f"CarePlan.activity.detail.{key} is not carried into the case record"
         )

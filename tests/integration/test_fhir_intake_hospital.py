@@ -19,6 +19,7 @@ HOSPITAL = {
     "servicerequest-text-only-meals.json": "referrals",
     "servicerequest-pt-discharge.json": "referrals",
     "qr-hunger-vital-sign.json": "assessments",
+    "qr-hospital-functional-ko.json": "assessments",
 }
 
 
@@ -181,3 +182,24 @@ def test_bundles_of_what_the_hospital_writes(client, kim_org):
     assert [e["response"]["status"] for e in taken.json["entry"]] == ["201 Created"]
     searchset = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": plan}]}
     assert client.post("/fhir", json=searchset, headers=headers).status_code == 422
+
+
+def test_a_hospital_questionnaire_in_korean_arrives_whole(client, kim_org):
+    headers, pid = kim_org
+    created = client.post(
+        "/fhir/QuestionnaireResponse", json=_for("qr-hospital-functional-ko.json", pid), headers=headers
+    )
+    assert created.status_code == 201, created.json
+    served = created.json
+    assert (
+        served["questionnaire"]
+        == "https://ehr.seoul-riverside.example.org/Questionnaire/functional-discharge-ko|3"
+    )
+    assert served["item"][0]["item"][0]["text"] == "보조 없이 50m 걷기"
+    items = client.get("/api/v1/assessments?client_id=CL-20417&kind=external", headers=headers).json["items"]
+    (record,) = items
+    meal = next(i for i in record["items"] if i["link_id"] == "adl.meal")
+    assert meal["answers"] == [
+        {"quantity": {"value": 25.0, "unit": "분", "system": "http://unitsofmeasure.org", "code": "min"}}
+    ]
+    assert meal["parents"] == ["adl"] and meal["text"] == "식사 준비 시간"

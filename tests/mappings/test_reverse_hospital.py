@@ -91,3 +91,53 @@ def test_the_ehrs_word_records_the_steps_it_skipped() -> None:
     )
     update = ReferralUpdate("R-1", "completed", outcome="Placed", changed_at="2025-04-20T02:00:00Z")
     assert with_update(sent, update).outcome == "Placed"
+
+
+def test_a_response_to_the_hospitals_own_questionnaire_is_an_external_assessment(catalogue, identity) -> None:
+    from fhir_adapter.domain.records import Answer, Quantity
+    from fhir_adapter.mapping.to_fhir_external import external_items
+
+    result = _reverse("qr-hospital-functional-ko.json", catalogue, identity, client_id="CL-1")
+    (assessment,) = result.assessments
+    assert assessment.kind == "external"
+    assert assessment.questionnaire == (
+        "https://ehr.seoul-riverside.example.org/Questionnaire/functional-discharge-ko|3"
+    )
+    items = {item.link_id: item for item in assessment.items}
+    walk = items["mobility.walk"]
+    assert (walk.text, walk.parents) == ("보조 없이 50m 걷기", ("mobility",))
+    assert walk.answers[0].value == Coding(
+        "2", "https://ehr.seoul-riverside.example.org/CodeSystem/assist-level", "약간의 도움 필요"
+    )
+    assert items["adl.bath"].answers == (Answer("boolean", False),)
+    assert items["adl.meal"].answers == (
+        Answer("quantity", Quantity(25.0, "분", "http://unitsofmeasure.org", "min")),
+    )
+    assert items["summary"].answers[0].value == "퇴원 후 2주간 방문 작업치료가 필요합니다."
+    assert items["mobility"].text == "이동 능력" and items["mobility"].answers == ()
+    # Forward again: the response names the original canonical and nests the items as they were.
+    nested = external_items(assessment)
+    assert [i["linkId"] for i in nested] == ["mobility", "adl", "next-review", "summary"]
+    assert [i["linkId"] for i in nested[0]["item"]] == ["mobility.walk", "mobility.stairs"]
+    assert not [f for f in result.findings if f.severity == "warning"], result.findings
+
+
+def test_a_questionnaire_sent_along_gives_the_title_and_words(catalogue, identity) -> None:
+    response = read_json(EHR / "qr-hospital-functional-ko.json")
+    del response["item"][3]["text"]
+    questionnaire = {
+        "resourceType": "Questionnaire",
+        "id": "functional-discharge-ko",
+        "url": "https://ehr.seoul-riverside.example.org/Questionnaire/functional-discharge-ko",
+        "title": "퇴원 기능 평가",
+        "status": "active",
+        "item": [{"linkId": "summary", "text": "종합 소견", "type": "string"}],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": response}, {"resource": questionnaire}],
+    }
+    (assessment,) = from_fhir(bundle, catalogue, identity, client_id="CL-1").assessments
+    assert assessment.title == "퇴원 기능 평가"
+    assert {i.link_id: i.text for i in assessment.items}["summary"] == "종합 소견"
