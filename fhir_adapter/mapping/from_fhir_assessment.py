@@ -79,11 +79,11 @@ def from_fhir_questionnaire_response(
         )
     date = resource.get("authored") or resource.get("meta", {}).get("lastUpdated")
     if not date:
-        ctx.report(f"{path}.authored", "a response without a date is not carried")
+        ctx.report(path, "a response without a date (authored) is not carried")
         return None
     status = resource.get("status")
     if status not in STATUSES:
-        ctx.report(f"{path}.status", f"status {status} is not an assessment status: not carried")
+        ctx.report(path, f"status {status} is not an assessment status: the response is not carried")
         return None
     author = resource.get("author")
     items = _items(resource, q, ctx, path) if q else external_items(resource, ctx, path)

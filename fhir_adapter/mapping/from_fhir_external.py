@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from fhir_adapter.domain.records import Answer, AnswerKind, AssessmentItem, Quantity
 from fhir_adapter.mapping.from_fhir_common import JSON, ReverseContext
-from fhir_adapter.mapping.from_fhir_values import concept_from, reference_from
+from fhir_adapter.mapping.from_fhir_values import coding_of, reference_from
 
 KINDS = {
     "valueString": "text",
@@ -105,8 +105,8 @@ def external_answer(answer: JSON, ctx: ReverseContext, path: str) -> Answer | No
     if key in KINDS:
         return Answer(cast(AnswerKind, KINDS[key]), float(value) if key == "valueDecimal" else value)
     if key == "valueCoding":
-        concept = concept_from({"coding": [value]}, ctx, f"{path}.valueCoding")
-        return Answer("coding", concept.codings[0]) if concept and concept.codings else None
+        coding = coding_of(value, ctx, f"{path}.valueCoding")
+        return Answer("coding", coding) if coding else None
     if key == "valueQuantity" and value.get("value") is not None and (value.get("unit") or value.get("code")):
         unit = str(value.get("unit") or value.get("code"))
         return Answer(

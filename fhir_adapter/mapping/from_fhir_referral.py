@@ -85,6 +85,7 @@ def from_fhir_service_request(
     service_type, service_coding, code = _service(resource, ctx, path)
     notes = notes_from(resource.get("note"), ctx, f"{path}.note")
     return Referral(
+        **_as_sent(resource, ctx, path),
         id=ctx.record_id(resource, "referral", path),
         client_id=ctx.client_of(resource.get("subject"), f"{path}.subject"),
         service_type=service_type,
@@ -99,16 +100,22 @@ def from_fhir_service_request(
         requester=ctx.person(resource.get("requester"), f"{path}.requester"),
         note="\n".join(n.text for n in notes) or None,
         sensitive=is_sensitive(resource),
-        identifiers=identifiers_from(resource, ctx, path, "referral"),
         code=code,
         categories=_categories(resource, service_type, ctx, path),
-        reason_codes=_beyond_reason(resource, ctx, path),
-        reason_references=references_from(resource.get("reasonReference"), ctx, f"{path}.reasonReference"),
-        occurrence=resource.get("occurrenceDateTime"),
-        occurrence_timing=schedule_from(resource.get("occurrenceTiming"), ctx, f"{path}.occurrenceTiming"),
         notes=notes if any(n.author or n.time for n in notes) or len(notes) > 1 else (),
         **_from_update(update),
     )
+
+
+def _as_sent(resource: JSON, ctx: ReverseContext, path: str) -> dict[str, Any]:
+    """What the records keep of the request only as the hospital sent it."""
+    return {
+        "identifiers": identifiers_from(resource, ctx, path, "referral"),
+        "reason_codes": _beyond_reason(resource, ctx, path),
+        "reason_references": references_from(resource.get("reasonReference"), ctx, f"{path}.reasonReference"),
+        "occurrence": resource.get("occurrenceDateTime"),
+        "occurrence_timing": schedule_from(resource.get("occurrenceTiming"), ctx, f"{path}.occurrenceTiming"),
+    }
 
 
 def _from_update(update: Any) -> dict[str, Any]:

@@ -99,6 +99,10 @@ def _same_as_request(task: JSON, ctx: ReverseContext, path: str) -> None:
             ctx.report(f"{path}.identifier[{i}]", "the Task's own identifier is not carried")
     if any(i.get("system") == ctx.identity.system("referral-task") for i in task.get("identifier", [])):
         return  # our own Task: it says what we wrote from the referral
+    if task.get("code") and (TASK_CODE, "fulfill") in codes:
+        ctx.report(
+            f"{path}.code", "a Task that fulfils the referral: its status is the referral's", "information"
+        )
     for key in ("intent", "authoredOn", "requester", "owner", "priority", "basedOn", "encounter"):
         if key in task:
             ctx.report(

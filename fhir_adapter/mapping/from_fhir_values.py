@@ -48,22 +48,21 @@ def concept_from(value: Any, ctx: ReverseContext, path: str) -> Concept | None:
     if not isinstance(value, dict) or not value:
         return None
     _rest(ctx, value, frozenset({"coding", "text"}), path, "CodeableConcept")
-    codings = []
-    for i, coding in enumerate(value.get("coding", [])):
-        where = f"{path}.coding[{i}]"
-        _rest(ctx, coding, CODING_KEPT, where, "Coding")
-        if not coding.get("code"):
-            ctx.report(
-                where, f"a coding without a code ({coding.get('display') or 'no display'}) is not carried"
-            )
-            continue
-        codings.append(
-            Coding(str(coding["code"]), coding.get("system"), coding.get("display"), coding.get("version"))
-        )
+    found = (coding_of(c, ctx, f"{path}.coding[{i}]") for i, c in enumerate(value.get("coding", [])))
+    codings = [c for c in found if c is not None]
     text = value.get("text")
     if not codings and not text:
         return None
     return Concept(tuple(codings), str(text) if text else None)
+
+
+def coding_of(coding: JSON, ctx: ReverseContext, path: str) -> Coding | None:
+    """A Coding whole (system, version, code, display); one without a code is named."""
+    _rest(ctx, coding, CODING_KEPT, path, "Coding")
+    if not coding.get("code"):
+        ctx.report(path, f"a coding without a code ({coding.get('display') or 'no display'}) is not carried")
+        return None
+    return Coding(str(coding["code"]), coding.get("system"), coding.get("display"), coding.get("version"))
 
 
 def concepts_from(values: Any, ctx: ReverseContext, path: str) -> tuple[Concept, ...]:
