@@ -64,11 +64,7 @@ def uncovered(resource: dict[str, Any], result: Reversed) -> list[str]:
     missing = []
     for path, value in leaves(resource, rtype):
         top = path[len(rtype) + 1 :].split(".")[0].split("[")[0]
-        if (
-            top in STRUCTURAL
-            or (path.endswith(".id") and path.count(".") > 1)
-            or top in NAMES_THE_RECORD
-        ):
+        if top in STRUCTURAL or (path.endswith(".id") and path.count(".") > 1) or top in NAMES_THE_RECORD:
             continue
         if _plain(value) in carried:
             continue
