@@ -188,6 +188,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             {"goal": "goal"},
             encounter=True,
             writable=True,
+            read_back=True,
         ),
         ResourceKind(
             "Goal",
