@@ -141,3 +141,26 @@ def test_a_questionnaire_sent_along_gives_the_title_and_words(catalogue, identit
     (assessment,) = from_fhir(bundle, catalogue, identity, client_id="CL-1").assessments
     assert assessment.title == "퇴원 기능 평가"
     assert {i.link_id: i.text for i in assessment.items}["summary"] == "종합 소견"
+
+
+def test_what_the_hospital_sent_goes_on_as_valid_fhir(catalogue, identity) -> None:
+    """EHR resource → record → FHIR: every record read from a hospital fixture projects to resources that
+    pass every layer of our validation, and the hospital's concepts are what they say."""
+    from fhir_adapter.service.projection import project
+
+    for path in sorted(EHR.glob("*.json")):
+        result = from_fhir(read_json(path), catalogue, identity, client_id="CL-1")
+        for kind, records in (
+            ("service-plan", result.service_plans),
+            ("referral", result.referrals),
+            ("assessment", result.assessments),
+        ):
+            for record in records:
+                resources = project(kind, record, catalogue, identity)  # raises when any is invalid
+                assert resources, (path.name, kind)
+    meals = from_fhir(
+        read_json(EHR / "servicerequest-text-only-meals.json"), catalogue, identity, client_id="CL-1"
+    )
+    (request, _task) = project("referral", meals.referrals[0], catalogue, identity)
+    assert request["code"] == {"text": "Home-delivered meals, five days a week (lunch)"}
+    assert {c["coding"][0]["code"] for c in request["category"]} == {"sdoh", "food-insecurity"}
