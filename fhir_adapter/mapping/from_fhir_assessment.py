@@ -67,16 +67,7 @@ def from_fhir_questionnaire_response(
     if q is None and not resource.get("questionnaire"):
         ctx.report(path, "a response that names no questionnaire and matches none of ours: not carried")
         return None
-    if q is None:
-        ctx.report(
-            f"{path}.questionnaire",
-            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']}",
-            "information",
-        )
-    elif q.url != resource.get("questionnaire", "").split("|")[0]:
-        ctx.report(
-            f"{path}.questionnaire", f"matched to our {q.kind} questionnaire by its items", "information"
-        )
+    _say_how_matched(resource, q, ctx, path)
     date = resource.get("authored") or resource.get("meta", {}).get("lastUpdated")
     if not date:
         ctx.report(path, "a response without a date (authored) is not carried")
@@ -100,6 +91,19 @@ def from_fhir_questionnaire_response(
         questionnaire=None if q else str(resource["questionnaire"]),
         title=None if q else instrument(resource, ctx).get("title"),
     )
+
+
+def _say_how_matched(resource: JSON, q: QuestionnaireDef | None, ctx: ReverseContext, path: str) -> None:
+    if q is None:
+        ctx.report(
+            f"{path}.questionnaire",
+            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']}",
+            "information",
+        )
+    elif q.url != resource.get("questionnaire", "").split("|")[0]:
+        ctx.report(
+            f"{path}.questionnaire", f"matched to our {q.kind} questionnaire by its items", "information"
+        )
 
 
 def _items(resource: JSON, q: QuestionnaireDef, ctx: ReverseContext, path: str) -> list[AssessmentItem]:
