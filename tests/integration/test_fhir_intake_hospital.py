@@ -20,6 +20,8 @@ HOSPITAL = {
     "servicerequest-pt-discharge.json": "referrals",
     "qr-hunger-vital-sign.json": "assessments",
     "qr-hospital-functional-ko.json": "assessments",
+    "goal-housing.json": "goals",
+    "goal-employment.json": "goals",
 }
 
 
