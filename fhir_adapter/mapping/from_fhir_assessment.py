@@ -77,6 +77,9 @@ def from_fhir_questionnaire_response(
         ctx.report(path, f"status {status} is not an assessment status: the response is not carried")
         return None
     author = resource.get("author")
+    ident = resource.get("identifier") or {}
+    if ident and ident.get("system") != ctx.identity.system("assessment"):
+        ctx.report(f"{path}.identifier", "the response's own identifier is not carried")
     items = _items(resource, q, ctx, path) if q else external_items(resource, ctx, path)
     return Assessment(
         id=ctx.record_id(resource, "assessment", path),
@@ -91,6 +94,12 @@ def from_fhir_questionnaire_response(
         questionnaire=None if q else str(resource["questionnaire"]),
         title=None if q else instrument(resource, ctx).get("title"),
     )
+
+
+def _own_words(item: JSON, q: QuestionnaireDef) -> bool:
+    """Whether an item the questionnaire defines has words of its own in the response."""
+    definition = q.item(item["linkId"]) or q.item(_short(item["linkId"]))
+    return bool(item.get("text")) and definition is not None and item["text"] != definition.text
 
 
 def _say_how_matched(resource: JSON, q: QuestionnaireDef | None, ctx: ReverseContext, path: str) -> None:
@@ -109,6 +118,14 @@ def _say_how_matched(resource: JSON, q: QuestionnaireDef | None, ctx: ReverseCon
 def _items(resource: JSON, q: QuestionnaireDef, ctx: ReverseContext, path: str) -> list[AssessmentItem]:
     """Answered items, and items asked but left unanswered; groups of ours or theirs only give structure."""
     found: dict[str, list[Answer]] = {}
+    if resource.get("item"):
+        differ = any(_own_words(item, q) for item, _ in _flat_items(resource["item"], path))
+        ctx.report(
+            f"{path}.item",
+            f"the items' words and groups are those of our {q.kind} questionnaire"
+            + (": the response's own words are not carried" if differ else ""),
+            "warning" if differ else "information",
+        )
     for item, where in _flat_items(resource.get("item", []), path):
         answers = item.get("answer", [])
         definition = q.item(item["linkId"]) or q.item(_short(item["linkId"]))

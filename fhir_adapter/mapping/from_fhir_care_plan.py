@@ -27,6 +27,7 @@ from fhir_adapter.mapping.from_fhir_values import (
     concepts_from,
     identifiers_from,
     notes_from,
+    period_of,
     references_from,
     schedule_from,
 )
@@ -94,8 +95,12 @@ def from_fhir_care_plan(
         ctx.report(f"{path}.status", f"status {status} is not a plan status: not carried")
         return None
     ext = {e.get("url"): e for e in resource.get("extension", [])}
-    period = period_from(resource.get("period")) or Period()
+    period = period_of(resource.get("period"), ctx, f"{path}.period") or Period()
+    if resource.get("encounter"):
+        ctx.report(f"{path}.encounter", "the stay is the admission the plan was read in", "information")
     next_review = _next_review(ext, period, ctx, path, today)
+    if resource.get("intent"):
+        ctx.report(f"{path}.intent", f"intent {resource['intent']} is read as a service plan", "information")
     plan_id = ctx.record_id(resource, "service-plan", path)
     goals = _goals(resource, plan_id, ctx, path)
     plan_type = _plan_type(resource, ctx, path)
@@ -184,13 +189,25 @@ def from_fhir_goal(resource: JSON, ctx: ReverseContext, path: str = "Goal") -> G
     target = targets[0] if targets else {}
     measure = concept_text(target.get("measure"))
     detail = target.get("detailString") or concept_text(target.get("detailCodeableConcept"))
+    for key in target.get("measure") or {}:
+        if key not in ("text", "coding"):
+            ctx.report(f"{path}.target[0].measure.{key}", f"CodeableConcept.{key} is not carried")
+    detail_concept = target.get("detailCodeableConcept") or {}
+    if set(detail_concept) - {"text"}:
+        ctx.report(f"{path}.target[0].detailCodeableConcept", "the detail is kept by its words only")
+    if (target.get("measure") or {}).get("coding"):
+        ctx.report(
+            f"{path}.target[0].measure.coding", "the measure is kept by its words; its codings are not"
+        )
     for key in target:
-        if key.startswith("detail") and key not in ("detailString", "detailCodeableConcept"):
-            ctx.report(f"{path}.target[0].{key}", "only text or coded target details are carried")
+        if key not in ("measure", "detailString", "detailCodeableConcept", "dueDate"):
+            ctx.report(f"{path}.target[0].{key}", f"Goal.target.{key} is not carried into the case record")
     achievement = resource.get("achievementStatus")
     achievement_key = key_for_concept(ctx, "goal_achievement", achievement) if achievement else None
     if achievement and achievement_key is None:
         ctx.report(f"{path}.achievementStatus", "not a goal-achievement code: not carried")
+    elif achievement:
+        ctx.report(f"{path}.achievementStatus", f"read as {achievement_key}", "information")
     return Goal(
         id=goal_id_of(resource, ctx, path),
         description=description,
@@ -208,7 +225,10 @@ def from_fhir_goal(resource: JSON, ctx: ReverseContext, path: str = "Goal") -> G
 def _description_code(resource: JSON, ctx: ReverseContext, path: str) -> Concept | None:
     """The description's codings as sent (ours is text alone, kept as the description)."""
     description = resource.get("description") or {}
-    return concept_from(description, ctx, f"{path}.description") if description.get("coding") else None
+    if set(description) <= {"text"}:
+        return None
+    kept = concept_from(description, ctx, f"{path}.description")
+    return kept if kept is not None and kept.codings else None
 
 
 def _activities(resource: JSON, goal_ids: set[str], ctx: ReverseContext, path: str) -> list[Activity]:
@@ -247,10 +267,14 @@ def _activity(
         ctx.report(f"{where}.detail.status", f"status {status} kept as unknown")
     timing = detail.get("scheduledTiming", {})
     performers = [p.get("display") for p in detail.get("performer", []) if p.get("display")]
+    if performers:
+        ctx.said_of_reference(detail["performer"][0], f"{where}.detail.performer[0]", performers[0], False)
     if len(detail.get("performer", [])) > 1 or len(performers) < len(detail.get("performer", [])):
         ctx.report(f"{where}.detail.performer", "only the first performer's name is carried")
     schedule = (timing.get("code") or {}).get("text") or detail.get("scheduledString")
-    period = period_from(timing.get("repeat", {}).get("boundsPeriod") or detail.get("scheduledPeriod"))
+    period = period_from(timing.get("repeat", {}).get("boundsPeriod")) or period_of(
+        detail.get("scheduledPeriod"), ctx, f"{where}.detail.scheduledPeriod"
+    )
     return Activity(
         id=str(activity.get("id") or f"activity-{i + 1}"),
         kind=kind or "other",

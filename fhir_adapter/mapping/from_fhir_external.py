@@ -102,6 +102,9 @@ def external_answer(answer: JSON, ctx: ReverseContext, path: str) -> Answer | No
         ctx.report(path, "an answer without a value is not carried")
         return None
     value: Any = answer[key]
+    for other in answer:
+        if other != key and other not in ("item", "id"):
+            ctx.report(f"{path}.{other}", f"QuestionnaireResponse.item.answer.{other} is not carried")
     if key in KINDS:
         return Answer(cast(AnswerKind, KINDS[key]), float(value) if key == "valueDecimal" else value)
     if key == "valueCoding":

@@ -25,7 +25,6 @@ from fhir_adapter.mapping.from_fhir_common import (
     identifier_from,
     is_sensitive,
     key_for_concept,
-    period_from,
     report_extensions,
     report_unhandled,
 )
@@ -35,6 +34,7 @@ from fhir_adapter.mapping.from_fhir_values import (
     concepts_from,
     identifiers_from,
     notes_from,
+    period_of,
     references_from,
     schedule_from,
 )
@@ -95,7 +95,7 @@ def from_fhir_service_request(
         service_coding=service_coding,
         reason=_reason(resource, ctx, path),
         target=_target(resource, task, ctx, path),
-        period=period_from(resource.get("occurrencePeriod")),
+        period=period_of(resource.get("occurrencePeriod"), ctx, f"{path}.occurrencePeriod"),
         episode_id=ctx.episode_of(resource, path),
         requester=ctx.person(resource.get("requester"), f"{path}.requester"),
         note="\n".join(n.text for n in notes) or None,
@@ -134,8 +134,8 @@ def _from_update(update: Any) -> dict[str, Any]:
 def _intent_and_encounter(resource: JSON, ctx: ReverseContext, path: str) -> None:
     if resource.get("intent") not in ("order", "original-order", "plan", "proposal", "directive"):
         ctx.report(f"{path}.intent", f"intent {resource.get('intent')} is kept as a referral")
-    elif resource.get("intent") != "order":
-        ctx.report(f"{path}.intent", f"intent {resource['intent']} is kept as a referral", "information")
+    else:
+        ctx.report(f"{path}.intent", f"intent {resource['intent']} is read as a referral", "information")
     if resource.get("encounter"):
         ctx.report(f"{path}.encounter", "the stay is the admission the referral was read in", "information")
 
@@ -246,5 +246,7 @@ def _target(resource: JSON, task: JSON | None, ctx: ReverseContext, path: str) -
         ctx.report(f"{path}.performer", "a performer without a name is not carried")
         return None
     ident = ref.get("identifier")
+    where = f"{path}.performer[0]" if performers else f"{path}→Task.owner"
+    ctx.said_of_reference({k: v for k, v in ref.items() if k != "identifier"}, where, str(name), True)
     kept = identifier_from(ident, ctx, f"{path}.performer.identifier", default_type="XX") if ident else None
     return Organization(name=str(name), identifier=kept)

@@ -17,6 +17,7 @@ from fhir_adapter.domain.concepts import (
     Schedule,
     SourceIdentifier,
 )
+from fhir_adapter.domain.records import Period
 from fhir_adapter.mapping.from_fhir_common import JSON, ReverseContext
 
 CODING_KEPT = frozenset({"system", "version", "code", "display"})
@@ -63,6 +64,14 @@ def coding_of(coding: JSON, ctx: ReverseContext, path: str) -> Coding | None:
         ctx.report(path, f"a coding without a code ({coding.get('display') or 'no display'}) is not carried")
         return None
     return Coding(str(coding["code"]), coding.get("system"), coding.get("display"), coding.get("version"))
+
+
+def period_of(value: Any, ctx: ReverseContext, path: str) -> Period | None:
+    """A Period: its start and end; anything else on it is named."""
+    if not isinstance(value, dict) or not value:
+        return None
+    _rest(ctx, value, frozenset({"start", "end"}), path, "Period")
+    return Period(value.get("start"), value.get("end")) if value.get("start") or value.get("end") else None
 
 
 def concepts_from(values: Any, ctx: ReverseContext, path: str) -> tuple[Concept, ...]:
@@ -126,6 +135,8 @@ def notes_from(values: Any, ctx: ReverseContext, path: str) -> tuple[Note, ...]:
         _rest(ctx, note, frozenset({"text", "authorString", "authorReference", "time"}), where, "Annotation")
         author_ref = note.get("authorReference") or {}
         author = note.get("authorString") or author_ref.get("display") or author_ref.get("reference")
+        if author_ref:
+            ctx.said_of_reference(author_ref, f"{where}.authorReference", str(author), False)
         notes.append(Note(str(note["text"]), str(author) if author else None, note.get("time")))
     return tuple(notes)
 
