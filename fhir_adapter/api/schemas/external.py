@@ -27,7 +27,7 @@ class ConceptSchema(Base):
     record = c.Concept
     json_schema: ClassVar[dict[str, Any]] = {"minProperties": 1}
 
-    codings = fields.List(fields.Nested(CodingSchema), validate=MANY)
+    codings = fields.List(fields.Nested(CodingSchema), validate=validate.Length(min=1, max=100))
     text = Text()
 
     def check(self, data: dict[str, Any]) -> dict[str, Any]:
