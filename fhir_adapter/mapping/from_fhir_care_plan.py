@@ -10,8 +10,8 @@ from typing import Any
 
 from fhir_adapter.domain.errors import DomainError
 from fhir_adapter.domain.plans import default_next_review
-from fhir_adapter.domain.records import Activity, Concept, Goal, GoalTarget, Period, ServicePlan
-from fhir_adapter.domain.vocabulary import ACTIVITY_STATUSES, GOAL_LIFECYCLE, PLAN_STATUSES
+from fhir_adapter.domain.records import Activity, Concept, Goal, Period, ServicePlan
+from fhir_adapter.domain.vocabulary import ACTIVITY_STATUSES, PLAN_STATUSES
 from fhir_adapter.mapping.from_fhir_common import (
     JSON,
     ReverseContext,
@@ -22,6 +22,7 @@ from fhir_adapter.mapping.from_fhir_common import (
     report_extensions,
     report_unhandled,
 )
+from fhir_adapter.mapping.from_fhir_goal import from_fhir_goal, goal_id_of
 from fhir_adapter.mapping.from_fhir_values import (
     concept_from,
     concepts_from,
@@ -55,18 +56,6 @@ HANDLED = frozenset(
         "addresses",
         "note",
         "encounter",
-    }
-)
-GOAL_HANDLED = frozenset(
-    {
-        "identifier",
-        "lifecycleStatus",
-        "achievementStatus",
-        "description",
-        "subject",
-        "startDate",
-        "target",
-        "category",
     }
 )
 DETAIL_KEPT = frozenset(
@@ -171,66 +160,6 @@ def _goals(resource: JSON, plan_id: str, ctx: ReverseContext, path: str) -> list
     return goals
 
 
-def goal_id_of(resource: JSON, ctx: ReverseContext, path: str) -> str:
-    """A goal's id within its plan: ours are identified as "<plan id>/<goal id>"."""
-    return ctx.record_id(resource, "goal", path).rsplit("/", 1)[-1]
-
-
-def from_fhir_goal(resource: JSON, ctx: ReverseContext, path: str = "Goal") -> Goal | None:
-    report_unhandled(ctx, resource, GOAL_HANDLED, path)
-    lifecycle = resource.get("lifecycleStatus")
-    description = concept_text(resource.get("description"))
-    if lifecycle not in GOAL_LIFECYCLE or not description:
-        ctx.report(path, "a goal needs a known lifecycleStatus and a description: not carried")
-        return None
-    targets = resource.get("target", [])
-    if len(targets) > 1:
-        ctx.report(f"{path}.target", "only the first target is carried")
-    target = targets[0] if targets else {}
-    measure = concept_text(target.get("measure"))
-    detail = target.get("detailString") or concept_text(target.get("detailCodeableConcept"))
-    for key in target.get("measure") or {}:
-        if key not in ("text", "coding"):
-            ctx.report(f"{path}.target[0].measure.{key}", f"CodeableConcept.{key} is not carried")
-    detail_concept = target.get("detailCodeableConcept") or {}
-    if set(detail_concept) - {"text"}:
-        ctx.report(f"{path}.target[0].detailCodeableConcept", "the detail is kept by its words only")
-    if (target.get("measure") or {}).get("coding"):
-        ctx.report(
-            f"{path}.target[0].measure.coding", "the measure is kept by its words; its codings are not"
-        )
-    for key in target:
-        if key not in ("measure", "detailString", "detailCodeableConcept", "dueDate"):
-            ctx.report(f"{path}.target[0].{key}", f"Goal.target.{key} is not carried into the case record")
-    achievement = resource.get("achievementStatus")
-    achievement_key = key_for_concept(ctx, "goal_achievement", achievement) if achievement else None
-    if achievement and achievement_key is None:
-        ctx.report(f"{path}.achievementStatus", "not a goal-achievement code: not carried")
-    elif achievement:
-        ctx.report(f"{path}.achievementStatus", f"read as {achievement_key}", "information")
-    return Goal(
-        id=goal_id_of(resource, ctx, path),
-        description=description,
-        lifecycle_status=str(lifecycle),
-        achievement_status=achievement_key,
-        target=GoalTarget(measure=measure, detail=detail) if measure else None,
-        start_date=resource.get("startDate"),
-        due_date=target.get("dueDate"),
-        description_code=_description_code(resource, ctx, path),
-        categories=concepts_from(resource.get("category"), ctx, f"{path}.category"),
-        identifiers=identifiers_from(resource, ctx, path, "goal"),
-    )
-
-
-def _description_code(resource: JSON, ctx: ReverseContext, path: str) -> Concept | None:
-    """The description's codings as sent (ours is text alone, kept as the description)."""
-    description = resource.get("description") or {}
-    if set(description) <= {"text"}:
-        return None
-    kept = concept_from(description, ctx, f"{path}.description")
-    return kept if kept is not None and kept.codings else None
-
-
 def _activities(resource: JSON, goal_ids: set[str], ctx: ReverseContext, path: str) -> list[Activity]:
     activities = []
     for i, activity in enumerate(resource.get("activity", [])):
@@ -266,11 +195,7 @@ def _activity(
     if status not in ACTIVITY_STATUSES:
         ctx.report(f"{where}.detail.status", f"status {status} kept as unknown")
     timing = detail.get("scheduledTiming", {})
-    performers = [p.get("display") for p in detail.get("performer", []) if p.get("display")]
-    if performers:
-        ctx.said_of_reference(detail["performer"][0], f"{where}.detail.performer[0]", performers[0], False)
-    if len(detail.get("performer", [])) > 1 or len(performers) < len(detail.get("performer", [])):
-        ctx.report(f"{where}.detail.performer", "only the first performer's name is carried")
+    responsible = _responsible(detail, ctx, where)
     schedule = (timing.get("code") or {}).get("text") or detail.get("scheduledString")
     period = period_from(timing.get("repeat", {}).get("boundsPeriod")) or period_of(
         detail.get("scheduledPeriod"), ctx, f"{where}.detail.scheduledPeriod"
@@ -280,13 +205,22 @@ def _activity(
         kind=kind or "other",
         status=str(status) if status in ACTIVITY_STATUSES else "unknown",
         description=detail.get("description") or (None if kind else concept_text(code)),
-        responsible=performers[0] if performers else None,
+        responsible=responsible,
         schedule=schedule,
         period=period,
         goal_ids=_linked_goals(detail, goal_ids, ctx, where),
         code=concept_from(code, ctx, f"{where}.detail.code") if code and code != ours else None,
         timing=_timing(timing, schedule, period, ctx, f"{where}.detail.scheduledTiming"),
     )
+
+
+def _responsible(detail: JSON, ctx: ReverseContext, where: str) -> str | None:
+    performers = [p.get("display") for p in detail.get("performer", []) if p.get("display")]
+    if performers:
+        ctx.said_of_reference(detail["performer"][0], f"{where}.detail.performer[0]", performers[0], False)
+    if len(detail.get("performer", [])) > 1 or len(performers) < len(detail.get("performer", [])):
+        ctx.report(f"{where}.detail.performer", "only the first performer's name is carried")
+    return str(performers[0]) if performers else None
 
 
 def _linked_goals(detail: JSON, goal_ids: set[str], ctx: ReverseContext, where: str) -> tuple[str, ...]:
