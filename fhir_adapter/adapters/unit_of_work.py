@@ -5,7 +5,7 @@ with the connection bound, so `record_store.get(conn, org, kind, id)` is `work.r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from types import ModuleType
 from typing import Any, cast
@@ -71,6 +71,7 @@ class SqlWork:
     """The stores over one open connection."""
 
     def __init__(self, conn: Connection) -> None:
+        self._conn = conn
         bound = {name: _Bound(name, conn) for name in MODULES}
         self.records = cast(stores.Records, bound["records"])
         self.resources = cast(stores.Resources, bound["resources"])
@@ -83,6 +84,9 @@ class SqlWork:
         self.orgs = cast(stores.Orgs, bound["orgs"])
         self.tokens = cast(stores.Tokens, bound["tokens"])
         self.people = cast(stores.People, bound["people"])
+
+    def savepoint(self) -> AbstractContextManager[object]:
+        return self._conn.begin_nested()
 
 
 class SqlStorage:

@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from fhir_adapter.domain.concepts import Coding, Concept, Note, Output, Reference, Schedule, SourceIdentifier
+
+__all__ = ["Coding", "Concept", "Note", "Output", "Reference", "Schedule", "SourceIdentifier"]
+
 Gender = Literal["male", "female", "other", "unknown"]
-AnswerKind = Literal["text", "boolean", "integer", "decimal", "date", "choice", "coding", "quantity"]
+AnswerKind = Literal[
+    "text",
+    "boolean",
+    "integer",
+    "decimal",
+    "date",
+    "choice",
+    "coding",
+    "quantity",
+    "datetime",
+    "time",
+    "uri",
+    "reference",
+]
 ReferralStatus = Literal["draft", "sent", "accepted", "declined", "in-progress", "completed", "cancelled"]
-
-
-@dataclass(frozen=True)
-class Coding:
-    """A code from a code system, as another system sent it."""
-
-    code: str
-    system: str | None = None
-    display: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,13 +133,16 @@ class CaseEpisode:
 @dataclass(frozen=True)
 class Answer:
     kind: AnswerKind
-    value: str | bool | int | float | Coding | Quantity
+    value: str | bool | int | float | Coding | Quantity | Reference
 
 
 @dataclass(frozen=True)
 class AssessmentItem:
     link_id: str
     answers: tuple[Answer, ...] = ()
+    # An external instrument's item: its words, and the linkIds of the items it is nested in.
+    text: str | None = None
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,9 @@ class Assessment:
     episode_id: str | None = None
     author: Person | None = None
     sensitive: bool = False
+    # kind "external": a response to an instrument we do not hold, named by its canonical.
+    questionnaire: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +178,10 @@ class Goal:
     target: GoalTarget | None = None
     start_date: str | None = None
     due_date: str | None = None
+    # As the EHR sent it: the description's codings, its categories, its identifiers.
+    description_code: Concept | None = None
+    categories: tuple[Concept, ...] = ()
+    identifiers: tuple[SourceIdentifier, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -178,6 +196,8 @@ class Activity:
     schedule: str | None = None
     period: Period | None = None
     goal_ids: tuple[str, ...] = ()
+    code: Concept | None = None  # the activity's code as the EHR sent it
+    timing: Schedule | None = None  # its scheduledTiming whole
 
 
 @dataclass(frozen=True)
@@ -195,6 +215,12 @@ class ServicePlan:
     goals: tuple[Goal, ...] = ()
     activities: tuple[Activity, ...] = ()
     sensitive: bool = False
+    # As the EHR sent it: its identifiers, categories, description, what it addresses, notes.
+    identifiers: tuple[SourceIdentifier, ...] = ()
+    categories: tuple[Concept, ...] = ()
+    description: str | None = None
+    addresses: tuple[Reference, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,6 +258,21 @@ class Referral:
     requester: Person | None = None
     note: str | None = None
     sensitive: bool = False
+    # As the EHR sent it, beside what our vocabulary makes of it.
+    identifiers: tuple[SourceIdentifier, ...] = ()
+    code: Concept | None = None
+    categories: tuple[Concept, ...] = ()
+    reason_codes: tuple[Concept, ...] = ()
+    reason_references: tuple[Reference, ...] = ()
+    occurrence: str | None = None
+    occurrence_timing: Schedule | None = None
+    notes: tuple[Note, ...] = ()
+    status_reason_code: Concept | None = None
+    business_status: Concept | None = None
+    outputs: tuple[Output, ...] = ()
+    # The EHR owns its Task's status: its word is recorded, and the steps it skipped are named.
+    status_by_ehr: bool = False
+    skipped_statuses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,6 +284,9 @@ class ReferralUpdate:
     status_reason: str | None = None
     outcome: str | None = None
     changed_at: str | None = None
+    status_reason_code: Concept | None = None
+    business_status: Concept | None = None
+    outputs: tuple[Output, ...] = ()
 
 
 @dataclass(frozen=True)

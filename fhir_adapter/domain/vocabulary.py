@@ -26,7 +26,8 @@ CARE_TEAM_ROLES = (
     "other",
 )
 ASSESSMENT_STATUSES = ("in-progress", "completed", "amended", "entered-in-error", "stopped")
-PLAN_TYPES = ("isp", "csp", "pcp")
+# hospital: a plan the hospital wrote, which names none of ours.
+PLAN_TYPES = ("isp", "csp", "pcp", "hospital")
 PLAN_STATUSES = ("draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown")
 GOAL_LIFECYCLE = (
     "proposed",

@@ -112,6 +112,13 @@ def capability_statement(base: str, date: str) -> dict[str, Any]:
                 "mode": "server",
                 "security": copy.deepcopy(SECURITY),
                 "resource": resources,
+                "interaction": [
+                    {"code": "transaction", "documentation": "of the writable types: every entry or none"},
+                    {
+                        "code": "batch",
+                        "documentation": "of the writable types (and collections): entry by entry",
+                    },
+                ],
                 "operation": [dict(VALIDATE)],
             }
         ],

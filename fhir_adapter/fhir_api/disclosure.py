@@ -32,6 +32,8 @@ from fhir_adapter.service.errors import Problem, not_found
 FHIR_JSON = "application/fhir+json"
 # What carries no patient data: the server's own statements and outcomes.
 PLAIN = frozenset({"CapabilityStatement", "OperationOutcome"})
+# A transaction or batch answer: where each entry was stored and what was found, no patient data.
+ANSWERS = frozenset({"transaction-response", "batch-response"})
 log = structlog.get_logger("fhir_adapter.http")
 
 
@@ -55,6 +57,15 @@ def may_see(principal: Principal, resource_type: str, restricted: bool) -> bool:
 
 def _answer(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Disclosed:
     return Disclosed(body, status=status, headers=headers, mimetype=FHIR_JSON)
+
+
+def entry_answers(data: dict[str, Any]) -> Disclosed:
+    """What became of each entry of a Bundle written: locations, statuses and OperationOutcomes only."""
+    if data.get("resourceType") != "Bundle" or data.get("type") not in ANSWERS:
+        raise TypeError("not a transaction or batch answer")
+    if any("resource" in e for e in data.get("entry", [])):
+        raise TypeError("an answer of entries holds no resources")
+    return _answer(orjson.dumps(data))
 
 
 def plain(data: dict[str, Any], status: int = 200) -> Disclosed:
@@ -100,7 +111,12 @@ def write_answer(principal: Principal, response: Response) -> Disclosed:
     body = response.get_data()
     resource = orjson.loads(body) if body else {}
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
-    keep = rtype in PLAIN or (isinstance(rtype, str) and may_see(principal, rtype, is_restricted(resource)))
+    answers = rtype == "Bundle" and resource.get("type") in ANSWERS
+    keep = (
+        rtype in PLAIN
+        or answers
+        or (isinstance(rtype, str) and may_see(principal, rtype, is_restricted(resource)))
+    )
     headers = {k: v for k, v in response.headers.items() if k not in ("Content-Length", "Content-Type")}
     if not keep:
         return _answer(b"", response.status_code, headers)

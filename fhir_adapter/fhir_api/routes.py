@@ -17,7 +17,7 @@ from fhir_adapter.api.idempotency import run_write
 from fhir_adapter.api.limits import MAX_BUNDLE_ENTRIES
 from fhir_adapter.api.numbers import MAX_VERSION, whole_number
 from fhir_adapter.domain.stored import Stored
-from fhir_adapter.fhir_api import disclosure, questionnaires
+from fhir_adapter.fhir_api import bundle_answers, disclosure, questionnaires
 from fhir_adapter.fhir_api.bundles import references
 from fhir_adapter.fhir_api.capability import WRITABLE, capability_statement
 from fhir_adapter.fhir_api.search_params import (
@@ -31,7 +31,7 @@ from fhir_adapter.fhir_api.search_params import (
 )
 from fhir_adapter.mapping.validation import validate_fhir
 from fhir_adapter.service import audit as audit_view
-from fhir_adapter.service import fhir_intake
+from fhir_adapter.service import bundle_intake, fhir_intake
 from fhir_adapter.service.context import Principal, stamp
 from fhir_adapter.service.errors import Problem, invalid, not_found
 from fhir_adapter.service.ports import Work
@@ -175,6 +175,31 @@ def _write(rtype: str, rid: str | None) -> Response:
             return disclosure.plain(outcome, status)
         headers = _version_headers(received.stored, location=True)
         return Response(received.stored.data, status, headers, mimetype=disclosure.FHIR_JSON)
+
+    return disclosure.write_answer(principal, run_write(principal, act))
+
+
+@bp.post("")
+@bp.post("/")
+def bundle() -> Response:
+    """A transaction, batch or collection Bundle of what an EHR writes: a Bundle of what became of each entry."""
+    bundle = json_body()
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise invalid("the body is not a Bundle", "resourceType")
+    if len(bundle.get("entry") or []) > MAX_BUNDLE_ENTRIES:
+        raise invalid(f"a Bundle of more than {MAX_BUNDLE_ENTRIES} entries", "Bundle.entry")
+    services().auth.authenticate(request.headers.get("Authorization"))
+    types = sorted({resource["resourceType"] for _, resource, _ in bundle_intake.entries(bundle)})
+    principal = require(types[0] if types else "Bundle", "create", "batch")
+    for rtype in types[1:]:  # a scope for every type the Bundle writes
+        require(rtype, "create", "batch")
+
+    def act(work: Work) -> Response:
+        results = bundle_intake.receive_bundle(work, services().deps, principal, bundle)
+        for result in results:
+            if result.received is not None:
+                touched(result.received.stored.patient_id)
+        return disclosure.entry_answers(bundle_answers.response_bundle(bundle["type"], results))
 
     return disclosure.write_answer(principal, run_write(principal, act))
 

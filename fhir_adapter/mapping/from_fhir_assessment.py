@@ -19,6 +19,7 @@ from fhir_adapter.mapping.from_fhir_common import (
     report_extensions,
     report_unhandled,
 )
+from fhir_adapter.mapping.from_fhir_external import external_items, instrument
 from fhir_adapter.mapping.to_fhir_common import EPISODE_EXTENSION
 
 HANDLED = frozenset(
@@ -63,41 +64,68 @@ def from_fhir_questionnaire_response(
     report_unhandled(ctx, resource, HANDLED, path)
     report_extensions(ctx, resource, frozenset({EPISODE_EXTENSION}), path)
     q = _match(resource, ctx)
-    if q is None:
-        ctx.report(
-            path,
-            f"no questionnaire of ours matches {resource.get('questionnaire', 'this response')}: not carried",
-        )
+    if q is None and not resource.get("questionnaire"):
+        ctx.report(path, "a response that names no questionnaire and matches none of ours: not carried")
         return None
-    if q.url != resource.get("questionnaire", "").split("|")[0]:
-        ctx.report(
-            f"{path}.questionnaire", f"matched to our {q.kind} questionnaire by its items", "information"
-        )
+    _say_how_matched(resource, q, ctx, path)
     date = resource.get("authored") or resource.get("meta", {}).get("lastUpdated")
     if not date:
-        ctx.report(f"{path}.authored", "a response without a date is not carried")
+        ctx.report(path, "a response without a date (authored) is not carried")
         return None
     status = resource.get("status")
     if status not in STATUSES:
-        ctx.report(f"{path}.status", f"status {status} is not an assessment status: not carried")
+        ctx.report(path, f"status {status} is not an assessment status: the response is not carried")
         return None
     author = resource.get("author")
+    ident = resource.get("identifier") or {}
+    if ident and ident.get("system") != ctx.identity.system("assessment"):
+        ctx.report(f"{path}.identifier", "the response's own identifier is not carried")
+    items = _items(resource, q, ctx, path) if q else external_items(resource, ctx, path)
     return Assessment(
         id=ctx.record_id(resource, "assessment", path),
         client_id=ctx.client_of(resource.get("subject"), f"{path}.subject"),
-        kind=q.kind,
+        kind=q.kind if q else "external",
         status=str(status),
         date=str(date),
-        items=tuple(_items(resource, q, ctx, path)),
+        items=tuple(items),
         episode_id=ctx.episode_of(resource, path),
         author=ctx.person(author, f"{path}.author"),
         sensitive=is_sensitive(resource),
+        questionnaire=None if q else str(resource["questionnaire"]),
+        title=None if q else instrument(resource, ctx).get("title"),
     )
+
+
+def _own_words(item: JSON, q: QuestionnaireDef) -> bool:
+    """Whether an item the questionnaire defines has words of its own in the response."""
+    definition = q.item(item["linkId"]) or q.item(_short(item["linkId"]))
+    return bool(item.get("text")) and definition is not None and item["text"] != definition.text
+
+
+def _say_how_matched(resource: JSON, q: QuestionnaireDef | None, ctx: ReverseContext, path: str) -> None:
+    if q is None:
+        ctx.report(
+            f"{path}.questionnaire",
+            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']}",
+            "information",
+        )
+    elif q.url != resource.get("questionnaire", "").split("|")[0]:
+        ctx.report(
+            f"{path}.questionnaire", f"matched to our {q.kind} questionnaire by its items", "information"
+        )
 
 
 def _items(resource: JSON, q: QuestionnaireDef, ctx: ReverseContext, path: str) -> list[AssessmentItem]:
     """Answered items, and items asked but left unanswered; groups of ours or theirs only give structure."""
     found: dict[str, list[Answer]] = {}
+    if resource.get("item"):
+        differ = any(_own_words(item, q) for item, _ in _flat_items(resource["item"], path))
+        ctx.report(
+            f"{path}.item",
+            f"the items' words and groups are those of our {q.kind} questionnaire"
+            + (": the response's own words are not carried" if differ else ""),
+            "warning" if differ else "information",
+        )
     for item, where in _flat_items(resource.get("item", []), path):
         answers = item.get("answer", [])
         definition = q.item(item["linkId"]) or q.item(_short(item["linkId"]))

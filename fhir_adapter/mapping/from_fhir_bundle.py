@@ -19,9 +19,10 @@ from fhir_adapter.domain.records import (
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_assessment import from_fhir_questionnaire_response
-from fhir_adapter.mapping.from_fhir_care_plan import from_fhir_care_plan, from_fhir_goal
+from fhir_adapter.mapping.from_fhir_care_plan import from_fhir_care_plan
 from fhir_adapter.mapping.from_fhir_common import JSON, Finding, ReverseContext
 from fhir_adapter.mapping.from_fhir_episode import from_fhir_episode_of_care
+from fhir_adapter.mapping.from_fhir_goal import from_fhir_goal
 from fhir_adapter.mapping.from_fhir_patient import from_fhir_patient
 from fhir_adapter.mapping.from_fhir_referral import from_fhir_service_request, from_fhir_task
 from fhir_adapter.mapping.identity import Identity

@@ -117,7 +117,18 @@ class ReverseContext:
         if not name:
             self.report(path, "a person with neither a name nor a reference")
             return None
+        self.said_of_reference(ref, path, str(name), person_id is not None)
         return Person(name=str(name), id=person_id)
+
+    def said_of_reference(self, ref: JSON, path: str, name: str, identified: bool) -> None:
+        """What of a reference to someone is not the name (or our identifier) the record keeps is named."""
+        if ref.get("reference") and ref.get("reference") != name:
+            self.report(f"{path}.reference", f"{ref['reference']} is kept by its name", "information")
+        if ref.get("identifier") and not identified:
+            self.report(f"{path}.identifier", "an identifier of someone not ours is not carried")
+        for key in ref:
+            if key not in ("reference", "display", "identifier", "type"):
+                self.report(f"{path}.{key}", f"Reference.{key} is not carried into the case record")
 
     def episode_of(self, resource: JSON, path: str) -> str | None:
         for i, ext in enumerate(resource.get("extension", [])):

@@ -23,7 +23,7 @@ def from_fhir_episode_of_care(
     types = (key_for_concept(ctx, "case_types", concept) for concept in resource.get("type", []))
     case_type = next((t for t in types if t), None)
     if case_type is None:
-        ctx.report(f"{path}.type", "no case type we know: the episode is not carried")
+        ctx.report(path, "no case type we know (EpisodeOfCare.type): the episode is not carried")
         return None
     status = ctx.catalogue.tables["episode_status"].key_for_code("episodeofcare", resource.get("status", ""))
     if status is None:

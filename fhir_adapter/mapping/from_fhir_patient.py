@@ -88,7 +88,9 @@ def _contacts(resource: JSON, ctx: ReverseContext, path: str) -> list[Contact]:
         ]
         if not codes:
             ctx.report(
-                f"{path}.contact[{i}].relationship", "no HL7 v2-0131 relationship: kept as U (unknown)"
+                f"{path}.contact[{i}].relationship",
+                "no HL7 v2-0131 relationship: kept as U (unknown)",
+                "warning" if contact.get("relationship") else "information",
             )
         if contact.get("organization"):
             ctx.report(f"{path}.contact[{i}].organization", "a contact's organization is not carried")

@@ -188,6 +188,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             {"goal": "goal"},
             encounter=True,
             writable=True,
+            read_back=True,
         ),
         ResourceKind(
             "Goal",
@@ -197,6 +198,7 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             "subject",
             IDENTIFIER | {"category": "category"},
             status="lifecycleStatus",
+            writable=True,
         ),
         ResourceKind(
             "ServiceRequest",

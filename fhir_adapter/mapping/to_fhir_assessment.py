@@ -13,6 +13,7 @@ from fhir_adapter.mapping.catalogue import ItemDef, QuestionnaireDef
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.errors import MappingError
 from fhir_adapter.mapping.to_fhir_common import person_reference, to_fhir_coding
+from fhir_adapter.mapping.to_fhir_external import external_items, is_external
 
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 OBSERVATION_EXTRACT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-observationExtract"
@@ -121,6 +122,8 @@ def extracted_answers(assessment: Assessment, q: QuestionnaireDef) -> list[Extra
 
 
 def to_fhir_observations(assessment: Assessment, ctx: MapContext, path: str) -> list[JSON]:
+    if is_external(assessment):  # nothing of an instrument we do not hold is marked for extraction
+        return []
     q = questionnaire_for(assessment, ctx, path)
     structure = ctx.catalogue.structures["answer_to_observation"]
     return [
@@ -131,12 +134,16 @@ def to_fhir_observations(assessment: Assessment, ctx: MapContext, path: str) -> 
 
 @mapping_function
 def questionnaire_canonical(scope: Scope) -> str:
+    if is_external(scope.record):
+        return str(scope.record.questionnaire)
     return questionnaire_for(scope.record, scope.ctx, scope.path).canonical
 
 
 @mapping_function
 def response_items(scope: Scope) -> list[JSON]:
     assessment: Assessment = scope.record
+    if is_external(assessment):
+        return external_items(assessment)
     q = questionnaire_for(assessment, scope.ctx, scope.path)
     answered = {item.link_id for item in assessment.items if item.answers}
     if assessment.status == "completed":

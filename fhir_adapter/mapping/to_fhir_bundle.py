@@ -26,6 +26,7 @@ from fhir_adapter.mapping.to_fhir_assessment import (
 )
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id, to_fhir_care_plan, to_fhir_goal
 from fhir_adapter.mapping.to_fhir_episode import to_fhir_care_team, to_fhir_episode_of_care
+from fhir_adapter.mapping.to_fhir_external import is_external
 from fhir_adapter.mapping.to_fhir_patient import to_fhir_patient
 from fhir_adapter.mapping.to_fhir_referral import to_fhir_service_request, to_fhir_task
 
@@ -61,6 +62,8 @@ def map_case_file(case: CaseFile, ctx: MapContext) -> Iterator[Mapped]:
     """Every resource of the case file, referenced resources first."""
     kinds_used: dict[str, None] = {}
     for i, assessment in enumerate(case.assessments):
+        if is_external(assessment):  # its Questionnaire is the hospital's, not ours to publish
+            continue
         kinds_used.setdefault(questionnaire_for(assessment, ctx, f"assessments[{i}].kind").kind)
     for kind in kinds_used:
         q = ctx.catalogue.questionnaires[kind]

@@ -5,15 +5,19 @@ https://hl7.org/fhir/R4/careplan.html ; https://hl7.org/fhir/R4/goal.html
 
 from __future__ import annotations
 
+import copy
 from html import escape
 
 from fhir_adapter.domain.records import Activity, Goal, ServicePlan
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
-from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_period
+from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_concept, to_fhir_period
 
 CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
 XHTML = "http://www.w3.org/1999/xhtml"
+ASSESS_PLAN = {
+    "coding": [{"system": CAREPLAN_CATEGORY, "code": "assess-plan", "display": "Assessment and Plan"}]
+}
 
 
 def next_review_url(catalogue: Catalogue) -> str:
@@ -51,9 +55,9 @@ def care_plan_extensions(scope: Scope) -> list[JSON]:
 
 @mapping_function
 def care_plan_category(scope: Scope) -> list[JSON]:
-    assess_plan = {
-        "coding": [{"system": CAREPLAN_CATEGORY, "code": "assess-plan", "display": "Assessment and Plan"}]
-    }
+    assess_plan = copy.deepcopy(ASSESS_PLAN)
+    if scope.record.categories:  # the hospital's own, as it sent them
+        return [to_fhir_concept(c) for c in scope.record.categories]
     if scope.record.plan_type is None:
         return [assess_plan]
     return [assess_plan, scope.ctx.catalogue.tables["plan_types"].concept(scope.record.plan_type)]

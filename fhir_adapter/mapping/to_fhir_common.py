@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fhir_adapter.domain.records import Coding, Identifier, Period, Person
+from fhir_adapter.domain.records import Coding, Concept, Identifier, Period, Person
 from fhir_adapter.mapping.engine import JSON, Scope, mapping_function
 
 EPISODE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare"
@@ -53,9 +53,23 @@ def subject(scope: Scope) -> JSON:
 
 
 def to_fhir_coding(coding: Coding) -> JSON:
-    return {
-        k: v for k, v in (("system", coding.system), ("code", coding.code), ("display", coding.display)) if v
-    }
+    pairs = (
+        ("system", coding.system),
+        ("version", coding.version),
+        ("code", coding.code),
+        ("display", coding.display),
+    )
+    return {k: v for k, v in pairs if v}
+
+
+def to_fhir_concept(concept: Concept) -> JSON:
+    """A concept kept as another system sent it, back as a CodeableConcept."""
+    out: JSON = {}
+    if concept.codings:
+        out["coding"] = [to_fhir_coding(c) for c in concept.codings]
+    if concept.text:
+        out["text"] = concept.text
+    return out
 
 
 def to_fhir_identifier(ident: Identifier) -> JSON:

@@ -12,6 +12,7 @@ from fhir_adapter.mapping.to_fhir_assessment import (
 )
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id, to_fhir_care_plan, to_fhir_goal
 from fhir_adapter.mapping.to_fhir_episode import to_fhir_care_team, to_fhir_episode_of_care
+from fhir_adapter.mapping.to_fhir_external import is_external
 from fhir_adapter.mapping.to_fhir_patient import to_fhir_patient
 from fhir_adapter.mapping.to_fhir_referral import to_fhir_service_request, to_fhir_task
 
@@ -29,7 +30,8 @@ def episode_parts(episode: CaseEpisode, ctx: MapContext) -> list[Part]:
 
 
 def assessment_parts(assessment: Assessment, ctx: MapContext) -> list[Part]:
-    questionnaire_for(assessment, ctx, "kind")  # an unknown kind is the `kind` field's fault
+    if not is_external(assessment):
+        questionnaire_for(assessment, ctx, "kind")  # an unknown kind is the `kind` field's fault
     parts = [("assessment", assessment.id, to_fhir_questionnaire_response(assessment, ctx, ""))]
     observations = to_fhir_observations(assessment, ctx, "")
     return parts + [("observation", o["identifier"][0]["value"], o) for o in observations]

@@ -14,6 +14,7 @@ from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id
 from fhir_adapter.mapping.to_fhir_common import (
     episode_reference_extension,
     to_fhir_coding,
+    to_fhir_concept,
     to_fhir_identifier,
 )
 
@@ -48,6 +49,8 @@ def referral_extensions(scope: Scope) -> list[JSON]:
 
 @mapping_function
 def referral_category(scope: Scope) -> list[JSON]:
+    if scope.record.categories:
+        return [to_fhir_concept(c) for c in scope.record.categories]
     entry = scope.ctx.catalogue.tables["service_types"].entry(scope.record.service_type)
     if "category" not in entry:
         return []
@@ -58,6 +61,8 @@ def referral_category(scope: Scope) -> list[JSON]:
 def referral_code(scope: Scope) -> JSON:
     """The service's code; a referral for another coded service carries the coding it came with."""
     referral: Referral = scope.record
+    if referral.code:  # the hospital's concept, as it sent it
+        return to_fhir_concept(referral.code)
     concept = scope.ctx.catalogue.tables["service_types"].concept(referral.service_type)
     if referral.service_coding:
         concept = {"coding": [to_fhir_coding(referral.service_coding)]}

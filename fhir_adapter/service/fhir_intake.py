@@ -16,12 +16,13 @@ from typing import Any
 import orjson
 
 from fhir_adapter.domain.records import Referral, ReferralUpdate
+from fhir_adapter.domain.referrals import skipped
 from fhir_adapter.domain.stored import Stored, StoredRecord
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS, RESOURCE_TYPES
-from fhir_adapter.service import history, records
+from fhir_adapter.service import goal_intake, history, records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import (
     Invalid,
@@ -99,6 +100,7 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
         "ServiceRequest": reversed_.referrals,
         "CarePlan": reversed_.service_plans,
         "Task": reversed_.referral_updates,
+        "Goal": reversed_.goals,
     }
     found = by_type[rtype]
     if not found:
@@ -124,6 +126,8 @@ def receive(
     client_id = _client_of(work, deps, principal, resource, lookup)
     reversed_ = _reverse(deps, principal, resource, client_id, lookup)
     record = _record_of(reversed_, rtype)
+    if rtype == "Goal":
+        return _goal(work, deps, principal, resource, record, client_id, reversed_)
     if rtype == "Task":
         kind, record_id = "referral", record.referral_id
     else:
@@ -143,6 +147,23 @@ def receive(
     if stored is None:  # the record's projection always holds its main resource
         raise not_found(f"{rtype} of {kind} {record_id}")
     return Received(created, stored, reversed_.findings)
+
+
+def _goal(
+    work: Work,
+    deps: Deps,
+    principal: Principal,
+    resource: JSON,
+    goal: Any,
+    client_id: str,
+    got: Reversed,
+) -> Received:
+    ours = ReverseContext(deps.catalogue, principal.org.identity).our_id(resource, "goal")
+    created, record_id = goal_intake.receive_goal(work, deps, principal, goal, ours, client_id)
+    stored = work.resources.read(principal.org.id, "Goal", principal.org.identity.uuid("goal", record_id))
+    if stored is None:  # the plan's projection always holds its goals
+        raise not_found(f"Goal {record_id}")
+    return Received(created, stored, got.findings)
 
 
 def _keep_finer_status(deps: Deps, old: StoredRecord, referral: Referral) -> Referral:
@@ -165,17 +186,18 @@ def _save(work: Work, deps: Deps, principal: Principal, kind: str, record_id: st
     if isinstance(record, ReferralUpdate):  # a Task: a status change of a referral we have
         if old is None:
             raise invalid(f"no referral {record_id} to update", "focus")
-        if old.data["status"] != record.status:
-            history.apply_status(
-                work, deps, principal, old, record.status, record.status_reason, record.changed_at
-            )
+        history.apply_update(work, deps, principal, old, record)
         return False
     if isinstance(record, Referral) and old is not None:
         record = _keep_finer_status(deps, old, replace(record, id=record_id))
+        if record.status != old.data["status"]:  # the EHR's word, with the steps it skipped
+            record = replace(
+                record, status_by_ehr=True, skipped_statuses=skipped(old.data["status"], record.status)
+            )
     payload = deps.contract.dump(record) | {"id": record_id}
     payload.pop("version", None)
     if old is not None:
-        records.update(work, deps, principal, RECORD_KINDS[kind], record_id, payload)
+        records.update(work, deps, principal, RECORD_KINDS[kind], record_id, payload, lifecycle=False)
         return False
     records.create(work, deps, principal, RECORD_KINDS[kind], payload)
     return True

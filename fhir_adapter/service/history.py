@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from fhir_adapter.domain.errors import DomainError, IllegalTransition
-from fhir_adapter.domain.records import ReferralStatus
-from fhir_adapter.domain.referrals import transition
+from fhir_adapter.domain.records import ReferralStatus, ReferralUpdate
+from fhir_adapter.domain.referrals import transition, with_update
 from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.service.context import Principal, stamp
@@ -83,6 +83,19 @@ def change_status(
     return apply_status(
         work, deps, principal, old, payload["status"], payload.get("reason"), payload.get("at")
     )
+
+
+def apply_update(
+    work: Work, deps: Deps, principal: Principal, old: StoredRecord, update: ReferralUpdate
+) -> StoredRecord:
+    """What the EHR that owns a referral's Task says of it, recorded as its word (no lifecycle check: the
+    steps it skipped are named in the record)."""
+    referral = deps.contract.load(REFERRAL.name, old.data)
+    changed = with_update(referral, update)
+    if changed == referral:
+        return old
+    checked = deps.contract.load(REFERRAL.name, deps.contract.dump(changed))
+    return save_version(work, deps, principal, REFERRAL, old, checked)
 
 
 def apply_status(

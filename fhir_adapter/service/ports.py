@@ -58,6 +58,9 @@ class Work(Protocol):
     @property
     def people(self) -> People: ...
 
+    def savepoint(self) -> AbstractContextManager[object]:
+        """A part of the unit of work that an error undoes alone, leaving the rest to go on."""
+
 
 class Storage(Protocol):
     """Opens units of work: `writing()` commits when its block ends without an error, `reading()` never

@@ -130,7 +130,9 @@ def update(
     record_id: str,
     payload: Any,
     if_match: int | None = None,
+    lifecycle: bool = True,
 ) -> StoredRecord:
+    """Replace a record with a new version; `lifecycle` False: a referral's status is the EHR's word."""
     old = work.records.get(principal.org.id, kind.name, record_id, for_update=True)
     if old is None:
         raise not_found(f"{kind.label} {record_id}")
@@ -141,7 +143,7 @@ def update(
     _check_update(kind, old, record, "version" in payload)
     if _unversioned(deps.contract.dump(record)) == _unversioned(old.data):
         return old  # a re-send changes nothing: no new version of the record or of its FHIR resources
-    record = _next_version(kind, old, record, deps)
+    record = _next_version(kind, old, record, deps, lifecycle)
     _check_references(work, principal, kind, record)
     if isinstance(record, r.ServicePlan):
         _check_goals_kept(work, principal.org.id, old, record)
@@ -201,15 +203,16 @@ def save_version(
     )
 
 
-def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps) -> Any:
-    """Plans number their versions; referrals follow their lifecycle."""
+def _next_version(kind: RecordKind, old: StoredRecord, record: Any, deps: Deps, lifecycle: bool) -> Any:
+    """Plans number their versions; referrals follow their lifecycle (unless the status is the EHR's word)."""
     if isinstance(record, r.ServicePlan):
         return replace(record, version=old.version + 1)
-    if isinstance(record, r.Referral) and record.status != old.data["status"]:
+    if isinstance(record, r.Referral) and record.status != old.data["status"] and lifecycle:
         try:
             check_move(old.data["status"], record.status)
         except IllegalTransition as err:
             raise conflict(err.message, err.path) from err
+        record = replace(record, status_by_ehr=False, skipped_statuses=())
         if record.status_changed_at is None:
             return replace(record, status_changed_at=stamp(deps.clock()))
     return record

@@ -157,16 +157,18 @@ def _read_by_mapping(resource: dict[str, Any], key: str) -> bool:
     from fhir_adapter.mapping import (
         from_fhir_assessment,
         from_fhir_care_plan,
+        from_fhir_goal,
         from_fhir_patient,
         from_fhir_referral,
+        from_fhir_task,
     )
 
     handled = {
         "Patient": from_fhir_patient.HANDLED,
         "QuestionnaireResponse": from_fhir_assessment.HANDLED,
         "CarePlan": from_fhir_care_plan.HANDLED,
-        "Goal": from_fhir_care_plan.GOAL_HANDLED,
+        "Goal": from_fhir_goal.GOAL_HANDLED,
         "ServiceRequest": from_fhir_referral.HANDLED,
-        "Task": from_fhir_referral.TASK_HANDLED,
+        "Task": from_fhir_task.TASK_HANDLED,
     }
     return key in handled.get(resource["resourceType"], frozenset())

@@ -249,3 +249,13 @@ def test_escape_sequences_are_read_and_odd_ones_dropped(catalogue: Catalogue) ->
     text = MESSAGE.replace("Kim^Seo-yeon", "O\\T\\Brien\\X41\\\\.brx\\\\X0\\\\C2842\\^Seo\\S\\yeon\\")
     patient = read(text, classes=catalogue).patient
     assert (patient.family, patient.given) == ("O&BrienA", "Seo^yeon\\")
+
+
+def test_a_message_type_we_do_not_take_is_refused_as_unsupported(catalogue: Catalogue) -> None:
+    """A referral (REF^I12) is not taken as ADT: the refusal is table 0357's 200, unsupported message type."""
+    referral = MESSAGE.replace("ADT^A03^ADT_A03", "REF^I12^REF_I12")
+    with pytest.raises(ContentError) as refused:
+        read(referral, classes=catalogue)
+    assert (refused.value.code, refused.value.where) == ("200", "MSH-9")
+    answer = v2_ack.ack(referral, "AE", str(refused.value), refused.value.code, refused.value.where)
+    assert "|200^Unsupported message type^HL70357|" in answer

@@ -19,9 +19,12 @@ from fhir_adapter.api.schemas.common import (
     Text,
     WholeNumber,
 )
+from fhir_adapter.api.schemas.external import ReferenceSchema
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.errors import Rule
+
+EXTERNAL = "external"  # the kind of a response to an instrument we do not hold
 
 
 class AnswerSchema(Base):
@@ -37,6 +40,12 @@ class AnswerSchema(Base):
     choice = Text()
     coding = fields.Nested(CodingSchema)
     quantity = fields.Nested(QuantitySchema)
+    datetime = DateTime()
+    time = fields.String(
+        validate=validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9])(\.[0-9]{1,9})?$")
+    )
+    uri = Text()
+    reference = fields.Nested(ReferenceSchema)
 
     @validates_schema
     def exactly_one(self, data: dict[str, Any], **_: Any) -> None:
@@ -54,6 +63,8 @@ class AssessmentItemSchema(Base):
 
     link_id = Text(required=True)
     answers = fields.List(fields.Nested(AnswerSchema), load_default=list, validate=validate.Length(max=100))
+    text = Text()
+    parents = fields.List(Text(), validate=validate.Length(max=20))
 
 
 class AssessmentSchema(Base):
@@ -70,13 +81,19 @@ class AssessmentSchema(Base):
     episode_id = RecordId()
     author = fields.Nested(PersonSchema)
     sensitive = StrictBoolean(load_default=False)
+    questionnaire = Text()
+    title = Text()
 
     @validates_schema
     def unique_items(self, data: dict[str, Any], **_: Any) -> None:
-        seen: set[str] = set()
+        seen: set[tuple[tuple[str, ...], str]] = set()
         for i, item in enumerate(data.get("items", ())):
-            if item.link_id in seen:
+            if (item.parents, item.link_id) in seen:
                 raise ValidationError(
                     {"items": {i: {"link_id": [Rule(f"{item.link_id} is answered twice")]}}}
                 )
-            seen.add(item.link_id)
+            seen.add((item.parents, item.link_id))
+        if (data.get("kind") == EXTERNAL) != ("questionnaire" in data):
+            raise ValidationError(
+                Rule(f"kind {EXTERNAL} goes with the questionnaire it answers"), "questionnaire"
+            )

@@ -33,7 +33,10 @@ INSTANT_RE = re.compile(
     re.ASCII,
 )
 # FHIR code: no leading, trailing or doubled white space, no control character.
-CODE_RE = re.compile(r"^[^\s\x00-\x1f\x7f]+( [^\s\x00-\x1f\x7f]+)*$")
+# White space spelt out (Python's \s for text), so that the API document's pattern means the same to a
+# client's regular expressions as to ours.
+_WHITE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+CODE_RE = re.compile(rf"^[^{_WHITE}\x00-\x1f\x7f]+( [^{_WHITE}\x00-\x1f\x7f]+)*$")
 # What the R4B models accept as a FHIR string (Python's \S), with at least one visible character, and no
 # control character but tab, CR and LF (https://hl7.org/fhir/R4/datatypes.html#string; PostgreSQL text
 # cannot hold NUL).
@@ -190,6 +193,7 @@ class CodingSchema(Base):
     code = Code(required=True)
     system = Uri()
     display = Text()
+    version = Text()
 
 
 class QuantitySchema(Base):

@@ -18,6 +18,14 @@ from fhir_adapter.api.schemas.common import (
     Text,
     WholeNumber,
 )
+from fhir_adapter.api.schemas.external import (
+    MANY,
+    ConceptSchema,
+    NoteSchema,
+    ReferenceSchema,
+    ScheduleSchema,
+    SourceIdentifierSchema,
+)
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.domain.errors import DomainError
@@ -44,6 +52,9 @@ class GoalSchema(Base):
     target = fields.Nested(GoalTargetSchema)
     start_date = Date()
     due_date = Date()
+    description_code = fields.Nested(ConceptSchema)
+    categories = fields.List(fields.Nested(ConceptSchema), validate=MANY)
+    identifiers = fields.List(fields.Nested(SourceIdentifierSchema), validate=MANY)
 
 
 class ActivitySchema(Base):
@@ -57,6 +68,8 @@ class ActivitySchema(Base):
     schedule = Text()
     period = fields.Nested(PeriodSchema)
     goal_ids = fields.List(fields.String(validate=RECORD_ID))
+    code = fields.Nested(ConceptSchema)
+    timing = fields.Nested(ScheduleSchema)
 
 
 class ServicePlanSchema(Base):
@@ -73,6 +86,11 @@ class ServicePlanSchema(Base):
     goals = fields.List(fields.Nested(GoalSchema), validate=validate.Length(max=100))
     activities = fields.List(fields.Nested(ActivitySchema), validate=validate.Length(max=200))
     sensitive = StrictBoolean(load_default=False)
+    identifiers = fields.List(fields.Nested(SourceIdentifierSchema), validate=MANY)
+    categories = fields.List(fields.Nested(ConceptSchema), validate=MANY)
+    description = Text()
+    addresses = fields.List(fields.Nested(ReferenceSchema), validate=MANY)
+    notes = fields.List(fields.Nested(NoteSchema), validate=MANY)
 
     @validates_schema
     def goals_known(self, data: dict[str, Any], **_: Any) -> None:

@@ -9,6 +9,7 @@ from marshmallow import ValidationError, fields, post_load, validates_schema
 from fhir_adapter.api.schemas.common import (
     Base,
     CodingSchema,
+    DateTime,
     IdentifierSchema,
     Instant,
     OneOf,
@@ -17,6 +18,15 @@ from fhir_adapter.api.schemas.common import (
     RecordId,
     StrictBoolean,
     Text,
+)
+from fhir_adapter.api.schemas.external import (
+    MANY,
+    ConceptSchema,
+    NoteSchema,
+    OutputSchema,
+    ReferenceSchema,
+    ScheduleSchema,
+    SourceIdentifierSchema,
 )
 from fhir_adapter.domain import records as r
 from fhir_adapter.domain import vocabulary as v
@@ -71,11 +81,26 @@ class ReferralSchema(Base):
     requester = fields.Nested(PersonSchema)
     note = Text()
     sensitive = StrictBoolean(load_default=False)
+    identifiers = fields.List(fields.Nested(SourceIdentifierSchema), validate=MANY)
+    code = fields.Nested(ConceptSchema)
+    categories = fields.List(fields.Nested(ConceptSchema), validate=MANY)
+    reason_codes = fields.List(fields.Nested(ConceptSchema), validate=MANY)
+    reason_references = fields.List(fields.Nested(ReferenceSchema), validate=MANY)
+    occurrence = DateTime()
+    occurrence_timing = fields.Nested(ScheduleSchema)
+    notes = fields.List(fields.Nested(NoteSchema), validate=MANY)
+    status_reason_code = fields.Nested(ConceptSchema)
+    business_status = fields.Nested(ConceptSchema)
+    outputs = fields.List(fields.Nested(OutputSchema), validate=MANY)
+    status_by_ehr = StrictBoolean(load_default=False)
+    skipped_statuses = fields.List(OneOf(list(v.REFERRAL_STATUSES)), validate=MANY)
 
     @validates_schema
     def other_is_coded(self, data: dict[str, Any], **_: Any) -> None:
-        if data.get("service_type") == "other" and "service_coding" not in data:
-            raise ValidationError("service_type other needs a service_coding", "service_coding")
+        if data.get("service_type") == "other" and not ({"service_coding", "code"} & set(data)):
+            raise ValidationError(
+                "service_type other needs a service_coding or the code it was sent with", "service_coding"
+            )
         if data.get("service_type") != "other" and "service_coding" in data:
             raise ValidationError("a service_coding goes with service_type other", "service_coding")
         changed, authored = data.get("status_changed_at"), data.get("authored_on")
@@ -89,11 +114,16 @@ class ReferralSchema(Base):
         "allOf": [
             {
                 "if": {"properties": {"service_type": {"const": "other"}}},
-                "then": {"required": ["service_coding"]},
+                "then": {"anyOf": [{"required": ["service_coding"]}, {"required": ["code"]}]},
                 "else": {"not": {"required": ["service_coding"]}},
             },
             {
-                "if": {"properties": {"status": {"enum": sorted(NEEDS_REASON)}}},
+                "if": {
+                    "properties": {
+                        "status": {"enum": sorted(NEEDS_REASON)},
+                        "status_by_ehr": {"const": False},
+                    }
+                },
                 "then": {"required": ["status_reason"]},
             },
         ]

@@ -85,6 +85,13 @@ def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Cata
         # During the stay the hospital makes a referral and an assessment, and the referral we sent is under way.
         hospital.h.ehr.put(_ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter))
         hospital.h.ehr.put(_ehr_made("qr-hunger-vital-sign", hospital.patient, hospital.encounter))
+        # ... and writes its own discharge plan, a referral in words only and a questionnaire of its own.
+        for name in (
+            "careplan-hospital-discharge",
+            "servicerequest-text-only-meals",
+            "qr-hospital-functional-ko",
+        ):
+            hospital.h.ehr.put(_ehr_made(name, hospital.patient, hospital.encounter))
         task = tasks[0] | {"status": "in-progress", "lastModified": "2025-10-20T10:00:00Z"}
         task.pop("meta", None)
         hospital.h.ehr.put(task)
@@ -116,8 +123,16 @@ def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Cata
     ehr_request = _ehr_made("servicerequest-pt-discharge", hospital.patient, hospital.encounter)
     assert ehr_request["id"] in by_id, sorted(by_id)  # the hospital's referral is in the case record
     assert by_id["RF-7710"]["status"] == "in-progress"  # the Task's status came back
+    assert by_id["eSrMeals77"]["code"]["text"] == "Home-delivered meals, five days a week (lunch)"
+    assert by_id["eSrMeals77"]["identifiers"][0]["value"] == "ORD-88231"
     assessments = hospital.get(f"/api/v1/assessments?client_id={hospital.client_id}")["items"]
-    assert len(assessments) == 4
+    assert len(assessments) == 5
+    (functional,) = [a for a in assessments if a["kind"] == "external"]
+    assert functional["questionnaire"].endswith("/functional-discharge-ko|3")
+    plans = hospital.get(f"/api/v1/service-plans?client_id={hospital.client_id}&plan_type=hospital")["items"]
+    (plan,) = plans  # the hospital's own plan; ours, read back, is not taken again
+    assert plan["identifiers"][0]["value"] == "DCP-2025-04417"
+    assert plan["activities"][0]["timing"]["times_of_day"] == ["09:00:00"]
 
     ours = hospital.get(f"/fhir/Patient?identifier={hospital.client_id}")["entry"][0]["resource"]["id"]
     audited = hospital.get(f"/fhir/AuditEvent?patient={ours}&action=C&_count=100")["entry"]
@@ -137,7 +152,7 @@ def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Cata
     assert whats[("received", "applied")] == 2
     assert whats[("sent", "delivered")] >= 2
     assert whats[("read back", "delivered")] == 1
-    assert whats[("read back", "applied")] >= 3  # a referral, an assessment, a Task's status
+    assert whats[("read back", "applied")] >= 6  # referrals, assessments, a plan, a Task's status
 
 
 def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_sought_each_time(
