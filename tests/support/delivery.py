@@ -23,9 +23,11 @@ from fhir_adapter.adapters.org_store import get_org
 from fhir_adapter.adapters.sync_tables import delivery_ledger, outbox_jobs
 from fhir_adapter.bootstrap import build_worker
 from fhir_adapter.config import Settings
+from fhir_adapter.delivery.documents_out import documented_type
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.delivery.writes import PROVENANCE_TAG, business_identifier
 from fhir_adapter.domain.sync import OPEN, Ehr, Job
+from fhir_adapter.mapping.kinds import RECORD_KINDS
 from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import stamp, utc_now
@@ -170,6 +172,37 @@ class Harness:
             assert theirs.get("status") == resource.get("status"), resource["resourceType"]
             found.append(theirs)
         return found
+
+    def assert_documented_once(self, client_id: str) -> list[dict[str, Any]]:
+        """For an EHR that takes the records only as documents: none of the client's resources is there as
+        FHIR; each record (its main resource) has exactly one current DocumentReference, found by the record's
+        identifier, with our latest title; no version of a document is there twice; returns the documents."""
+        self.assert_sound()
+        ours = self.ours(client_id)
+        for resource in ours:
+            ident = business_identifier(resource)
+            token = f"{ident['system']}|{ident['value']}"
+            assert self.ehr.search(resource["resourceType"], identifier=token) == [], resource["resourceType"]
+        found = []
+        for resource in (r for r in ours if documented_record(r["resourceType"])):
+            ident = business_identifier(resource)
+            docs = self.ehr.search(
+                "DocumentReference", identifier=f"{ident['system']}/document|{ident['value']}"
+            )
+            versions = [d["masterIdentifier"]["value"] for d in docs]
+            assert len(versions) == len(set(versions)), (resource["resourceType"], versions)  # no copy
+            current = [d for d in docs if d["status"] == "current"]
+            assert len(current) == 1, (resource["resourceType"], ident, [d["status"] for d in docs])
+            if resource.get("title"):
+                assert current[0]["description"].endswith(resource["title"]), current[0]["description"]
+            found.append(current[0])
+        assert found, "none of the client's records has a document"
+        return found
+
+
+def documented_record(rtype: str) -> bool:
+    """Whether resources of this type are the main resource of a kind of record sent as a document."""
+    return any(kind.fhir_type == rtype for kind in RECORD_KINDS.values()) and documented_type(rtype)
 
 
 def removed_in_ehr(rows: list[Any]) -> set[str]:

@@ -14,13 +14,15 @@ from tests.support.fault_proxy import FaultProxy
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Cases marked postgresql_only (several worker processes, a server restart) run on PostgreSQL alone."""
+    """Cases marked postgresql_only (several worker processes, a server restart) run on PostgreSQL alone;
+    cases (or parameters) marked sqlite_only (variants the database does not change) on SQLite alone."""
+    only = {"sqlite": "postgresql_only", "postgresql": "sqlite_only"}
     dropped = [
         item
         for item in items
-        if item.get_closest_marker("postgresql_only")
-        and getattr(item, "callspec", None) is not None
-        and item.callspec.params.get("database_url") == "sqlite"  # type: ignore[attr-defined]
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url") in only  # type: ignore[attr-defined]
+        and item.get_closest_marker(only[item.callspec.params["database_url"]])  # type: ignore[attr-defined]
     ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
