@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,18 @@ class NotReady(Exception):
 def database(settings: Settings) -> Engine:
     """An engine without the web app's statement timeout: migrations, the worker, the listener, commands."""
     return make_engine(settings.database_url)
+
+
+@contextmanager
+def migrated_storage(settings: Settings) -> Iterator[SqlStorage]:
+    """The database brought to the latest revision, as the services take it; let go of at the end (the
+    commands that change accounts and organisations)."""
+    engine = database(settings)
+    try:
+        migrate.upgrade(engine)
+        yield SqlStorage(engine)
+    finally:
+        engine.dispose()
 
 
 def mappings(settings: Settings) -> Catalogue:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fhir_adapter.adapters import migrate
 from fhir_adapter.adapters.unit_of_work import SqlStorage
-from fhir_adapter.bootstrap import database
+from fhir_adapter.bootstrap import migrated_storage
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.stored import OrgRow
 from fhir_adapter.service import orgs
@@ -46,12 +45,8 @@ def cmd_orgs(args: argparse.Namespace, settings: Settings) -> int:
     if args.action != "list" and not args.org_id:
         print(f"orgs {args.action} needs the organisation's id", file=sys.stderr)
         return 2
-    engine = database(settings)
-    try:
-        migrate.upgrade(engine)
-        return _act(args, settings, SqlStorage(engine))
-    finally:
-        engine.dispose()
+    with migrated_storage(settings) as storage:
+        return _act(args, settings, storage)
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from fhir_adapter.adapters import migrate
 from fhir_adapter.adapters.unit_of_work import SqlStorage
-from fhir_adapter.bootstrap import database
+from fhir_adapter.bootstrap import migrated_storage
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.people import ROLES
 from fhir_adapter.service import people
@@ -37,12 +36,8 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     if args.action in ("add", "disable") and not args.name:
         print(f"users {args.action} needs the user's name", file=sys.stderr)
         return 2
-    engine = database(settings)
-    try:
-        migrate.upgrade(engine)
-        return _act(args, settings, SqlStorage(engine))
-    finally:
-        engine.dispose()
+    with migrated_storage(settings) as storage:
+        return _act(args, settings, storage)
 
 
 def _act(args: argparse.Namespace, settings: Settings, storage: SqlStorage) -> int:

@@ -5,8 +5,6 @@ the Hangul font made once per process keeps what Korean text needs."""
 from __future__ import annotations
 
 import io
-import shutil
-import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,17 +13,12 @@ import pytest
 from pypdf import PdfReader
 
 from fhir_adapter.documents import fonts, narrative, pdf
-
-FONTS = ("Noto Sans CJK", "Noto Sans Devanagari")
+from tests.support.fonts import require_script_fonts
 
 
 @pytest.fixture(scope="module", autouse=True)
 def installed_fonts() -> None:
-    fc_list = shutil.which("fc-list")
-    listed = subprocess.run([fc_list], capture_output=True, text=True, check=False).stdout if fc_list else ""
-    missing = [f for f in FONTS if f not in listed]
-    if missing:
-        pytest.skip(f"fonts {missing} are not installed: apt-get install fonts-noto-core fonts-noto-cjk")
+    require_script_fonts()
 
 
 def page(name: str, lang: str, goal: str) -> str:

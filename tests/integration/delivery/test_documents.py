@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-import shutil
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,19 +19,14 @@ from tests.integration.conftest import seed
 from tests.support.delivery import Harness
 from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import Fault, FaultProxy
+from tests.support.fonts import require_script_fonts
 
 PLAN_NOTE, EVALUATION_NOTE, REFERRAL_NOTE = "18776-5", "51848-0", "57133-1"
-FONTS = ("Noto Sans CJK", "Noto Sans Devanagari")
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fonts() -> None:
-    """The PDFs need fonts with Hangul and Devanagari glyphs (.ci/run installs them)."""
-    fc_list = shutil.which("fc-list")
-    listed = subprocess.run([fc_list], capture_output=True, text=True, check=False).stdout if fc_list else ""
-    missing = [f for f in FONTS if f not in listed]
-    if missing:
-        pytest.skip(f"fonts {missing} are not installed: apt-get install fonts-noto-core fonts-noto-cjk")
+    require_script_fonts()
 
 
 def _harness(base: Harness, server: EhrServer, ehr_id: str) -> Iterator[Harness]:
