@@ -78,6 +78,7 @@ def test_the_keyboard_reaches_the_content_and_every_form(
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
     page.keyboard.press("Enter")
+    page.wait_for_url("**#main", timeout=5000)  # following the link is not done when the key press returns
     assert page.url.endswith("#main")
     focusable = page.evaluate(
         """() => [...document.querySelectorAll('a, button, input:not([type=hidden])')]
