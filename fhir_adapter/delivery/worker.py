@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -20,7 +21,7 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import attempt, closure, linking
+from fhir_adapter.delivery import attempt, closure, documents_out, linking
 from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
@@ -86,6 +87,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set: at once while there are jobs, otherwise every poll interval."""
+        self.warm()
         pause = self.settings.poll_seconds
         while not stop.is_set():
             try:
@@ -96,6 +98,16 @@ class Worker:
                 busy, pause = False, min(pause * 2, 5.0)
             if not busy:
                 stop.wait(pause)
+
+    def warm(self) -> None:
+        """What the first job would otherwise wait for: the mappings loaded, the PDF renderers set up."""
+        began = time.monotonic()
+        self.catalogue()
+        try:
+            documents_out.warm()
+        except Exception as err:  # no fonts, say: the worker still delivers all that is not a document
+            log.error("delivery.documents_unavailable", error=type(err).__name__, where=raised_at(err))
+        log.info("delivery.ready", seconds=round(time.monotonic() - began, 2))
 
     def run_once(self) -> bool:
         """Deliver one job if one is due; False when there was none."""
