@@ -30,24 +30,15 @@ from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.outgoing import Prepared
 from fhir_adapter.delivery.writes import Outgoing, Written, business_identifier
-from fhir_adapter.documents import narrative, reference
-from fhir_adapter.documents.pdf import render, to_pdf
+from fhir_adapter.documents import narrative, reference, renderers
 from fhir_adapter.domain.stored import Stored
 from fhir_adapter.domain.sync import Sent
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS
 
 Record = tuple[str, str]  # (kind of record, record id)
-RENDERERS = 2  # threads rendering PDFs ahead (WeasyPrint's layout holds the GIL: more would not be faster)
 SENDERS = 4  # a job's documents waiting on the EHR at once
-# A page in each script we write and with a facts table: what a first real page would set up.
-WARM_PAGE = narrative.render(
-    "Plan of care note",
-    {"name": [{"text": "김민준"}, {"text": "अनन्या शर्मा"}]},
-    [{"resourceType": "Goal", "description": {"text": "주거 안정 · स्थिर आवास"}, "lifecycleStatus": "active"}],
-    "warming up",
-)
 _pools_lock = threading.Lock()
-_pools: dict[str, ThreadPoolExecutor] = {}
+_pools: list[ThreadPoolExecutor] = []
 
 
 def _records(conn: Connection, org_id: str, items: list[Outgoing]) -> dict[Record, list[Outgoing]]:
@@ -160,7 +151,7 @@ def send_documents(
     subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
     author = f"fhir-adapter for {prepared.ehr.org_id}"
     todo = [(record, got) for record, got in plan.pages.items() if got is not None and record in plan.carried]
-    pdfs = [_kept("documents", RENDERERS).submit(to_pdf, got.html) for _, got in todo]
+    pdfs = [renderers.pdf_of(got.html) for _, got in todo]
 
     def send(record: Record, got: reference.Page, pdf: Future[bytes]) -> list[Written]:
         carried = plan.carried[record]
@@ -185,7 +176,7 @@ def _each(
     try:
         if not side_by_side:
             return [w for (record, got), pdf in work for w in send(record, got, pdf)]
-        sending = [_kept("sending", SENDERS).submit(send, record, got, pdf) for (record, got), pdf in work]
+        sending = [_senders().submit(send, record, got, pdf) for (record, got), pdf in work]
         try:
             return [w for done in sending for w in done.result()]
         finally:
@@ -197,26 +188,12 @@ def _each(
             pdf.cancel()
 
 
-def _kept(name: str, threads: int) -> ThreadPoolExecutor:
-    """Threads kept for the process: `documents` render PDFs (each keeps its own font configuration,
-    documents/pdf.py, which a new thread would make again), `sending` waits on the EHR."""
+def _senders() -> ThreadPoolExecutor:
+    """The threads that wait on the EHR for a job's documents, kept for the process."""
     with _pools_lock:
-        if name not in _pools:
-            _pools[name] = ThreadPoolExecutor(threads, thread_name_prefix=name)
-        return _pools[name]
-
-
-def warm() -> None:
-    """Each renderer thread makes its font configuration and a first page in the scripts we write (Latin,
-    Hangul, Devanagari), as the first admission would have to."""
-    together = threading.Barrier(RENDERERS)
-
-    def first_page() -> None:
-        render(WARM_PAGE)
-        together.wait(timeout=60)  # holds this thread, so the next page is made on another
-
-    for done in [_kept("documents", RENDERERS).submit(first_page) for _ in range(RENDERERS)]:
-        done.result()
+        if not _pools:
+            _pools.append(ThreadPoolExecutor(SENDERS, thread_name_prefix="documents"))
+        return _pools[0]
 
 
 def _create(

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import attempt, closure, documents_out, linking
+from fhir_adapter.delivery import attempt, closure, linking
 from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
@@ -29,6 +29,7 @@ from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Written
+from fhir_adapter.documents import renderers
 from fhir_adapter.domain.sync import Ehr, Job, JobAction
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -104,7 +105,7 @@ class Worker:
         began = time.monotonic()
         self.catalogue()
         try:
-            documents_out.warm()
+            renderers.warm()
         except Exception as err:  # no fonts, say: the worker still delivers all that is not a document
             log.error("delivery.documents_unavailable", error=type(err).__name__, where=raised_at(err))
         log.info("delivery.ready", seconds=round(time.monotonic() - began, 2))

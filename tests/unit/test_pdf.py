@@ -130,20 +130,3 @@ def test_without_the_hangul_font_the_pdf_uses_the_installed_fonts() -> None:
     assert f'"Noto Sans Devanagari", "{fonts.FAMILY}", "Noto Sans CJK KR"' in with_face
     assert f"font-weight: 700; src: url({pdf.FONT_URL}700)" in with_face
 
-
-def test_warming_sets_up_every_renderer_thread() -> None:
-    """A worker warms its renderers when it starts: afterwards each of them already has its font
-    configuration, so no admission's page waits for one to be made."""
-    from fhir_adapter.delivery import documents_out
-
-    documents_out.warm()
-    renderers = documents_out._kept("documents", documents_out.RENDERERS)
-    together = threading.Barrier(documents_out.RENDERERS)
-
-    def ready() -> tuple[str, bool]:
-        together.wait(timeout=30)  # one check per thread
-        return threading.current_thread().name, getattr(pdf._local, "renderer", None) is not None
-
-    found = [f.result() for f in [renderers.submit(ready) for _ in range(documents_out.RENDERERS)]]
-    assert len({name for name, _ in found}) == documents_out.RENDERERS
-    assert all(made for _, made in found)
