@@ -252,10 +252,15 @@ def test_escape_sequences_are_read_and_odd_ones_dropped(catalogue: Catalogue) ->
 
 
 def test_a_message_type_we_do_not_take_is_refused_as_unsupported(catalogue: Catalogue) -> None:
-    """A referral (REF^I12) is not taken as ADT: the refusal is table 0357's 200, unsupported message type."""
-    referral = MESSAGE.replace("ADT^A03^ADT_A03", "REF^I12^REF_I12")
+    """A result (ORU^R01) is refused with table 0357's 200, unsupported message type, naming what is taken;
+    a referral message of another event than I12 with 201, unsupported event code."""
+    result = MESSAGE.replace("ADT^A03^ADT_A03", "ORU^R01^ORU_R01")
     with pytest.raises(ContentError) as refused:
-        read(referral, classes=catalogue)
+        read(result, classes=catalogue)
     assert (refused.value.code, refused.value.where) == ("200", "MSH-9")
-    answer = v2_ack.ack(referral, "AE", str(refused.value), refused.value.code, refused.value.where)
+    assert "ADT, REF^I12 and RRI^I12" in refused.value.reason
+    answer = v2_ack.ack(result, "AE", str(refused.value), refused.value.code, refused.value.where)
     assert "|200^Unsupported message type^HL70357|" in answer
+    with pytest.raises(ContentError) as other_event:
+        read(MESSAGE.replace("ADT^A03^ADT_A03", "REF^I13^REF_I12"), classes=catalogue)
+    assert (other_event.value.code, other_event.value.where) == ("201", "MSH-9")
