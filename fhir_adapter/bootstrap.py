@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import Engine
 
 from fhir_adapter import logs
-from fhir_adapter.adapters import ehr_store, migrate
+from fhir_adapter.adapters import ehr_store, migrate, org_store
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.adapters.db import is_postgres, make_engine, reading
 from fhir_adapter.adapters.unit_of_work import SqlStorage
@@ -32,7 +32,7 @@ from fhir_adapter.events import mllp
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.loader import load_catalogue
 from fhir_adapter.service import intake
-from fhir_adapter.service.auth import Authenticator
+from fhir_adapter.service.auth import Authenticator, to_org
 from fhir_adapter.service.context import Clock, utc_now
 from fhir_adapter.service.records import Deps
 
@@ -61,6 +61,11 @@ def migrated_storage(settings: Settings) -> Iterator[SqlStorage]:
 def mappings(settings: Settings) -> Catalogue:
     """The mappings and code tables, checked (MappingConfigError names the file and field at fault)."""
     return load_catalogue(settings.mappings_dir, settings.mappings_override)
+
+
+def record_deps(settings: Settings, catalogue: Catalogue | None = None, clock: Clock = utc_now) -> Deps:
+    """What the record use cases need, for a process that is not the web app (the listener, a command)."""
+    return Deps(catalogue or mappings(settings), clock, JsonContract())
 
 
 def bootstrap(
@@ -214,15 +219,16 @@ def build_listener(settings: Settings, org_id: str, ehr_id: str, options: Listen
         raise NotReady(why)
     with reading(engine) as conn:
         ehr = ehr_store.get_ehr(conn, org_id, ehr_id)
-    if ehr is None:
+        row = org_store.get_org(conn, org_id)
+    if ehr is None or row is None:
         raise NotReady(f"no EHR {ehr_id} in organisation {org_id}: `fhir-adapter ehrs add` it first")
-    catalogue = mappings(settings)
+    deps, org = record_deps(settings), to_org(row, settings)
     context, limits = _tls(options), _limits(options)
     demographics = settings.match_demographics
 
     storage = SqlStorage(engine)
 
     def handle(text: str) -> str:
-        return intake.take_v2(storage, catalogue, utc_now, demographics, ehr, text, "mllp")[1]
+        return intake.take_v2(storage, deps, org, demographics, ehr, text, "mllp")[1]
 
     return Listener(options.host, options.port, ehr, handle, context, limits)

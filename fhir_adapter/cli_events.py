@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import inbound_store, org_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.unit_of_work import SqlStorage
-from fhir_adapter.bootstrap import ListenerOptions, NotReady, build_listener, database
+from fhir_adapter.bootstrap import ListenerOptions, NotReady, build_listener, database, record_deps
 from fhir_adapter.config import Settings
 from fhir_adapter.domain.inbound import STATES, Inbound
 from fhir_adapter.service import intake
@@ -101,7 +101,7 @@ def _decide(engine: Engine, settings: Settings, args: argparse.Namespace) -> int
         return 2
     try:
         if args.action == "match":
-            done = intake.resolve(SqlStorage(engine), person, args.seq, args.client, utc_now)
+            done = intake.resolve(SqlStorage(engine), person, args.seq, args.client, record_deps(settings))
         else:
             done = [intake.dismiss(SqlStorage(engine), person, args.seq, args.reason.strip()[:500], utc_now)]
     except ServiceError as err:

@@ -86,7 +86,7 @@ def match_inbound(seq: int) -> Response:
         raise invalid("client_id names the client the message is about", "client_id")
     s = services()
     touched(patient_id(client_id, principal.org.identity))
-    done = intake.resolve(s.storage, principal, _seq(seq), client_id, s.deps.clock)
+    done = intake.resolve(s.storage, principal, _seq(seq), client_id, s.deps)
     return json_response({"applied": [inbound_json(m) for m in done]})
 
 

@@ -63,7 +63,7 @@ def adt(ehr_id: str) -> Response:
     s = services()
     text = raw.decode("utf-8", errors="replace")
     outcome, ack = intake.take_v2(
-        s.storage, s.deps.catalogue, s.deps.clock, s.settings.match_demographics, ehr, text, "http"
+        s.storage, s.deps, principal.org, s.settings.match_demographics, ehr, text, "http"
     )
     if request.accept_mimetypes.best_match(["application/json", ER7], "application/json") == ER7:
         return _er7(outcome, ack)

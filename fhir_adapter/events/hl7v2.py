@@ -1,4 +1,5 @@
-"""HL7 v2 ADT → Event (python-hl7); the ACK that answers it is built in v2_ack.
+"""HL7 v2 ADT → Event (python-hl7); the ACK that answers it is built in v2_ack. The referral messages
+(REF^I12, RRI^I12) are read by v2_referral with the field readers here.
 
 The event is MSH-9.2, never EVN-1: real feeds disagree, and MSH-9 is what the sender routes on. PID-3 gives
 the medical record number (the repetition whose assigning authority is the EHR's, else the one typed MR);
@@ -21,7 +22,10 @@ from fhir_adapter.mapping.terminology import CodeTable
 
 GENDERS = {"M": "male", "F": "female", "O": "other", "U": "unknown", "A": "other", "N": "unknown"}
 NEEDS_VISIT = ("admit", "register", "discharge", "cancel-admit", "cancel-discharge")
-REQUIRED, SEQUENCE, MESSAGE_TYPE = "101", "100", "200"  # HL7 table 0357 (FORM: v2_dates)
+REQUIRED, SEQUENCE, MESSAGE_TYPE, EVENT_CODE = "101", "100", "200", "201"  # table 0357 (FORM: v2_dates)
+# The message types taken, each with the trigger events taken of it (none named: every one).
+TAKEN: dict[str, frozenset[str]] = {"ADT": frozenset(), "REF": frozenset({"I12"}), "RRI": frozenset({"I12"})}
+TAKEN_WORDS = "ADT, REF^I12 and RRI^I12"
 
 
 def normalise(raw: str) -> str:
@@ -71,7 +75,7 @@ def parse(raw: str) -> hl7.Message:
         raise ContentError(f"the message cannot be parsed: {err}", "MSH", FORM) from err
 
 
-def _get(message: hl7.Message, segment: str, number: int) -> str:
+def value_of(message: hl7.Message, segment: str, number: int) -> str:
     try:
         value = str(message.segment(segment)[number])
     except (KeyError, IndexError):
@@ -79,16 +83,16 @@ def _get(message: hl7.Message, segment: str, number: int) -> str:
     return value
 
 
-def _parts(value: str, sep: str) -> list[str]:
+def parts(value: str, sep: str) -> list[str]:
     return value.split(sep) if value else []
 
 
-def _part(value: str, sep: str, index: int) -> str:
-    parts = _parts(value, sep)
-    return parts[index] if len(parts) > index else ""
+def part(value: str, sep: str, index: int) -> str:
+    found = parts(value, sep)
+    return found[index] if len(found) > index else ""
 
 
-def _unescape(message: hl7.Message, value: str) -> str:
+def unescape(message: hl7.Message, value: str) -> str:
     """A value with its escape sequences read (HL7 v2 section 2.7: F S T R E and Xhh..); other sequences,
     and what a hex sequence makes that is no text, are dropped. python-hl7's own unescape raises, or warns,
     on sequences a sender may well send; this never fails."""
@@ -119,17 +123,22 @@ def _of_table(table: CodeTable, code: str, system: str) -> bool:
     return table.key_for_coding(own, code) is not None and system in ("", alias, own)
 
 
-def _coded(message: hl7.Message, segment: str, number: int, table: CodeTable) -> Coded | None:
-    """A coded field (IS, or CWE code^text^system; its first repetition) as the sender sent it: the HL7
-    table's system only for one of the table's codes that names no other coding system."""
+def coded_value(message: hl7.Message, field: str, table: CodeTable | None = None) -> Coded | None:
+    """A coded field's text (IS, or CWE code^text^system; its first repetition) as the sender sent it: the
+    HL7 table's system only for one of the table's codes that names no other coding system."""
     rep, comp = message.separators[2], message.separators[3]
-    value = _part(_get(message, segment, number), rep, 0)
-    code, text, system = (_unescape(message, _part(value, comp, i)) for i in (0, 1, 2))
+    value = part(field, rep, 0)
+    code, text, system = (unescape(message, part(value, comp, i)) for i in (0, 1, 2))
     if not (code or text):
         return None
-    if _of_table(table, code, system):
+    if table is not None and _of_table(table, code, system):
         return Coded(code, text or None, table.system)
     return Coded(code or text, text or None, system or None)
+
+
+def coded_field(message: hl7.Message, segment: str, number: int, table: CodeTable) -> Coded | None:
+    """A coded field of the message's first `segment` (coded_value)."""
+    return coded_value(message, value_of(message, segment, number), table)
 
 
 def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
@@ -137,15 +146,15 @@ def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
     else the first (one of another authority matches no client: the message waits for a person)."""
     rep_sep, comp, sub = message.separators[2], message.separators[3], message.separators[4]
     found: list[tuple[str, str | None, str]] = []
-    for rep in _parts(_get(message, "PID", 3), rep_sep):
-        value = _part(rep, comp, 0)
+    for rep in parts(value_of(message, "PID", 3), rep_sep):
+        value = part(rep, comp, 0)
         if not value:
             continue
-        hd = _part(rep, comp, 3)
-        names = [n for n in (_part(hd, sub, 0), _part(hd, sub, 1)) if n]
+        hd = part(rep, comp, 3)
+        names = [n for n in (part(hd, sub, 0), part(hd, sub, 1)) if n]
         if authority and authority in names:
             return value, authority
-        found.append((value, names[0] if names else None, _part(rep, comp, 4)))
+        found.append((value, names[0] if names else None, part(rep, comp, 4)))
     if not found:
         raise ContentError("PID-3 (patient identifier list) holds no identifier", "PID-3", REQUIRED)
     typed = [f for f in found if f[2] == "MR"]
@@ -153,19 +162,19 @@ def _mrn(message: hl7.Message, authority: str | None) -> tuple[str, str | None]:
     return value, assigner
 
 
-def _patient(message: hl7.Message, authority: str | None, sexes: CodeTable) -> Patient:
+def patient_of(message: hl7.Message, authority: str | None, sexes: CodeTable) -> Patient:
     mrn, assigner = _mrn(message, authority)
     comp, rep_sep, sub = message.separators[3], message.separators[2], message.separators[4]
-    name = _part(_get(message, "PID", 5), rep_sep, 0)
-    family = _unescape(message, _part(_part(name, comp, 0), sub, 0)) or None
-    given = _unescape(message, _part(name, comp, 1)) or None
-    sex = _coded(message, "PID", 8, sexes)  # a sex of the sender's own is no FHIR gender
+    name = part(value_of(message, "PID", 5), rep_sep, 0)
+    family = unescape(message, part(part(name, comp, 0), sub, 0)) or None
+    given = unescape(message, part(name, comp, 1)) or None
+    sex = coded_field(message, "PID", 8, sexes)  # a sex of the sender's own is no FHIR gender
     return Patient(
         mrn=mrn,
         authority=assigner,
         family=family,
         given=given,
-        birth_date=date(_get(message, "PID", 7), "PID-7"),
+        birth_date=date(value_of(message, "PID", 7), "PID-7"),
         gender=GENDERS[sex.code] if sex and sex.system == sexes.system else None,
     )
 
@@ -173,11 +182,11 @@ def _patient(message: hl7.Message, authority: str | None, sexes: CodeTable) -> P
 def _class(message: hl7.Message, tables: Tables) -> str | None:
     """PV1-2 as a v3 ActCode when it is a table 0004 class the ConceptMap maps; the sender's own code as
     it came when it is not of table 0004; nothing for the table's classes that have no ActCode (N, U)."""
-    coded = _coded(message, "PV1", 2, tables["v2_patient_class"])
+    coded = coded_field(message, "PV1", 2, tables["v2_patient_class"])
     if coded is None:
         return None
     if coded.system != tables["v2_patient_class"].system:
-        _bounded(coded.code, 20, "PV1-2")
+        bounded(coded.code, 20, "PV1-2")
         return coded.code
     classes = tables["patient_class"]
     key = classes.key_for_code("v2", coded.code)
@@ -196,38 +205,48 @@ def _words(coded: Coded | None, table: CodeTable) -> str | None:
 def _visit(message: hl7.Message, tables: Tables) -> Visit:
     comp = message.separators[3]
     sub = message.separators[4]
-    location = _get(message, "PV1", 3)
-    where = [_unescape(message, _part(_part(location, comp, i), sub, 0)) for i in (3, 0, 1, 2)]
+    location = value_of(message, "PV1", 3)
+    where = [unescape(message, part(part(location, comp, i), sub, 0)) for i in (3, 0, 1, 2)]
     return Visit(
-        number=_part(_get(message, "PV1", 19), comp, 0) or None,
+        number=part(value_of(message, "PV1", 19), comp, 0) or None,
         class_code=_class(message, tables),
         location=" / ".join(w for w in where if w)[:200] or None,
-        admit_source=_words(_coded(message, "PV1", 14, tables["v2_admit_source"]), tables["v2_admit_source"]),
-        admitted_at=instant(_get(message, "PV1", 44), "PV1-44"),
-        discharged_at=instant(_get(message, "PV1", 45), "PV1-45"),
-        disposition=_coded(message, "PV1", 36, tables["v2_discharge_disposition"]),
+        admit_source=_words(
+            coded_field(message, "PV1", 14, tables["v2_admit_source"]), tables["v2_admit_source"]
+        ),
+        admitted_at=instant(value_of(message, "PV1", 44), "PV1-44"),
+        discharged_at=instant(value_of(message, "PV1", 45), "PV1-45"),
+        disposition=coded_field(message, "PV1", 36, tables["v2_discharge_disposition"]),
     )
 
 
-def _bounded(value: str | None, limit: int, where: str) -> None:
+def bounded(value: str | None, limit: int, where: str) -> None:
     if value and len(value) > limit:
         raise ContentError(f"{where} is longer than {limit} characters", where, FORM)
 
 
-def _header(message: hl7.Message, comp: str) -> tuple[str, str]:
-    """The message's control id and trigger event, from an MSH that says it is ADT."""
-    msh9 = _get(message, "MSH", 9)
-    control_id = _get(message, "MSH", 10)
+def header(message: hl7.Message) -> tuple[str, str, str]:
+    """The message's control id, type and trigger event, from an MSH that names a message type we take
+    (TAKEN: ADT of any event, and the referral messages of theirs)."""
+    comp = message.separators[3]
+    msh9 = value_of(message, "MSH", 9)
+    control_id = value_of(message, "MSH", 10)
     if not control_id:
         raise ContentError("MSH-10 (message control id) is empty", "MSH-10", REQUIRED)
-    if _part(msh9, comp, 0) != "ADT":
+    kind, code = part(msh9, comp, 0), part(msh9, comp, 1)
+    if kind not in TAKEN:
         raise ContentError(
-            f"MSH-9 is {msh9[:40] or 'empty'}: only ADT messages are taken", "MSH-9", MESSAGE_TYPE
+            f"MSH-9 is {msh9[:40] or 'empty'}: the message types taken are {TAKEN_WORDS}",
+            "MSH-9",
+            MESSAGE_TYPE,
         )
-    code = _part(msh9, comp, 1)
     if not code:
         raise ContentError("MSH-9.2 (trigger event) is empty", "MSH-9", REQUIRED)
-    return control_id, code
+    if TAKEN[kind] and code not in TAKEN[kind]:
+        raise ContentError(
+            f"MSH-9 is {msh9[:40]}: the message types taken are {TAKEN_WORDS}", "MSH-9", EVENT_CODE
+        )
+    return control_id, kind, code
 
 
 def _named(kind: str, code: str, visit: Visit, merged: str | None) -> None:
@@ -246,9 +265,9 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, tables: 
     """The event one ADT message carries; ContentError names the field that stops it. `tables`: the
     catalogue's code tables (the v2 tables of V2_TABLES, and patient_class for the Encounter's class)."""
     comp = message.separators[3]
-    control_id, code = _header(message, comp)
+    control_id, _, code = header(message)
     kind = V2_KINDS.get(code, "other")
-    patient = _patient(message, authority, tables["v2_administrative_sex"])
+    patient = patient_of(message, authority, tables["v2_administrative_sex"])
     visit = _visit(message, tables)
     for value, limit, where in (
         (control_id, 200, "MSH-10"),
@@ -257,8 +276,8 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, tables: 
         (patient.authority, 200, "PID-3"),
         (visit.number, 200, "PV1-19"),
     ):
-        _bounded(value, limit, where)
-    merged = _part(_get(message, "MRG", 1), comp, 0) or None
+        bounded(value, limit, where)
+    merged = part(value_of(message, "MRG", 1), comp, 0) or None
     _named(kind, code, visit, merged)
     return Event(
         channel=channel,
@@ -267,6 +286,7 @@ def to_event(message: hl7.Message, channel: str, authority: str | None, tables: 
         kind=kind,
         patient=patient,
         visit=visit,
-        occurred_at=instant(_get(message, "EVN", 2), "EVN-2") or instant(_get(message, "MSH", 7), "MSH-7"),
+        occurred_at=instant(value_of(message, "EVN", 2), "EVN-2")
+        or instant(value_of(message, "MSH", 7), "MSH-7"),
         merged_mrn=merged,
     )

@@ -197,12 +197,14 @@ def _require(kind: str, present: Iterable[str], needed: Iterable[str]) -> None:
 # The structures and tables the mapping code asks for by name.
 REQUIRED_STRUCTURES = STRUCTURES
 REQUIRED_TABLES = (*TABLE_COVERS, "goal_achievement", "observation_categories", "sdoh_categories")
-# The HL7 v2 tables the ADT reader recognises codes of (events/hl7v2.py).
+# The HL7 v2 tables the ADT and referral readers recognise codes of (events/hl7v2.py, v2_referral.py).
 REQUIRED_TABLES += (
     "v2_administrative_sex",
     "v2_patient_class",
     "v2_admit_source",
     "v2_discharge_disposition",
+    "v2_referral_status",
+    "v2_referral_priority",
 )
 # Named functions register themselves when their modules are imported.
 FUNCTION_MODULES = (

@@ -15,6 +15,10 @@ from fhir_adapter.domain.sync import Admission, AdmissionState, Ehr, JobAction, 
 from fhir_adapter.service import sync_plan
 from fhir_adapter.service.ports import Work
 
+ACTED_ON = frozenset(
+    {"admit", "register", "update", "discharge", "cancel-admit", "cancel-discharge", "merge"}
+)
+
 
 @dataclass(frozen=True)
 class Applied:
@@ -218,7 +222,7 @@ def apply(work: Work, ehr: Ehr, client_id: str, event: Event, now: str) -> Appli
             InboundState.REPORTED,
             f"{event.event}: MRN {event.merged_mrn} merged into {event.patient.mrn}; not applied, a person must merge the case records",
         )
-    if event.kind == "other":
+    if event.kind not in ACTED_ON:
         return Applied(InboundState.IGNORED, f"{event.event} is stored, not acted on")
     key = event.visit_key
     found = work.admissions.find(ehr.org_id, ehr.id, key) if key else None

@@ -19,14 +19,16 @@ from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.events import ContentError, Event, Patient
 from fhir_adapter.domain.inbound import Inbound, InboundState
 from fhir_adapter.domain.sync import Ehr
-from fhir_adapter.events import hl7v2, v2_ack
+from fhir_adapter.events import hl7v2, v2_ack, v2_referral
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
-from fhir_adapter.service import admissions, matching
+from fhir_adapter.service import admissions, matching, v2_referrals
 from fhir_adapter.service.audit import by_service
-from fhir_adapter.service.context import Clock, Principal, stamp
+from fhir_adapter.service.context import Clock, Org, Principal, stamp
 from fhir_adapter.service.errors import conflict, not_found
 from fhir_adapter.service.ports import Storage, StorageUnavailable, TooCostly, Work
+from fhir_adapter.service.records import Deps
+from fhir_adapter.service.v2_referrals import Side
 
 log = structlog.get_logger("fhir_adapter.intake")
 
@@ -66,9 +68,10 @@ def receive(
     clock: Clock,
     demographics: bool,
     same: Same | None = None,
+    side: Side | None = None,
 ) -> Outcome:
     """Store and act on one event. With `same`, a control id seen before is a repeat only when `same`
-    says the two bodies are one message."""
+    says the two bodies are one message; `side` keeps the referrals of referral messages."""
     now = stamp(clock())
     try:
         with storage.writing() as work:
@@ -82,7 +85,7 @@ def receive(
                     f"{event.control_id} was received {first}: not processed again",
                     before.seq if before else None,
                 )
-            outcome = _act(work, ehr, event, seq, said, demographics, now)
+            outcome = _act(work, ehr, event, seq, said, demographics, now, side)
     except (StorageUnavailable, TooCostly) as err:
         log.warning("intake.storage_unavailable", ehr=ehr.id, error=type(err).__name__)
         return Outcome("AR", "unavailable", "the message could not be stored: send it again")
@@ -90,14 +93,16 @@ def receive(
     return outcome
 
 
-def _act(work: Work, ehr: Ehr, event: Event, seq: int, said: str, demographics: bool, now: str) -> Outcome:
+def _act(
+    work: Work, ehr: Ehr, event: Event, seq: int, said: str, demographics: bool, now: str, side: Side | None
+) -> Outcome:
     """A stored message matched and applied, or left for a person when it matches nobody."""
     found = matching.match(work, ehr, event.patient, demographics)
     if found.client_id is None:
         work.messages.settle(seq, InboundState.NEEDS_MATCH, said + found.why)
         why = f"{said}stored; it matches no client ({found.why}) and waits for a person"
         return Outcome("AA", InboundState.NEEDS_MATCH, why, seq)
-    state, detail = _apply(work, ehr, event, seq, found.client_id, found.by, now, said)
+    state, detail = _apply(work, ehr, event, seq, found.client_id, found.by, now, said, side)
     return Outcome("AA", state, detail, seq)
 
 
@@ -110,9 +115,13 @@ def _apply(
     by: str | None,
     now: str,
     said: str = "",
+    side: Side | None = None,
 ) -> tuple[InboundState, str]:
     """A stored message about a client acted on, settled and audited: its state and detail."""
-    applied = admissions.apply(work, ehr, client_id, event, now)
+    if event.referral is not None and side is not None:
+        applied = v2_referrals.apply(work, side, ehr, client_id, event, now)
+    else:
+        applied = admissions.apply(work, ehr, client_id, event, now)
     detail = said + applied.detail
     work.messages.settle(seq, applied.state, detail, client_id, by)
     work.audit.add_many([received(work, ehr, event, client_id, now)])
@@ -154,10 +163,12 @@ def reject(storage: Storage, ehr: Ehr, channel: str, body: str, err: ContentErro
 
 
 def _read_v2(text: str, channel: str, ehr: Ehr, catalogue: Catalogue) -> Event:
-    """The event an ADT message carries; ContentError when it cannot be read, whatever the reason."""
+    """The event an ADT or referral message carries; ContentError when it cannot be read, whatever the
+    reason."""
     try:
         message = hl7v2.parse(text)
-        return hl7v2.to_event(message, channel, ehr.mrn_authority, catalogue.tables)
+        read = v2_referral.to_event if hl7v2.header(message)[1] in v2_referral.KINDS else hl7v2.to_event
+        return read(message, channel, ehr.mrn_authority, catalogue.tables)
     except ContentError:
         raise
     except Exception as err:  # a shape no rule foresaw: resending the same bytes would fail the same way
@@ -167,21 +178,23 @@ def _read_v2(text: str, channel: str, ehr: Ehr, catalogue: Catalogue) -> Event:
 
 def take_v2(
     storage: Storage,
-    catalogue: Catalogue,
-    clock: Clock,
+    deps: Deps,
+    org: Org,
     demographics: bool,
     ehr: Ehr,
     text: str,
     channel: str,
 ) -> tuple[Outcome, str]:
-    """Read, store and act on one ADT message (HTTP or MLLP): the outcome and the ACK to send back, which
-    can be built whatever the text."""
+    """Read, store and act on one ADT or referral message (HTTP or MLLP) of the organisation's EHR: the
+    outcome and the ACK to send back, which can be built whatever the text."""
+    clock = deps.clock
     try:
-        event = _read_v2(text, channel, ehr, catalogue)
+        event = _read_v2(text, channel, ehr, deps.catalogue)
     except ContentError as err:
         outcome = reject(storage, ehr, channel, hl7v2.normalise(text), err, clock)
         return outcome, v2_ack.ack(text, outcome.ack, outcome.detail, err.code, err.where)
-    outcome = receive(storage, ehr, event, hl7v2.normalise(text), clock, demographics, hl7v2.same_message)
+    body, side = hl7v2.normalise(text), Side(deps, org)
+    outcome = receive(storage, ehr, event, body, clock, demographics, hl7v2.same_message, side)
     return outcome, v2_ack.ack(text, outcome.ack, outcome.detail if outcome.ack != "AA" else "")
 
 
@@ -197,11 +210,11 @@ def _waiting(work: Work, org: str, seq: int, verb: str) -> Inbound:
     return msg
 
 
-def resolve(storage: Storage, principal: Principal, seq: int, client_id: str, clock: Clock) -> list[Inbound]:
+def resolve(storage: Storage, principal: Principal, seq: int, client_id: str, deps: Deps) -> list[Inbound]:
     """A person says whom a waiting message is about: it and the messages waiting for the same patient of
     the same EHR are applied, oldest first. The messages as they are now."""
     org, who = principal.org.id, principal.agent_id
-    now = stamp(clock())
+    now, side = stamp(deps.clock()), Side(deps, principal.org)
     with storage.writing() as work:
         msg = _waiting(work, org, seq, "resolved")
         if work.records.get(org, "client", client_id) is None:
@@ -213,7 +226,7 @@ def resolve(storage: Storage, principal: Principal, seq: int, client_id: str, cl
         for m in work.messages.waiting(org, msg.ehr_id, msg.event.patient.mrn):
             if m.seq != seq and not _same_patient(m.event.patient, msg.event.patient):
                 continue
-            state, detail = _apply(work, ehr, m.event, m.seq, client_id, "person", now)
+            state, detail = _apply(work, ehr, m.event, m.seq, client_id, "person", now, side=side)
             work.messages.resolved(m.seq, who, now)
             done.append(
                 replace(

@@ -26,7 +26,7 @@ def match(seq: int) -> Response:
         abort(404, f"There is no client {client_id}.")
     session.audit(g.web, "update", client_id, action="update")
     s = services()
-    done = intake.resolve(s.storage, g.web, row_id(seq, "inbound message"), client_id, s.deps.clock)
+    done = intake.resolve(s.storage, g.web, row_id(seq, "inbound message"), client_id, s.deps)
     flash(f"{len(done)} message(s) applied to client {client_id}; what they call for is queued for the EHR.")
     return redirect(url_for("web.client", client_id=client_id))
 

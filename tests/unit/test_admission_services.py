@@ -9,15 +9,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from fhir_adapter.api.schemas.contract import JsonContract
 from fhir_adapter.domain.events import Coded, Event, Patient, Visit
 from fhir_adapter.domain.inbound import InboundState
 from fhir_adapter.domain.stored import StoredRecord
 from fhir_adapter.domain.sync import AdmissionState, Ehr, JobAction, JobState
+from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.service import intake
 from fhir_adapter.service.context import Org, Principal
 from fhir_adapter.service.errors import NotFound
 from fhir_adapter.service.ports import StorageUnavailable, TooCostly
+from fhir_adapter.service.records import Deps
 from tests.support.fakes import FakeStorage
 
 ORG = "acme"
@@ -28,6 +31,10 @@ PLANNER = Principal("person-1", "A planner", Org(ORG, "Acme", "https://acme.exam
 
 def clock() -> datetime:
     return datetime(2026, 3, 1, 8, 30, tzinfo=ZoneInfo("Asia/Kolkata"))
+
+
+def deps(catalogue: Catalogue) -> Deps:
+    return Deps(catalogue, clock, JsonContract())
 
 
 def rec(kind: str, rid: str, **data: object) -> StoredRecord:
@@ -165,13 +172,13 @@ def test_a_visit_of_another_client_is_reported_not_applied(storage: FakeStorage)
 
 
 def test_an_unknown_mrn_waits_then_a_persons_match_applies_it_and_the_others_for_that_patient(
-    storage: FakeStorage,
+    storage: FakeStorage, catalogue: Catalogue
 ) -> None:
     for control, trigger, kind in (("MSG-1", "A01", "admit"), ("MSG-2", "A08", "update")):
         e = event(kind, trigger, control, mrn="MRN-9", admitted_at="2026-03-01T02:00:00.000000Z")
         assert intake.receive(storage, EHR, e, "MSH|...", clock, False).state == InboundState.NEEDS_MATCH
     assert storage.work.outbox.jobs == []
-    done = intake.resolve(storage, PLANNER, 1, "CL-1", clock)
+    done = intake.resolve(storage, PLANNER, 1, "CL-1", deps(catalogue))
     assert [(m.seq, m.state, m.resolved_by, m.resolved_at) for m in done] == [
         (1, InboundState.APPLIED, "person-1", NOW),
         (2, InboundState.APPLIED, "person-1", NOW),
@@ -179,10 +186,12 @@ def test_an_unknown_mrn_waits_then_a_persons_match_applies_it_and_the_others_for
     assert len(storage.work.outbox.jobs) == 1 and storage.work.messages.rows[0].matched_by == "person"
 
 
-def test_a_match_to_a_client_that_does_not_exist_changes_nothing(storage: FakeStorage) -> None:
+def test_a_match_to_a_client_that_does_not_exist_changes_nothing(
+    storage: FakeStorage, catalogue: Catalogue
+) -> None:
     intake.receive(storage, EHR, event("admit", "A01", "MSG-1", mrn="MRN-9"), "MSH|...", clock, False)
     with pytest.raises(NotFound):
-        intake.resolve(storage, PLANNER, 1, "CL-NOBODY", clock)
+        intake.resolve(storage, PLANNER, 1, "CL-NOBODY", deps(catalogue))
     assert storage.work.messages.rows[0].state is InboundState.NEEDS_MATCH
 
 

@@ -1,16 +1,17 @@
 """Reading ADT messages: the event from MSH-9, the MRN from PID-3 by assigning authority, the visit from
-PV1, HL7 time stamps to UTC, and the ACK."""
+PV1, HL7 time stamps to UTC, and the ACK; reading REF^I12 and RRI^I12 field by field."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fhir_adapter.domain.events import Coded, ContentError, Event
-from fhir_adapter.events import hl7v2, v2_ack
+from fhir_adapter.domain.events import Coded, ContentError, EntityId, Event
+from fhir_adapter.events import hl7v2, v2_ack, v2_referral
 from fhir_adapter.mapping.catalogue import Catalogue
-from tests.support import adt
+from tests.support import adt, referrals
 from tests.support.adt_mutations import mutated
 
 PV1 = {2: "E", 3: "ED^12^A^RGH", 14: "7^Emergency room", 19: "V77", 36: "01^Discharged to home"}
@@ -252,10 +253,102 @@ def test_escape_sequences_are_read_and_odd_ones_dropped(catalogue: Catalogue) ->
 
 
 def test_a_message_type_we_do_not_take_is_refused_as_unsupported(catalogue: Catalogue) -> None:
-    """A referral (REF^I12) is not taken as ADT: the refusal is table 0357's 200, unsupported message type."""
-    referral = MESSAGE.replace("ADT^A03^ADT_A03", "REF^I12^REF_I12")
+    """A result (ORU^R01) is refused with table 0357's 200, unsupported message type, naming what is taken;
+    a referral message of another event than I12 with 201, unsupported event code."""
+    result = MESSAGE.replace("ADT^A03^ADT_A03", "ORU^R01^ORU_R01")
     with pytest.raises(ContentError) as refused:
-        read(referral, classes=catalogue)
+        read(result, classes=catalogue)
     assert (refused.value.code, refused.value.where) == ("200", "MSH-9")
-    answer = v2_ack.ack(referral, "AE", str(refused.value), refused.value.code, refused.value.where)
+    assert "ADT, REF^I12 and RRI^I12" in refused.value.reason
+    answer = v2_ack.ack(result, "AE", str(refused.value), refused.value.code, refused.value.where)
     assert "|200^Unsupported message type^HL70357|" in answer
+    with pytest.raises(ContentError) as other_event:
+        read(MESSAGE.replace("ADT^A03^ADT_A03", "REF^I13^REF_I12"), classes=catalogue)
+    assert (other_event.value.code, other_event.value.where) == ("201", "MSH-9")
+
+
+# --- referrals: REF^I12 and RRI^I12 ---
+
+
+def read_referral(text: str, catalogue: Catalogue) -> Event:
+    return v2_referral.to_event(hl7v2.parse(text), "mllp", "RGH", catalogue.tables)
+
+
+def test_a_ref_reads_rf1_field_by_field(catalogue: Catalogue) -> None:
+    event = read_referral(referrals.ref(control_id="R-1"), catalogue)
+    r = event.referral
+    assert r is not None and (event.event, event.kind, event.control_id) == ("REF^I12", "referral", "v2:R-1")
+    assert r.status == Coded("P", "Pending", "http://terminology.hl7.org/CodeSystem/v2-0283")
+    assert r.priority == Coded("A", "ASAP", "http://terminology.hl7.org/CodeSystem/v2-0280")
+    assert (r.referral_type, r.category) == (
+        Coded("Psy", "Psychiatric", "HL70281"),
+        Coded("A", "Ambulatory", "HL70284"),
+    )
+    assert r.originating == EntityId("RGH-REF-2025-0917", "RGH_REFERRALS")
+    assert r.external == EntityId("CMS-0042", "CMS")
+    assert (r.effective, r.expiration) == ("2025-10-16", "2026-01-16")
+    assert r.reason == Coded("S", "Second Opinion", "HL70336")
+    assert (r.sent_at, r.facility) == ("2025-10-16T00:30:00.000000Z", "RGH")
+    assert event.patient.mrn == "MRN-448812"
+
+
+def test_a_ref_reads_providers_diagnoses_procedures_and_notes(catalogue: Catalogue) -> None:
+    r = read_referral(referrals.ref(), catalogue).referral
+    assert r is not None
+    referring, referred = r.providers
+    assert (referring.role_code, referring.name, referring.organization) == (
+        "RP",
+        "Dr. 지훈 박 MD",
+        "Riverside General Hospital",
+    )
+    assert (referring.address, referring.phone) == (
+        "12 Riverside Road, Springfield, IL, 62704, USA",
+        "217 5550101",
+    )
+    assert referring.identifiers == ("D-4471 (NPI)",)
+    assert (referred.role_code, referred.name, referred.organization) == (
+        "RT",
+        "Ms. प्रिया शर्मा",
+        "Springfield Community Services",
+    )
+    assert r.diagnoses == (
+        Coded("F32.1", "Major depressive disorder, single episode, moderate", "I10"),
+        Coded("Z59.0", "Homelessness", "I10"),
+    )
+    assert r.procedures == (Coded("90791", "Psychiatric diagnostic evaluation", "C4"),)
+    assert r.notes == (
+        "환자는 퇴원 후 주거 지원이 필요합니다.\nPatient lives alone since March.",
+        "कृपया सोमवार को संपर्क करें",
+    )
+    assert r.unread == ("AUT", "IN1", "OBR", "OBX", "NTE of OBX")
+
+
+def test_a_referral_round_trips_through_its_stored_json(catalogue: Catalogue) -> None:
+    event = read_referral(referrals.ref(), catalogue)
+    assert Event.from_json(orjson.loads(orjson.dumps(event.to_json()))) == event
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "code"),
+    [
+        (referrals.ref(drop=("RF1",)), "RF1", "101"),
+        (referrals.ref(referrals.Referral(mrn="")), "PID-3", "101"),
+        (referrals.ref(referrals.Referral(originating="", external="")), "RF1-6", "101"),
+        (referrals.ref(referrals.Referral(effective="2025-13-45")), "RF1-7", "102"),
+        (referrals.rri("", "RGH-REF-1"), "RF1-1", "101"),
+    ],
+)
+def test_a_referral_that_cannot_be_read_names_the_field(
+    catalogue: Catalogue, text: str, where: str, code: str
+) -> None:
+    with pytest.raises(ContentError) as refused:
+        read_referral(text, catalogue)
+    assert (refused.value.where, refused.value.code) == (where, code)
+
+
+def test_an_rri_reads_its_status_and_the_referral_it_answers(catalogue: Catalogue) -> None:
+    event = read_referral(referrals.rri("R^Rejected^HL70283", "RF-1", external="RGH-9"), catalogue)
+    r = event.referral
+    assert r is not None and (event.event, event.kind) == ("RRI^I12", "referral-answer")
+    assert r.status == Coded("R", "Rejected", "http://terminology.hl7.org/CodeSystem/v2-0283")
+    assert (r.originating, r.external) == (EntityId("RF-1", "RGH_REFERRALS"), EntityId("RGH-9", "CMS"))

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
-from fhir_adapter.adapters import ehr_store
+from fhir_adapter.adapters import ehr_store, org_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.service import intake
+from fhir_adapter.service.auth import to_org
+from fhir_adapter.service.context import Org
 from tests.conftest import ROOT, read_json
 from tests.integration.conftest import seed
 from tests.integration.delivery.conftest import proxy  # noqa: F401 - the fault proxy before the EHR
@@ -50,8 +52,14 @@ class Hospital:
         with reading(service.engine) as conn:
             ehr = ehr_store.get_ehr(conn, self.h.org_id, self.h.ehr_id)
         assert ehr is not None
-        catalogue, clock = service.deps.catalogue, service.deps.clock
-        return intake.take_v2(service.storage, catalogue, clock, False, ehr, text, "mllp")[1]
+        return intake.take_v2(service.storage, service.deps, self.org(), False, ehr, text, "mllp")[1]
+
+    def org(self) -> Org:
+        """The organisation as its EHR's messages act for it."""
+        with reading(self.h.service.engine) as conn:
+            row = org_store.get_org(conn, self.h.org_id)
+        assert row is not None
+        return to_org(row, self.h.service.settings)
 
     def get(self, path: str) -> Any:
         response = self.h.client.get(path, headers=self.h.headers)

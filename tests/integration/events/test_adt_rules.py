@@ -8,9 +8,13 @@ from typing import Any
 
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.unit_of_work import SqlStorage
+from fhir_adapter.api.schemas.contract import JsonContract
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.stored import OrgRow
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service import intake
+from fhir_adapter.service.auth import to_org
+from fhir_adapter.service.records import Deps
 from tests.integration.events.conftest import Hospital
 from tests.support import adt
 
@@ -158,8 +162,8 @@ def test_storage_away_is_ar_over_mllp(catalogue: Any) -> None:
     def handle(text: str) -> str:
         return intake.take_v2(
             SqlStorage(engine),
-            catalogue,
-            lambda: __import__("datetime").datetime.now(),
+            Deps(catalogue, lambda: __import__("datetime").datetime.now(), JsonContract()),
+            to_org(OrgRow("org", "Org", "https://org.example/ids"), settings),
             settings.match_demographics,
             ehr,
             text,
@@ -188,8 +192,8 @@ def test_the_demographic_rule_matches_only_when_configured_and_says_so(hospital:
     unknown_mrn = hospital.visit(mrn="MRN-NEW-1")  # Kim's name, birth date and sex, an MRN nobody has
 
     def take(text: str, demographics: bool) -> intake.Outcome:
-        catalogue, clock = service.deps.catalogue, service.deps.clock
-        return intake.take_v2(service.storage, catalogue, clock, demographics, ehr, text, "http")[0]
+        org = hospital.org()
+        return intake.take_v2(service.storage, service.deps, org, demographics, ehr, text, "http")[0]
 
     assert take(adt.message("A01", unknown_mrn), demographics=False).state == "needs_match"
     outcome = take(adt.message("A01", unknown_mrn), demographics=True)

@@ -15,12 +15,16 @@ from sqlalchemy import func, select
 from fhir_adapter.adapters.db import make_engine, reading
 from fhir_adapter.adapters.sync_tables import inbound_messages
 from fhir_adapter.adapters.unit_of_work import SqlStorage
+from fhir_adapter.api.schemas.contract import JsonContract
 from fhir_adapter.app import create_app
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
+from fhir_adapter.domain.stored import OrgRow
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service import intake
+from fhir_adapter.service.auth import to_org
 from fhir_adapter.service.context import utc_now
+from fhir_adapter.service.records import Deps
 from tests.integration.events.conftest import Hospital
 from tests.support import adt
 from tests.support.adt_mutations import mutated
@@ -133,8 +137,11 @@ def test_storage_away_is_ar_for_any_message_over_mllp(catalogue: Any) -> None:
     engine = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
     ehr = Ehr("org", "hospital", "http://127.0.0.1:1", "none")
 
+    deps = Deps(catalogue, utc_now, JsonContract())
+    org = to_org(OrgRow("org", "Org", "https://org.example/ids"), Settings())
+
     def handle(text: str) -> str:
-        return intake.take_v2(SqlStorage(engine), catalogue, utc_now, False, ehr, text, "mllp")[1]
+        return intake.take_v2(SqlStorage(engine), deps, org, False, ehr, text, "mllp")[1]
 
     listener = adt.Listener(handle).start()
     connection = adt.Sender(listener.port)
