@@ -2,7 +2,8 @@
 the case record.
 
 Read: the Encounter's discharge disposition, the patient's ServiceRequests and QuestionnaireResponses
-(new referrals and assessments) and Tasks (the status of the referrals we sent). Each resource read is kept
+(new referrals and assessments), with the Questionnaires of the hospital's own that they answer
+(delivery/instruments.py), and Tasks (the status of the referrals we sent). Each resource read is kept
 as an inbound message, once per version, with what became of it; one that cannot be carried is kept with
 the reason and does not hold up the others. What comes back is not echoed to the EHR it came from.
 """
@@ -27,6 +28,7 @@ from fhir_adapter.adapters import (
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.config import Settings
+from fhir_adapter.delivery import instruments
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.writes import rewrite
 from fhir_adapter.domain.audit import AuditRow
@@ -103,6 +105,7 @@ def _take(
     refs: dict[str, str],
     mine: dict[str, str],
     now: str,
+    instruments: dict[str, JSON],
 ) -> None:
     """One resource read back: kept as an inbound message, once per version, and carried into the case
     record unless it is not for us to take."""
@@ -118,7 +121,7 @@ def _take(
     if ignored:
         inbound_store.settle(conn, seq, InboundState.IGNORED, ignored, job.client_id)
         return
-    _carry(conn, deps, principal, job, seq, resource, refs)
+    _carry(conn, deps, principal, job, seq, resource, refs, instruments)
 
 
 def _ignored(rtype: str, ours: bool) -> str | None:
@@ -138,13 +141,14 @@ def _carry(
     seq: int,
     resource: JSON,
     refs: dict[str, str],
+    instruments: dict[str, JSON],
 ) -> None:
     """The resource carried into the case record, or refused with the reasons; its message settled so."""
     rtype = resource["resourceType"]
     translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, refs)
     try:
         with conn.begin_nested():
-            got = fhir_intake.receive(SqlWork(conn), deps, principal, translated)
+            got = fhir_intake.receive(SqlWork(conn), deps, principal, translated, instruments=instruments)
     except ServiceError as err:
         reasons = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
         inbound_store.settle(
@@ -180,6 +184,7 @@ class Puller:
             admission = admission_store.get(conn, job.org_id, int(context.get("admission", 0)))
         found = fetch(client, ehr_patient, context.get("since"))
         coded = disposition(client, admission) if admission else None
+        questionnaires = instruments.served(client, found, self.deps.catalogue)
         with writing(self.engine) as conn:
             principal = self._principal(conn, job)
             our_patient = patient_id(job.client_id, principal.org.identity)
@@ -187,7 +192,7 @@ class Puller:
             mine = ehr_store.ours_of(conn, job.org_id, job.ehr_id, named)
             refs = {**mine, f"Patient/{ehr_patient}": f"Patient/{our_patient}"}
             for resource in found:
-                _take(conn, self.deps, principal, job, resource, refs, mine, now)
+                _take(conn, self.deps, principal, job, resource, refs, mine, now, questionnaires)
             if coded and admission:
                 admission_store.discharged_to(conn, admission.id, coded, now)
             audit_store.add_many(conn, [_read_back(job, client.base, our_patient, now)])

@@ -104,9 +104,15 @@ def _own_words(item: JSON, q: QuestionnaireDef) -> bool:
 
 def _say_how_matched(resource: JSON, q: QuestionnaireDef | None, ctx: ReverseContext, path: str) -> None:
     if q is None:
+        words = (
+            "the title and item words are the Questionnaire's"
+            if instrument(resource, ctx)
+            else "the Questionnaire is neither sent along nor served: the item words are the response's own"
+        )
         ctx.report(
             f"{path}.questionnaire",
-            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']}",
+            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']} "
+            f"({words})",
             "information",
         )
     elif q.url != resource.get("questionnaire", "").split("|")[0]:

@@ -1,7 +1,7 @@
 """A QuestionnaireResponse to an instrument we do not hold → an assessment of kind `external`: the
 instrument's canonical, and every item with its linkId, its words, its answers (typed, codes kept) and the
-items it is nested in. A Questionnaire sent along (in the same Bundle) gives the title and the words of
-items the response does not repeat.
+items it is nested in. The Questionnaire, sent along (in the same Bundle) or served by the EHR the response
+was read from, gives the title and the words of items the response does not repeat.
 
 https://hl7.org/fhir/R4/questionnaireresponse.html
 """
@@ -28,16 +28,14 @@ ITEM_KEPT = frozenset({"linkId", "text", "answer", "item"})
 
 
 def instrument(resource: JSON, ctx: ReverseContext) -> JSON:
-    """The Questionnaire the response answers, when the input holds it."""
-    canonical = str(resource.get("questionnaire", "")).split("|")[0]
-    return next(
-        (
-            r
-            for r in ctx.entries.values()
-            if r.get("resourceType") == "Questionnaire" and r.get("url") == canonical
-        ),
-        {},
-    )
+    """The Questionnaire the response answers: the one the input holds, else the one its sender serves
+    under the canonical the response names; {} when neither has it (the response's own words are kept)."""
+    named = str(resource.get("questionnaire", ""))
+    canonical = named.split("|")[0]
+    along = (r for r in ctx.entries.values() if r.get("resourceType") == "Questionnaire")
+    served = ctx.instruments.get(named) or ctx.instruments.get(canonical) or {}
+    found = next((r for r in along if r.get("url") == canonical), served)
+    return found if found.get("url") == canonical else {}
 
 
 def _texts(items: list[JSON]) -> dict[str, str]:

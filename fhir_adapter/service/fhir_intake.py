@@ -9,7 +9,7 @@ not one of our patients is refused.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -85,9 +85,16 @@ def _client_of(work: Work, deps: Deps, principal: Principal, resource: JSON, loo
     return client_id
 
 
-def _reverse(deps: Deps, principal: Principal, resource: JSON, client_id: str, lookup: Lookup) -> Reversed:
+def _reverse(
+    deps: Deps,
+    principal: Principal,
+    resource: JSON,
+    client_id: str,
+    lookup: Lookup,
+    instruments: Mapping[str, JSON] | None,
+) -> Reversed:
     try:
-        return from_fhir(resource, deps.catalogue, principal.org.identity, client_id, lookup)
+        return from_fhir(resource, deps.catalogue, principal.org.identity, client_id, lookup, instruments)
     except InvalidFhirInput as err:
         raise Invalid([Problem(i.path, i.message) for i in err.issues]) from err
     except MappingError as err:
@@ -112,9 +119,15 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
 
 
 def receive(
-    work: Work, deps: Deps, principal: Principal, resource: JSON, target_id: str | None = None
+    work: Work,
+    deps: Deps,
+    principal: Principal,
+    resource: JSON,
+    target_id: str | None = None,
+    instruments: Mapping[str, JSON] | None = None,
 ) -> Received:
-    """Create (target_id None) or update one resource an EHR sent; 404 when the target is not ours."""
+    """Create (target_id None) or update one resource an EHR sent; 404 when the target is not ours.
+    `instruments`: Questionnaires the EHR serves, by canonical (what an answer to one we do not hold says)."""
     org = principal.org.id
     rtype = resource["resourceType"]
     target = work.resources.record_of(org, rtype, target_id) if target_id else None
@@ -124,7 +137,7 @@ def receive(
         resource = {**resource, "id": str(uuid.uuid4())}  # the server names what it is given to create
     lookup = _holdings(work, principal)
     client_id = _client_of(work, deps, principal, resource, lookup)
-    reversed_ = _reverse(deps, principal, resource, client_id, lookup)
+    reversed_ = _reverse(deps, principal, resource, client_id, lookup, instruments)
     record = _record_of(reversed_, rtype)
     if rtype == "Goal":
         return _goal(work, deps, principal, resource, record, client_id, reversed_)
