@@ -44,6 +44,10 @@ def test_entries_that_name_each_other_arrive_linked(client, kim_org):
         order["subject"]["reference"] == f"Patient/{pid}" and plan["subject"]["reference"] == f"Patient/{pid}"
     )
     assert task["focus"]["reference"] == f"ServiceRequest/{order['id']}"
+    # The stored ServiceRequest, which is what EHRs are sent, names the hospital's order number after ours.
+    assert [i["value"] for i in order["identifier"]][1:] == ["REF-2025-0418-3"]
+    assert order["identifier"][1]["assigner"] == {"display": "Riverside General Hospital"}
+    assert order["note"] == [{"text": "Client prefers a ground-floor flat near the clinic."}]
     assert plan["goal"] == [{"reference": f"Goal/{goal['id']}"}]
     referrals = client.get("/api/v1/referrals?client_id=CL-20417", headers=headers).json["items"]
     (housing,) = [r for r in referrals if r.get("identifiers", [{}])[0].get("value") == "REF-2025-0418-3"]
