@@ -52,10 +52,11 @@ class Received:
     findings: list[Finding]
 
 
-def _holdings(work: Work, principal: Principal) -> Lookup:
+def _holdings(work: Work, principal: Principal, along: dict[str, JSON] | None = None) -> Lookup:
     """Our current resources by relative reference (Type/id), each read once: what the reverse mapping
-    resolves the input's references against (the client, the episode, a plan's goals, a task's request)."""
-    cache: dict[str, JSON | None] = {}
+    resolves the input's references against (the client, the episode, a plan's goals, a task's request).
+    `along` holds resources sent with the input (a plan's Goals in the same Bundle), found first."""
+    cache: dict[str, JSON | None] = dict(along or {})
 
     def lookup(ref: str) -> JSON | None:
         if ref not in cache:
@@ -111,18 +112,30 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
     return found[0]
 
 
-def receive(
-    work: Work, deps: Deps, principal: Principal, resource: JSON, target_id: str | None = None
-) -> Received:
-    """Create (target_id None) or update one resource an EHR sent; 404 when the target is not ours."""
-    org = principal.org.id
-    rtype = resource["resourceType"]
-    target = work.resources.record_of(org, rtype, target_id) if target_id else None
+def _target(work: Work, principal: Principal, rtype: str, target_id: str | None) -> Any:
+    """The record an update names (kind, record id, restricted); 404 when it is not ours to see."""
+    target = work.resources.record_of(principal.org.id, rtype, target_id) if target_id else None
     if target_id and (target is None or (target[2] and not principal.restricted_access)):
         raise not_found(f"{rtype}/{target_id}")
+    return target
+
+
+def receive(
+    work: Work,
+    deps: Deps,
+    principal: Principal,
+    resource: JSON,
+    target_id: str | None = None,
+    along: dict[str, JSON] | None = None,
+) -> Received:
+    """Create (target_id None) or update one resource an EHR sent, with what comes `along`; 404 when the
+    target is not ours."""
+    org = principal.org.id
+    rtype = resource["resourceType"]
+    target = _target(work, principal, rtype, target_id)
     if not target_id and not resource.get("id"):
         resource = {**resource, "id": str(uuid.uuid4())}  # the server names what it is given to create
-    lookup = _holdings(work, principal)
+    lookup = _holdings(work, principal, along)
     client_id = _client_of(work, deps, principal, resource, lookup)
     reversed_ = _reverse(deps, principal, resource, client_id, lookup)
     record = _record_of(reversed_, rtype)
