@@ -23,7 +23,7 @@ from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import attempt, closure, linking
 from fhir_adapter.delivery.capabilities import Capabilities
-from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
+from fhir_adapter.delivery.capability_book import CapabilityBook, worth_a_fallback
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
@@ -219,7 +219,7 @@ class Worker:
                 ctx = attempt.Context(self.engine, self.catalogue, stamp(self.clock()))
                 return attempt.write(ctx, job, client, prepared, known, caps)
             except Failure as failure:
-                if self._fallback(failure, refused):
+                if worth_a_fallback(failure, refused):
                     caps = self._book.refused(
                         prepared.ehr, client, str(failure.resource_type), failure.status
                     )
@@ -231,24 +231,6 @@ class Worker:
                 rounds += 1
                 log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=rounds)
                 known = attempt.reread(client, prepared, known)
-
-    @staticmethod
-    def _fallback(failure: Failure, refused: set[str]) -> bool:
-        """A 403 or 405 on a write of a type not yet refused in this job: worth a fallback."""
-        rtype = failure.resource_type
-        if failure.status not in REFUSALS or rtype is None or rtype in refused:
-            return False
-        if rtype == "DocumentReference":
-            failure.reason, failure.detail = (
-                "documents_refused",
-                (
-                    f"The EHR refused the document carrying records it does not take as resources "
-                    f"(HTTP {failure.status}): nothing can be delivered there until it accepts "
-                    f"DocumentReference. Its answer: {failure.detail}"
-                ),
-            )
-            return False
-        return True
 
     def client(self, ehr: Ehr) -> EhrClient:
         return self._clients.get(ehr)

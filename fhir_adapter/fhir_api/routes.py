@@ -189,7 +189,10 @@ def bundle() -> Response:
     if len(bundle.get("entry") or []) > MAX_BUNDLE_ENTRIES:
         raise invalid(f"a Bundle of more than {MAX_BUNDLE_ENTRIES} entries", "Bundle.entry")
     services().auth.authenticate(request.headers.get("Authorization"))
-    types = sorted({resource["resourceType"] for _, resource, _ in bundle_intake.entries(bundle)})
+    found = bundle_intake.entries(bundle)
+    for rtype in sorted({e.resource["resourceType"] for e in found if not e.writes}):
+        require(rtype, "read", "batch")  # the patients the Bundle names, which it does not write
+    types = sorted({e.resource["resourceType"] for e in found if e.writes})
     principal = require(types[0] if types else "Bundle", "create", "batch")
     for rtype in types[1:]:  # a scope for every type the Bundle writes
         require(rtype, "create", "batch")

@@ -13,6 +13,7 @@ from typing import Any
 from fhir_adapter.domain.records import Coding, Identifier, Period, Person
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.identity import Identity
+from fhir_adapter.mapping.kinds import RESOURCE_TYPES
 from fhir_adapter.mapping.to_fhir_common import CONFIDENTIALITY, EPISODE_EXTENSION, V2_0203
 
 JSON = dict[str, Any]
@@ -43,6 +44,9 @@ class ReverseContext:
     # Questionnaires the sender serves, by canonical (`url|version` as a response names it): the words of
     # an instrument we do not hold, when the input does not carry it.
     instruments: Mapping[str, JSON] = field(default_factory=dict)
+    # The resources of the input by identity, with the id each one's record takes when it carries none of
+    # ours: its own id, or for a Bundle entry without one the UUID of its urn:uuid fullUrl.
+    local_ids: dict[int, str] = field(default_factory=dict)
 
     def report(self, path: str, message: str, severity: str = "warning") -> None:
         self.findings.append(Finding(path, message, severity))
@@ -52,6 +56,8 @@ class ReverseContext:
             self.entries[full_url] = resource
         if resource.get("id"):
             self.entries[f"{resource['resourceType']}/{resource['id']}"] = resource
+        from_url = full_url.removeprefix("urn:uuid:") if full_url and full_url.startswith("urn:uuid:") else ""
+        self.local_ids[id(resource)] = str(resource.get("id") or from_url)
 
     def resolve(self, ref: JSON | None) -> JSON | None:
         """The resource a literal reference names, when the input holds it or the receiver has it."""
@@ -81,7 +87,7 @@ class ReverseContext:
         ours = self.our_id(resource, kind)
         if ours:
             return ours
-        theirs = resource.get("id") or ""
+        theirs = self.local_ids.get(id(resource)) or resource.get("id") or ""
         self.report(
             path, f"no case-management identifier: the record takes the resource id {theirs!r}", "information"
         )
@@ -91,9 +97,15 @@ class ReverseContext:
         """The record id a reference points at: through the resource it resolves to, or its logical identifier."""
         if not ref:
             return None
-        ours = self.our_id(self.resolve(ref), kind)
+        found = self.resolve(ref)
+        ours = self.our_id(found, kind)
         if ours:
             return ours
+        if found is not None and found.get("resourceType") == RESOURCE_TYPES.get(kind):
+            # an entry of the input, which becomes a record of its own: the id that record takes
+            local = self.local_ids.get(id(found))
+            if local:
+                return local
         ident = ref.get("identifier") or {}
         if ident.get("system") == self.identity.system(kind):
             return str(ident.get("value"))

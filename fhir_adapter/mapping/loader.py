@@ -209,6 +209,7 @@ REQUIRED_TABLES += (
 # Named functions register themselves when their modules are imported.
 FUNCTION_MODULES = (
     "fhir_adapter.mapping.to_fhir_common",
+    "fhir_adapter.mapping.to_fhir_kept",
     "fhir_adapter.mapping.to_fhir_patient",
     "fhir_adapter.mapping.to_fhir_episode",
     "fhir_adapter.mapping.to_fhir_assessment",

@@ -12,6 +12,7 @@ from fhir_adapter.domain.records import Activity, Goal, ServicePlan
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
 from fhir_adapter.mapping.to_fhir_common import episode_reference_extension, to_fhir_concept, to_fhir_period
+from fhir_adapter.mapping.to_fhir_kept import to_fhir_timing
 
 CAREPLAN_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/careplan-category"
 XHTML = "http://www.w3.org/1999/xhtml"
@@ -70,16 +71,17 @@ def care_plan_goals(scope: Scope) -> list[JSON]:
 
 
 def _activity(activity: Activity, plan: ServicePlan, scope: Scope) -> JSON:
-    detail: JSON = {"code": scope.ctx.catalogue.tables["activity_kinds"].concept(activity.kind)}
+    kind = scope.ctx.catalogue.tables["activity_kinds"].concept(activity.kind)
+    detail: JSON = {"code": to_fhir_concept(activity.code) if activity.code else kind}
     if activity.goal_ids:
         detail["goal"] = [
             scope.ctx.reference("goal", goal_record_id(plan.id, g), "Goal") for g in activity.goal_ids
         ]
     detail["status"] = activity.status
-    timing: JSON = {}
-    if activity.period:
+    timing: JSON = to_fhir_timing(activity.timing) if activity.timing else {}
+    if activity.period and "repeat" not in timing:
         timing["repeat"] = {"boundsPeriod": to_fhir_period(activity.period)}
-    if activity.schedule:
+    if activity.schedule and "code" not in timing:
         timing["code"] = {"text": activity.schedule}
     if timing:
         detail["scheduledTiming"] = timing
@@ -121,7 +123,15 @@ def care_plan_narrative(scope: Scope) -> JSON:
 
 @mapping_function
 def goal_description(scope: Scope) -> JSON:
-    return {"text": scope.record.description}
+    """The hospital's coded description whole when it sent one; our words in either case."""
+    goal: Goal = scope.record
+    coded = to_fhir_concept(goal.description_code) if goal.description_code else {}
+    return coded | {"text": goal.description}
+
+
+@mapping_function
+def goal_categories(scope: Scope) -> list[JSON]:
+    return [to_fhir_concept(c) for c in scope.record.categories]
 
 
 @mapping_function

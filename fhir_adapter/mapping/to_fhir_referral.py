@@ -17,6 +17,13 @@ from fhir_adapter.mapping.to_fhir_common import (
     to_fhir_concept,
     to_fhir_identifier,
 )
+from fhir_adapter.mapping.to_fhir_kept import (
+    concepts,
+    to_fhir_note,
+    to_fhir_output,
+    to_fhir_reference,
+    to_fhir_timing,
+)
 
 PERTAINS_TO_GOAL = "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal"
 SDOHCC_CODES = "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
@@ -88,6 +95,9 @@ def organization_reference(target: Organization, scope: Scope) -> JSON:
 
 @mapping_function
 def referral_reason_code(scope: Scope) -> list[JSON]:
+    """Every reasonCode the hospital sent, whole; otherwise the coded problem or words of our reason."""
+    if scope.record.reason_codes:
+        return concepts(scope.record.reason_codes)
     reason = scope.record.reason
     if reason is None or not (reason.problem or reason.text):
         return []
@@ -100,13 +110,49 @@ def referral_reason_code(scope: Scope) -> list[JSON]:
 
 
 @mapping_function
+def referral_reason_reference(scope: Scope) -> list[JSON]:
+    return [to_fhir_reference(r) for r in scope.record.reason_references]
+
+
+@mapping_function
 def referral_note(scope: Scope) -> list[JSON]:
+    """The notes as written (author, time) when the record keeps them; otherwise the note's words."""
+    if scope.record.notes:
+        return [to_fhir_note(n) for n in scope.record.notes]
     return [{"text": scope.record.note}] if scope.record.note else []
 
 
 @mapping_function
+def referral_occurrence(scope: Scope) -> str | None:
+    """When the hospital said it happens, where the referral has no period (one occurrence[x] only)."""
+    referral: Referral = scope.record
+    return referral.occurrence if referral.period is None else None
+
+
+@mapping_function
+def referral_occurrence_timing(scope: Scope) -> JSON | None:
+    referral: Referral = scope.record
+    if referral.period is not None or referral.occurrence or referral.occurrence_timing is None:
+        return None
+    return to_fhir_timing(referral.occurrence_timing)
+
+
+@mapping_function
 def task_status_reason(scope: Scope) -> JSON | None:
-    return {"text": scope.record.status_reason} if scope.record.status_reason else None
+    """The hospital's coded reason whole (with our words for it), or the words alone."""
+    referral: Referral = scope.record
+    if referral.status_reason_code is not None:
+        concept = to_fhir_concept(referral.status_reason_code)
+        if referral.status_reason and "text" not in concept:
+            concept["text"] = referral.status_reason
+        return concept
+    return {"text": referral.status_reason} if referral.status_reason else None
+
+
+@mapping_function
+def task_business_status(scope: Scope) -> JSON | None:
+    status = scope.record.business_status
+    return to_fhir_concept(status) if status is not None else None
 
 
 @mapping_function
@@ -128,5 +174,8 @@ def task_owner(scope: Scope) -> JSON | None:
 
 @mapping_function
 def task_output(scope: Scope) -> list[JSON]:
+    """The outputs the hospital's Task reported, whole; otherwise the outcome as a resulting activity."""
+    if scope.record.outputs:
+        return [to_fhir_output(o) for o in scope.record.outputs]
     outcome = scope.record.outcome
     return [{"type": copy.deepcopy(RESULTING_ACTIVITY), "valueString": outcome}] if outcome else []

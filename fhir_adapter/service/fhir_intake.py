@@ -52,10 +52,11 @@ class Received:
     findings: list[Finding]
 
 
-def _holdings(work: Work, principal: Principal) -> Lookup:
+def _holdings(work: Work, principal: Principal, along: dict[str, JSON] | None = None) -> Lookup:
     """Our current resources by relative reference (Type/id), each read once: what the reverse mapping
-    resolves the input's references against (the client, the episode, a plan's goals, a task's request)."""
-    cache: dict[str, JSON | None] = {}
+    resolves the input's references against (the client, the episode, a plan's goals, a task's request).
+    `along` holds resources sent with the input (a plan's Goals in the same Bundle), found first."""
+    cache: dict[str, JSON | None] = dict(along or {})
 
     def lookup(ref: str) -> JSON | None:
         if ref not in cache:
@@ -118,24 +119,31 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
     return found[0]
 
 
+def _target(work: Work, principal: Principal, rtype: str, target_id: str | None) -> Any:
+    """The record an update names (kind, record id, restricted); 404 when it is not ours to see."""
+    target = work.resources.record_of(principal.org.id, rtype, target_id) if target_id else None
+    if target_id and (target is None or (target[2] and not principal.restricted_access)):
+        raise not_found(f"{rtype}/{target_id}")
+    return target
+
+
 def receive(
     work: Work,
     deps: Deps,
     principal: Principal,
     resource: JSON,
     target_id: str | None = None,
+    along: dict[str, JSON] | None = None,
     instruments: Mapping[str, JSON] | None = None,
 ) -> Received:
-    """Create (target_id None) or update one resource an EHR sent; 404 when the target is not ours.
-    `instruments`: Questionnaires the EHR serves, by canonical (what an answer to one we do not hold says)."""
+    """Create (target_id None) or update one resource an EHR sent, with what comes `along` and the
+    `instruments` (Questionnaires) its EHR serves; 404 when the target is not ours."""
     org = principal.org.id
     rtype = resource["resourceType"]
-    target = work.resources.record_of(org, rtype, target_id) if target_id else None
-    if target_id and (target is None or (target[2] and not principal.restricted_access)):
-        raise not_found(f"{rtype}/{target_id}")
+    target = _target(work, principal, rtype, target_id)
     if not target_id and not resource.get("id"):
         resource = {**resource, "id": str(uuid.uuid4())}  # the server names what it is given to create
-    lookup = _holdings(work, principal)
+    lookup = _holdings(work, principal, along)
     client_id = _client_of(work, deps, principal, resource, lookup)
     reversed_ = _reverse(deps, principal, resource, client_id, lookup, instruments)
     record = _record_of(reversed_, rtype)
@@ -147,19 +155,26 @@ def receive(
         kind, record_id = KIND_OF[rtype], target[1] if target else record.id
     if target and target[0] != kind:
         raise invalid(f"{rtype}/{target_id} belongs to a {target[0]}, not a {kind}")
-    try:
-        created = _save(work, deps, principal, kind, record_id, record)
-    except (Invalid, UnknownReference, RuleBroken) as err:  # the record it became is at fault: say so
-        label = RECORD_KINDS[kind].label
-        problems = [
-            Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
-        ]
-        raise Invalid(problems) from err
+    created = _save_read(work, deps, principal, rtype, kind, record_id, record)
     main = "referral-task" if rtype == "Task" else kind
     stored = work.resources.read(org, rtype, principal.org.identity.uuid(main, record_id))
     if stored is None:  # the record's projection always holds its main resource
         raise not_found(f"{rtype} of {kind} {record_id}")
     return Received(created, stored, reversed_.findings)
+
+
+def _save_read(
+    work: Work, deps: Deps, principal: Principal, rtype: str, kind: str, record_id: str, record: Any
+) -> bool:
+    """The record a resource was read as, saved; when the record is at fault, the resource is, and says so."""
+    try:
+        return _save(work, deps, principal, kind, record_id, record)
+    except (Invalid, UnknownReference, RuleBroken) as err:
+        label = RECORD_KINDS[kind].label
+        problems = [
+            Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
+        ]
+        raise Invalid(problems) from err
 
 
 def _goal(

@@ -11,7 +11,7 @@ from fhir_adapter.mapping.from_fhir_bundle import from_fhir
 from fhir_adapter.mapping.from_fhir_common import ALWAYS_HANDLED
 from fhir_adapter.mapping.identity import Identity
 from fhir_adapter.mapping.to_fhir_bundle import to_fhir_bundle
-from fhir_adapter.mapping.validation import validate_bundle, validate_resource
+from fhir_adapter.mapping.validation import validate_bundle, validate_fhir
 from tests.conftest import CASES, EHR, load_case, read_json
 
 MODES = ["conditional", "put"]
@@ -140,8 +140,8 @@ def test_sensitive_records_carry_a_security_label(case_path: Path, catalogue, id
 
 @pytest.mark.parametrize("ehr_path", EHR, ids=lambda p: p.stem)
 def test_ehr_input_is_valid_and_nothing_is_dropped_silently(ehr_path: Path, catalogue, identity) -> None:
-    data = read_json(ehr_path)
-    assert [i for i in validate_resource(data, catalogue) if i.severity == "error"] == []
+    data = read_json(ehr_path)  # a Bundle resolves its urn:uuid references against its own entries
+    assert [i for i in validate_fhir(data, catalogue, received=True) if i.severity == "error"] == []
     result = from_fhir(data, catalogue, identity)
     reported = " ".join(f.path for f in result.findings)
     resources = [e["resource"] for e in data.get("entry", [])] if data["resourceType"] == "Bundle" else [data]

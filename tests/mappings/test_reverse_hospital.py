@@ -3,8 +3,11 @@ every distinctive value reaches the record, beside what our vocabulary makes of 
 
 from __future__ import annotations
 
+import pytest
+
 from fhir_adapter.domain.concepts import Coding, Concept, Note, Reference
 from fhir_adapter.domain.referrals import by_ehr, skipped, with_update
+from fhir_adapter.mapping.errors import InvalidFhirInput
 from fhir_adapter.mapping.from_fhir_bundle import from_fhir
 from tests.conftest import ROOT, read_json
 
@@ -165,3 +168,26 @@ def test_what_the_hospital_sent_goes_on_as_valid_fhir(catalogue, identity) -> No
     (request, _task) = project("referral", meals.referrals[0], catalogue, identity)
     assert request["code"] == {"text": "Home-delivered meals, five days a week (lunch)"}
     assert {c["coding"][0]["code"] for c in request["category"]} == {"sdoh", "food-insecurity"}
+
+
+def test_entries_that_name_each_other_by_urn_uuid_are_read_linked(catalogue, identity) -> None:
+    """A transaction whose entries refer to each other by fullUrl: the records name the records those
+    entries became (an entry without an id takes the UUID of its fullUrl)."""
+    result = _reverse("bundle-discharge-transaction.json", catalogue, identity)
+    (client,) = result.clients
+    assert client.id == "0d7a3c52-8e1f-4b6d-a2c9-5f4e1b7d3a60"
+    (order,) = result.referrals
+    (plan,) = result.service_plans
+    assert order.client_id == plan.client_id == client.id
+    assert order.id == "9e2c4d71-5a3b-4f08-8d6e-1c7b0a9f3e25" and order.status == "sent"
+    assert [g.id for g in plan.goals] == ["e6f1b2a9-3c4d-4e7f-9a0b-8d2c5e1f7a36"]
+    assert not result.referral_updates and not result.goals  # read with their order and plan
+    assert not [f for f in result.findings if "linked to no client" in f.message], result.findings
+
+
+def test_a_urn_uuid_that_is_no_entry_is_refused_naming_it(catalogue, identity) -> None:
+    bundle = read_json(EHR / "bundle-discharge-transaction.json")
+    bundle["entry"][0]["resource"]["focus"] = {"reference": "urn:uuid:00000000-0000-4000-8000-000000000000"}
+    with pytest.raises(InvalidFhirInput) as refused:
+        from_fhir(bundle, catalogue, identity)
+    assert [i.path for i in refused.value.issues] == ["Bundle.entry[0].resource.focus"]
