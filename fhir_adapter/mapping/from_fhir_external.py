@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fhir_adapter.domain.records import Answer, AnswerKind, AssessmentItem, Quantity
+from fhir_adapter.domain.records import Answer, AnswerKind, AssessmentItem
 from fhir_adapter.mapping.from_fhir_common import JSON, ReverseContext
-from fhir_adapter.mapping.from_fhir_values import coding_of, reference_from
+from fhir_adapter.mapping.from_fhir_values import coding_of, quantity_from, reference_from
 
 KINDS = {
     "valueString": "text",
@@ -108,11 +108,9 @@ def external_answer(answer: JSON, ctx: ReverseContext, path: str) -> Answer | No
     if key == "valueCoding":
         coding = coding_of(value, ctx, f"{path}.valueCoding")
         return Answer("coding", coding) if coding else None
-    if key == "valueQuantity" and value.get("value") is not None and (value.get("unit") or value.get("code")):
-        unit = str(value.get("unit") or value.get("code"))
-        return Answer(
-            "quantity", Quantity(float(value["value"]), unit, value.get("system"), value.get("code"))
-        )
+    if key == "valueQuantity":
+        quantity = quantity_from(value, ctx, f"{path}.valueQuantity")
+        return Answer("quantity", quantity) if quantity else None
     if key == "valueReference":
         ref = reference_from(value, ctx, f"{path}.valueReference")
         return Answer("reference", ref) if ref else None
