@@ -31,7 +31,16 @@ CATALOGUE = load_catalogue()
 IDENTITY = Identity("test-tenant", "cms-test", "https://cms.example.org/identifiers")
 # What EHRs write and send back, and the case episode. A Patient (read only by map --reverse, to make a
 # case file) is not held to this yet: parts of its identifiers, addresses and contacts are not named.
-READ = ("ServiceRequest", "Task", "CarePlan", "Goal", "QuestionnaireResponse", "EpisodeOfCare")
+READ = (
+    "ServiceRequest",
+    "Task",
+    "CarePlan",
+    "Goal",
+    "QuestionnaireResponse",
+    "EpisodeOfCare",
+    "DocumentReference",
+    "Appointment",
+)
 DRAWN = READ
 # What a resource says of itself (and element ids, which only serve references inside it), and the
 # references that name the record's client or referral (the client's record holds its name).
