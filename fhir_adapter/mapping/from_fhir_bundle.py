@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir_adapter.domain.packet import Appointment, HospitalDocument
 from fhir_adapter.domain.records import (
     Assessment,
     CaseEpisode,
@@ -16,7 +17,6 @@ from fhir_adapter.domain.records import (
     ReferralUpdate,
     ServicePlan,
 )
-from fhir_adapter.domain.packet import Appointment, HospitalDocument
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_appointment import from_fhir_appointment
