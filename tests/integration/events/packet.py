@@ -15,21 +15,21 @@ PDF = base64.b64decode(INLINE["content"][0]["attachment"]["data"])
 AMENDED_PDF = PDF + b"% amended after the pharmacist's review\n"
 
 
-def _made(name: str, patient: str, encounter: str) -> dict[str, Any]:
+def _made(name: str, patient: str, encounter: str, day: str) -> dict[str, Any]:
     resource = copy.deepcopy(read_json(EHR / name))
     resource.pop("meta", None)
     if resource["resourceType"] == "Appointment":
         resource["participant"][0]["actor"]["reference"] = f"Patient/{patient}"
-        # a week after the stay the tests discharge from (October 2025)
-        resource |= {"start": "2025-10-27T10:30:00+09:00", "end": "2025-10-27T11:00:00+09:00"}
+        resource |= {"start": f"{day}T10:30:00+09:00", "end": f"{day}T11:00:00+09:00"}
     else:
         resource["subject"] = {"reference": f"Patient/{patient}"}
         resource.setdefault("context", {})["encounter"] = [{"reference": f"Encounter/{encounter}"}]
     return resource
 
 
-def put_packet(ehr: Any, patient: str, encounter: str) -> None:
-    """The summaries, the Binary one of them names, and the appointment, written in the EHR."""
+def put_packet(ehr: Any, patient: str, encounter: str, day: str = "2025-10-27") -> None:
+    """The summaries, the Binary one of them names, and the appointment on `day` (by default a week after
+    the stay the tests discharge from), written in the EHR."""
     data = base64.b64encode(AMENDED_PDF).decode()
     ehr.put({"resourceType": "Binary", "id": "bin-ds-7731", "contentType": "application/pdf", "data": data})
     for name in (
@@ -37,7 +37,7 @@ def put_packet(ehr: Any, patient: str, encounter: str) -> None:
         "documentreference-discharge-summary-binary.json",
         "appointment-follow-up-respiratory.json",
     ):
-        ehr.put(_made(name, patient, encounter))
+        ehr.put(_made(name, patient, encounter, day))
 
 
 def check_packet(hospital: Any) -> None:
