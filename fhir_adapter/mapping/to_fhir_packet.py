@@ -9,6 +9,7 @@ from __future__ import annotations
 from fhir_adapter.domain.concepts import Concept, Reference, SourceIdentifier
 from fhir_adapter.domain.packet import Appointment, DocumentContent, HospitalDocument, Participant
 from fhir_adapter.mapping.engine import JSON, MapContext, Scope, apply_structure, mapping_function
+from fhir_adapter.mapping.strict import reference_type
 from fhir_adapter.mapping.to_fhir_common import (
     business_identifier,
     to_fhir_coding,
@@ -42,19 +43,47 @@ def to_fhir_source_identifier(ident: SourceIdentifier) -> JSON:
     )
 
 
-def to_fhir_reference(ref: Reference) -> JSON:
+# The types each element's references may name (R4); a reference kept of another type (a record written
+# through the API may hold any) shows by its display (else its words) and identifier only.
+PRACTITIONERS = frozenset({"Practitioner", "PractitionerRole", "Organization"})
+TARGETS = {
+    "author": PRACTITIONERS | {"Device", "Patient", "RelatedPerson"},
+    "authenticator": PRACTITIONERS,
+    "custodian": frozenset({"Organization"}),
+    "encounter": frozenset({"Encounter", "EpisodeOfCare"}),
+    "actor": frozenset(
+        {
+            "Patient",
+            "Practitioner",
+            "PractitionerRole",
+            "RelatedPerson",
+            "Device",
+            "HealthcareService",
+            "Location",
+        }
+    ),
+    "reasonReference": frozenset({"Condition", "Procedure", "Observation", "ImmunizationRecommendation"}),
+    "basedOn": frozenset({"ServiceRequest"}),
+}
+
+
+def to_fhir_reference(ref: Reference, element: str) -> JSON | None:
+    """The reference as kept, but for a literal reference or type that the element cannot name."""
+    allowed = TARGETS[element]
+    literal = ref.reference if ref.reference and reference_type(ref.reference) in (None, *allowed) else None
     ident = to_fhir_source_identifier(ref.identifier) if ref.identifier else None
-    return _drop_empty(
-        {"reference": ref.reference, "type": ref.type, "identifier": ident, "display": ref.display}
-    )
+    kind = ref.type if ref.type in allowed else None
+    display = ref.display or (ref.reference if literal is None else None)  # by its words, at least
+    return _drop_empty({"reference": literal, "type": kind, "identifier": ident, "display": display}) or None
 
 
 def _concepts(concepts: tuple[Concept, ...]) -> list[JSON]:
     return [to_fhir_concept(c) for c in concepts]
 
 
-def _references(refs: tuple[Reference, ...]) -> list[JSON]:
-    return [to_fhir_reference(r) for r in refs]
+def _references(refs: tuple[Reference, ...], element: str) -> list[JSON]:
+    found = (to_fhir_reference(r, element) for r in refs)
+    return [r for r in found if r]
 
 
 @mapping_function
@@ -82,17 +111,18 @@ def document_master_identifier(scope: Scope) -> JSON | None:
 
 @mapping_function
 def document_authors(scope: Scope) -> list[JSON]:
-    return _references(scope.record.authors)
+    return _references(scope.record.authors, "author")
 
 
 @mapping_function
 def document_authenticator(scope: Scope) -> JSON | None:
-    return to_fhir_reference(scope.record.authenticator) if scope.record.authenticator else None
+    found = scope.record.authenticator
+    return to_fhir_reference(found, "authenticator") if found else None
 
 
 @mapping_function
 def document_custodian(scope: Scope) -> JSON | None:
-    return to_fhir_reference(scope.record.custodian) if scope.record.custodian else None
+    return to_fhir_reference(scope.record.custodian, "custodian") if scope.record.custodian else None
 
 
 @mapping_function
@@ -131,7 +161,7 @@ def document_context(scope: Scope) -> JSON:
     document: HospitalDocument = scope.record
     return _drop_empty(
         {
-            "encounter": _references(document.encounters),
+            "encounter": _references(document.encounters, "encounter"),
             "period": to_fhir_period(document.period),
             "facilityType": to_fhir_concept(document.facility_type) if document.facility_type else None,
             "practiceSetting": (
@@ -142,7 +172,7 @@ def document_context(scope: Scope) -> JSON:
 
 
 def _participant(participant: Participant, scope: Scope) -> JSON:
-    actor = to_fhir_reference(participant.actor) if participant.actor else None
+    actor = to_fhir_reference(participant.actor, "actor") if participant.actor else None
     if participant.patient:  # the client: our Patient, by the name the hospital gave
         actor = scope.ctx.reference("client", scope.ctx.client_id, "Patient")
         if participant.actor and participant.actor.display:
@@ -197,7 +227,7 @@ def appointment_reason_codes(scope: Scope) -> list[JSON]:
 
 @mapping_function
 def appointment_reason_references(scope: Scope) -> list[JSON]:
-    return _references(scope.record.reason_references)
+    return _references(scope.record.reason_references, "reasonReference")
 
 
 @mapping_function
@@ -208,4 +238,4 @@ def appointment_cancelation_reason(scope: Scope) -> JSON | None:
 
 @mapping_function
 def appointment_based_on(scope: Scope) -> list[JSON]:
-    return _references(scope.record.based_on)
+    return _references(scope.record.based_on, "basedOn")

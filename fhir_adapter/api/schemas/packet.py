@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from marshmallow import ValidationError, fields, validate
 
 from fhir_adapter.api.schemas.common import (
+    _WHITE,
     Base,
     Code,
     CodingSchema,
@@ -26,22 +27,36 @@ from fhir_adapter.domain.dates import compare
 from fhir_adapter.errors import Rule
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+# FHIR base64Binary (padded, without white space)
+BASE64_RE = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$")
+URL_RE = re.compile(rf"^[^{_WHITE}\x00-\x1f\x7f]{{1,4096}}$")  # FHIR url: no white space or control character
 
 
 class DocumentContentSchema(Base):
     """One attachment as the hospital described it; `sha256` names the bytes kept here."""
 
     record = p.DocumentContent
+    json_schema: ClassVar[dict[str, Any]] = {
+        "anyOf": [
+            {"required": [name]}
+            for name in ("content_type", "language", "title", "creation", "size", "hash", "url")
+        ]
+    }
 
     content_type = Code()
     language = Code()
     title = Text()
     creation = DateTime()
     size = WholeNumber(validate=validate.Range(min=0, max=2**31 - 1))
-    hash = Text()
-    url = Text()
+    hash = fields.String(validate=validate.Regexp(BASE64_RE, error="the SHA-1 in base64"))
+    url = fields.String(validate=validate.Regexp(URL_RE, error="a URL, without white space"))
     format = fields.Nested(CodingSchema)
     sha256 = fields.String(validate=validate.Regexp(SHA256_RE, error="64 lower-case hex digits"))
+
+    def check(self, data: dict[str, Any]) -> dict[str, Any]:
+        if not set(data) - {"format", "sha256"}:
+            raise ValidationError("an attachment is described by its content type, url, title, size, ...")
+        return data
 
 
 class HospitalDocumentSchema(Base):
@@ -65,7 +80,9 @@ class HospitalDocumentSchema(Base):
     facility_type = fields.Nested(ConceptSchema)
     practice_setting = fields.Nested(ConceptSchema)
     security_labels = fields.List(fields.Nested(ConceptSchema), validate=MANY)
-    contents = fields.List(fields.Nested(DocumentContentSchema), validate=validate.Length(min=1, max=100))
+    contents = fields.List(
+        fields.Nested(DocumentContentSchema), required=True, validate=validate.Length(min=1, max=100)
+    )
     sensitive = StrictBoolean(load_default=False)
 
 
