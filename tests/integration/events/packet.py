@@ -58,3 +58,7 @@ def check_packet(hospital: Any) -> None:
     assert appointment["start"] == "2025-10-27T10:30:00+09:00"
     assert appointment["patient_instruction"].startswith("흉부 X선 촬영을 위해")
     assert appointment["participants"][0]["patient"] is True
+    returned = hospital.get(f"/api/v1/clients/{hospital.client_id}/timeline")["returned"]
+    summaries = [e for e in returned if e["what"] == "document"]
+    assert [e["id"] for e in returned if e["what"] == "appointment"] == [appointment["id"]]
+    assert len(summaries) == 2 and all(e["summary"] and e["content"] for e in summaries)
