@@ -10,7 +10,18 @@ from sqlalchemy import text
 
 from fhir_adapter import __version__, logs, web
 from fhir_adapter.adapters.db import reading
-from fhir_adapter.api import audit_hook, delivery, errors, history, inbound, intake, openapi, ops, records
+from fhir_adapter.api import (
+    audit_hook,
+    delivery,
+    documents,
+    errors,
+    history,
+    inbound,
+    intake,
+    openapi,
+    ops,
+    records,
+)
 from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
 from fhir_adapter.api.limits import MAX_BODY_BYTES
 from fhir_adapter.fhir_api import routes as fhir_routes
@@ -28,7 +39,7 @@ def create_app(services: Services) -> Flask:
     app.extensions["fhir_adapter"] = services
 
     # The API document lists the operations of these blueprints in this order.
-    for api in (records, delivery, history, intake, inbound):
+    for api in (records, documents, delivery, history, intake, inbound):
         app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(openapi.bp, url_prefix="/api/v1")
     app.register_blueprint(fhir_routes.bp, url_prefix="/fhir")

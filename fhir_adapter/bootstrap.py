@@ -85,7 +85,7 @@ def bootstrap(
     return Services(
         settings,
         engine,
-        Deps(catalogue, clock, JsonContract()),
+        Deps(catalogue, clock, JsonContract(), settings.attachment_max_bytes),
         Authenticator(SqlStorage(engine), settings),
         AuditWriter(engine),
         previews,

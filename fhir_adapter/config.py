@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from fhir_adapter.domain.attachments import DEFAULT_LIMIT
 from fhir_adapter.mapping.identity import Identity
 
 DEFAULT_DATABASE_URL = "sqlite:///var/fhir-adapter.db"
@@ -62,6 +63,7 @@ class Settings:
     poll_seconds: float = 0.2
     batch_jobs: int = 50  # a patient's queued jobs one claim takes together
     encounter_recheck_seconds: float = 600.0  # an Encounter the EHR did not have is not sought again so soon
+    attachment_max_bytes: int = DEFAULT_LIMIT  # a hospital document's attachment kept up to this size
     # admission and discharge events
     match_demographics: bool = False  # match by name, birth date and sex when the MRN matches nobody
     mllp_host: str = "127.0.0.1"
@@ -170,6 +172,7 @@ def _delivery(read: _Env, d: type[Settings]) -> dict[str, Any]:
         poll_seconds=number("POLL_SECONDS", d.poll_seconds),
         batch_jobs=max(1, int(number("BATCH_JOBS", d.batch_jobs))),
         encounter_recheck_seconds=number("ENCOUNTER_RECHECK_SECONDS", d.encounter_recheck_seconds),
+        attachment_max_bytes=max(1, int(number("ATTACHMENT_MAX_BYTES", d.attachment_max_bytes))),
     )
 
 

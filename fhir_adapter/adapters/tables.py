@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -131,6 +132,19 @@ fhir_tokens = Table(
     Column("value", String(400), nullable=False),
     Index("ix_fhir_tokens_value", "org_id", "resource_type", "param", "value"),
     Index("ix_fhir_tokens_resource", "org_id", "resource_type", "id"),
+)
+
+# Attachment bytes a hospital sent (a discharge summary's PDF), kept once per organisation and content:
+# records name them by their SHA-256 (hex).
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("org_id", ID, primary_key=True),
+    Column("sha256", String(64), primary_key=True),
+    Column("content_type", String(100), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", STAMP, nullable=False),
 )
 
 idempotency_keys = Table(

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine
 
 from fhir_adapter.adapters import (
     admission_store,
+    attachment_store,
     audit_store,
     db,
     ehr_store,
@@ -42,6 +43,7 @@ MODULES: dict[str, tuple[type, ModuleType]] = {
     "orgs": (stores.Orgs, org_store),
     "tokens": (stores.Tokens, token_store),
     "people": (stores.People, user_store),
+    "attachments": (stores.Attachments, attachment_store),
 }
 
 
@@ -84,6 +86,7 @@ class SqlWork:
         self.orgs = cast(stores.Orgs, bound["orgs"])
         self.tokens = cast(stores.Tokens, bound["tokens"])
         self.people = cast(stores.People, bound["people"])
+        self.attachments = cast(stores.Attachments, bound["attachments"])
 
     def savepoint(self) -> AbstractContextManager[object]:
         return self._conn.begin_nested()

@@ -105,6 +105,13 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
             "links": {"type": "array", "items": OBJECT},
             "admissions": {"type": "array", "items": OBJECT},
             "entries": {"type": "array", "items": OBJECT},
+            "returned": {
+                "type": "array",
+                "items": OBJECT,
+                "description": "the hospital's documents (a discharge summary: `summary` true; `content` true "
+                "when its attachment downloads from /api/v1/documents/{id}/content) and follow-up "
+                "appointments, in time order",
+            },
             "earlier": {
                 "type": "boolean",
                 "description": "older messages or jobs than the newest 500 of each were left out",

@@ -150,11 +150,11 @@ def _extra_schemas(spec: APISpec) -> None:
 def _responses(op: Operation) -> dict[str, Any]:
     """The operation's answer when it succeeds and the OperationOutcome of each refusal, by status."""
     ref = {"$ref": "#/components/schemas/OperationOutcome"}
+    body = {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.response}"}}}
+    if op.returns:
+        body = {media: {"schema": {"type": "string", "format": "binary"}} for media in op.returns}
     responses: dict[str, Any] = {
-        str(op.status): {
-            "description": "created" if op.status == 201 else "done",
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{op.response}"}}},
-        }
+        str(op.status): {"description": "created" if op.status == 201 else "done", "content": body}
     }
     for status in op.errors:
         responses[str(status)] = {

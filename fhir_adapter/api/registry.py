@@ -25,6 +25,7 @@ class Operation:
     description: str = ""
     media: str = "application/json"  # of the request body
     also: str | None = None  # a media type (text) every answer comes in too, when the client accepts it
+    returns: tuple[str, ...] = ()  # the media types of an answer that is bytes, not JSON (a download)
 
 
 class ApiBlueprint(Blueprint):

@@ -38,6 +38,14 @@ class Failure(Exception):
         return f"{self.reason} ({self.action})"
 
 
+class TooLarge(Exception):
+    """A download went past its limit of bytes; the rest was not read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
 def failure_for(status: int, body: Any, retry_after: str | None = None) -> Failure:
     wait = parse_retry_after(retry_after)
     if status in (408, 429) or status >= 500:
@@ -102,6 +110,23 @@ class EhrClient:
         if body is not None:
             sent["Content-Type"] = FHIR_JSON
         return self._call(method, url, json=body, headers=sent)
+
+    def download(self, path: str, accept: str, limit: int) -> tuple[str, bytes]:
+        """GET `path` (relative to the base) with the EHR's credentials: (content type, bytes), read no
+        further than `limit` bytes (TooLarge past it), or Failure."""
+        url = f"{self.base}/{path}"
+        with self._call("GET", url, headers={"Accept": accept, **self._auth()}, stream=True) as response:
+            if response.status_code >= 400:
+                raise failure_for(response.status_code, {"text": f"HTTP {response.status_code}"})
+            data = bytearray()
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    data += chunk
+                    if len(data) > limit:
+                        raise TooLarge(limit)
+            except requests.RequestException as err:
+                raise Failure("retry", "connection", None, _first_line(err)) from err
+            return response.headers.get("Content-Type", ""), bytes(data)
 
     def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP exchange; no answer in time or no connection is a Failure worth retrying."""

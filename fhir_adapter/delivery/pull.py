@@ -3,13 +3,18 @@ the case record.
 
 Read: the Encounter's discharge disposition, the patient's ServiceRequests and QuestionnaireResponses
 (new referrals and assessments), with the Questionnaires of the hospital's own that they answer
-(delivery/instruments.py), and Tasks (the status of the referrals we sent). Each resource read is kept
-as an inbound message, once per version, with what became of it; one that cannot be carried is kept with
-the reason and does not hold up the others. What comes back is not echoed to the EHR it came from.
+(delivery/instruments.py), Tasks (the status of the referrals we sent), CarePlans, and the discharge
+packet: the stay's discharge summaries (DocumentReference of LOINC 18842-5, their attachments' bytes read
+with the EHR's credentials: delivery/attachments.py) and the follow-up Appointments from the admission's
+first day on. Each resource read is kept as an inbound message, once per version, with what became of it;
+one that cannot be carried is kept with the reason and does not hold up the others. What we sent (our
+resources, the documents we wrote for records the EHR would not take) is recognised and left. What comes
+back is not echoed to the EHR it came from.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -29,11 +34,13 @@ from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import instruments
+from fhir_adapter.delivery.attachments import with_bytes
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.writes import rewrite
 from fhir_adapter.domain.audit import AuditRow
 from fhir_adapter.domain.events import Coded, ContentError, Event, Patient
 from fhir_adapter.domain.inbound import InboundState
+from fhir_adapter.domain.packet import DISCHARGE_SUMMARY
 from fhir_adapter.domain.sync import Admission, Job
 from fhir_adapter.events.fhir_events import coded
 from fhir_adapter.mapping.kinds import RESOURCE_KINDS
@@ -51,13 +58,24 @@ READ_BACK = tuple(t for t, k in RESOURCE_KINDS.items() if k.read_back)
 MAX_PAGES = 20
 
 
+def _query(rtype: str, patient: str, since: str | None) -> dict[str, str]:
+    """The search of one read-back type: changed since `since`; documents only discharge summaries,
+    appointments those from the admission's first day on."""
+    params = {"patient": f"Patient/{patient}", "_count": "100"}
+    if rtype == "DocumentReference":
+        params["type"] = f"{DISCHARGE_SUMMARY.system}|{DISCHARGE_SUMMARY.code}"
+    if since and rtype == "Appointment":
+        params["date"] = f"ge{since[:10]}"
+    elif since:
+        params["_lastUpdated"] = f"ge{since[:19]}Z"
+    return params
+
+
 def fetch(client: EhrClient, patient: str, since: str | None) -> list[JSON]:
     """The patient's resources of the read-back types changed since `since`, every page."""
     found: list[JSON] = []
     for rtype in READ_BACK:
-        params = {"patient": f"Patient/{patient}", "_count": "100"}
-        if since:
-            params["_lastUpdated"] = f"ge{since[:19]}Z"
+        params = _query(rtype, patient, since)
         read = partial(client.request, "GET")
         for bundle in pages(read, f"{rtype}?{urlencode(params)}", client.base, MAX_PAGES):
             found += [e["resource"] for e in bundle.get("entry", []) if isinstance(e.get("resource"), dict)]
@@ -87,41 +105,54 @@ def _references(value: Any) -> set[tuple[str, str]]:
     return set()
 
 
-def _ours(resource: JSON, principal: Principal, mine: dict[str, str]) -> bool:
-    """Sent by us: its id is in the ledger, or it carries our business identifier."""
+def sent_by_us(resource: JSON, principal: Principal, mine: dict[str, str]) -> bool:
+    """Sent by us: its id is in the ledger, or it carries our business identifier, or (a document we wrote
+    for a record the EHR would not take: documents_out.py) our identifier of a record's document."""
     if f"{resource['resourceType']}/{resource.get('id')}" in mine:
         return True
     idents = resource.get("identifier") or []
-    system = principal.org.identity.system(RESOURCE_KINDS[resource["resourceType"]].identity)
-    return any(i.get("system") == system for i in (idents if isinstance(idents, list) else [idents]))
+    identity = principal.org.identity
+    system = identity.system(RESOURCE_KINDS[resource["resourceType"]].identity)
+    for ident in idents if isinstance(idents, list) else [idents]:
+        kind = identity.kind_of(str(ident.get("system", "")))
+        if ident.get("system") == system or (kind or "").endswith("/document"):
+            return True
+    return False
 
 
-def _take(
-    conn: Connection,
-    deps: Deps,
-    principal: Principal,
-    job: Job,
-    resource: JSON,
-    refs: dict[str, str],
-    mine: dict[str, str],
-    now: str,
-    instruments: dict[str, JSON],
-) -> None:
+@dataclass(frozen=True)
+class Reading:
+    """One read-back under way: where it is kept, who it is for, and what of the EHR's is ours."""
+
+    conn: Connection
+    deps: Deps
+    principal: Principal
+    job: Job
+    client: EhrClient
+    refs: dict[str, str]  # the EHR's references → ours
+    mine: dict[str, str]  # the EHR's resources we sent → ours
+    now: str
+    instruments: dict[str, JSON]  # the hospital's Questionnaires its responses name
+
+
+def _take(reading: Reading, resource: JSON) -> None:
     """One resource read back: kept as an inbound message, once per version, and carried into the case
     record unless it is not for us to take."""
+    conn, job = reading.conn, reading.job
     rtype = resource["resourceType"]
     version = (resource.get("meta") or {}).get("versionId", "")
     event = Event(
         "query", f"pull:{rtype}/{resource.get('id')}/{version}", f"{rtype} read back", "other", Patient()
     )
-    seq = inbound_store.add(conn, job.org_id, job.ehr_id, event, orjson.dumps(resource).decode(), now)
+    body = orjson.dumps(resource).decode()
+    seq = inbound_store.add(conn, job.org_id, job.ehr_id, event, body, reading.now)
     if seq is None:
         return  # this version was read back before
-    ignored = _ignored(rtype, _ours(resource, principal, mine))
+    ignored = _ignored(rtype, sent_by_us(resource, reading.principal, reading.mine))
     if ignored:
         inbound_store.settle(conn, seq, InboundState.IGNORED, ignored, job.client_id)
         return
-    _carry(conn, deps, principal, job, seq, resource, refs, instruments)
+    _carry(reading, seq, resource)
 
 
 def _ignored(rtype: str, ours: bool) -> str | None:
@@ -133,22 +164,20 @@ def _ignored(rtype: str, ours: bool) -> str | None:
     return None
 
 
-def _carry(
-    conn: Connection,
-    deps: Deps,
-    principal: Principal,
-    job: Job,
-    seq: int,
-    resource: JSON,
-    refs: dict[str, str],
-    instruments: dict[str, JSON],
-) -> None:
-    """The resource carried into the case record, or refused with the reasons; its message settled so."""
+def _carry(reading: Reading, seq: int, resource: JSON) -> None:
+    """The resource carried into the case record, or refused with the reasons; its message settled so,
+    with what became of a document's attachments."""
+    conn, job = reading.conn, reading.job
     rtype = resource["resourceType"]
-    translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, refs)
+    translated = rewrite({k: v for k, v in resource.items() if k != "meta"}, reading.refs)
+    notes: list[str] = []
+    if rtype == "DocumentReference":
+        translated, notes = with_bytes(reading.client, translated, reading.deps.attachment_limit)
     try:
         with conn.begin_nested():
-            got = fhir_intake.receive(SqlWork(conn), deps, principal, translated, instruments=instruments)
+            got = fhir_intake.receive(
+                SqlWork(conn), reading.deps, reading.principal, translated, instruments=reading.instruments
+            )
     except ServiceError as err:
         reasons = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
         inbound_store.settle(
@@ -160,9 +189,9 @@ def _carry(
         if rtype == "Task"
         else ("new " if got.created else "updated ") + RESOURCE_KINDS[rtype].identity
     )
-    inbound_store.settle(
-        conn, seq, InboundState.APPLIED, f"{record} from {rtype}/{resource.get('id')}", job.client_id, "link"
-    )
+    notes += [f"{f.path}: {f.message}" for f in got.findings if ".attachment" in f.path]
+    detail = "; ".join([f"{record} from {rtype}/{resource.get('id')}", *notes])
+    inbound_store.settle(conn, seq, InboundState.APPLIED, detail, job.client_id, "link")
 
 
 def _read_back(job: Job, base: str, patient: str, now: str) -> AuditRow:
@@ -191,8 +220,10 @@ class Puller:
             named = _references(found) | {(r["resourceType"], str(r.get("id"))) for r in found}
             mine = ehr_store.ours_of(conn, job.org_id, job.ehr_id, named)
             refs = {**mine, f"Patient/{ehr_patient}": f"Patient/{our_patient}"}
+            deps = replace(self.deps, attachment_limit=self.settings.attachment_max_bytes)
+            under_way = Reading(conn, deps, principal, job, client, refs, mine, now, questionnaires)
             for resource in found:
-                _take(conn, self.deps, principal, job, resource, refs, mine, now, questionnaires)
+                _take(under_way, resource)
             if coded and admission:
                 admission_store.discharged_to(conn, admission.id, coded, now)
             audit_store.add_many(conn, [_read_back(job, client.base, our_patient, now)])

@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 import orjson
 
+from fhir_adapter.mapping.kinds import at_path
+
 # (resource type, id, the resource as JSON text): stored resources go in as they are.
 Hit = tuple[str, str, str | bytes]
 
@@ -74,10 +76,10 @@ def _entry(base: str, hit: Hit, mode: str) -> dict[str, Any]:
 
 
 def references(data: str, element: str) -> list[tuple[str, str]]:
-    """(type, id) of the relative references an element of a stored resource holds."""
-    value = orjson.loads(data).get(element)
+    """(type, id) of the relative references an element (or a path: "participant.actor") of a stored
+    resource holds."""
     out = []
-    for ref in value if isinstance(value, list) else [value] if value else []:
+    for ref in at_path(orjson.loads(data), element):
         url = ref.get("reference") if isinstance(ref, dict) else None
         if isinstance(url, str) and url.count("/") == 1:
             rtype, rid = url.split("/")

@@ -24,10 +24,10 @@ from fhir_adapter.service.errors import Problem
 READABLE = tuple(sorted(RESOURCE_KINDS))
 PATIENT_ELEMENT = {t: k.patient for t, k in RESOURCE_KINDS.items() if k.patient}
 # _include=<Type>:<param> → the element holding the references: the kind's own, and its patient's (as
-# `patient`, and as `subject` where that is the element's name too).
+# `patient`, and as `subject` where the patient is a top-level element other than Task's `for`).
 INCLUDES = {(t, p): e for t, k in RESOURCE_KINDS.items() for p, e in k.includes.items()}
-INCLUDES |= {(t, p): e for t, e in PATIENT_ELEMENT.items() for p in ("patient", "subject") if e != "for"}
-INCLUDES |= {(t, "patient"): e for t, e in PATIENT_ELEMENT.items() if e == "for"}
+INCLUDES |= {(t, "patient"): e for t, e in PATIENT_ELEMENT.items()}
+INCLUDES |= {(t, "subject"): e for t, e in PATIENT_ELEMENT.items() if e != "for" and "." not in e}
 # _revinclude=<SourceType>:<param> on a search of the referenced type.
 REVINCLUDES = {(t, p): target for t, k in RESOURCE_KINDS.items() for p, (_, target) in k.referrers.items()}
 MAX_COUNT = 500

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir_adapter.domain.packet import Appointment, HospitalDocument
 from fhir_adapter.domain.records import (
     Assessment,
     CaseEpisode,
@@ -18,9 +19,11 @@ from fhir_adapter.domain.records import (
 )
 from fhir_adapter.mapping.catalogue import Catalogue
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
+from fhir_adapter.mapping.from_fhir_appointment import from_fhir_appointment
 from fhir_adapter.mapping.from_fhir_assessment import from_fhir_questionnaire_response
 from fhir_adapter.mapping.from_fhir_care_plan import from_fhir_care_plan
 from fhir_adapter.mapping.from_fhir_common import JSON, Finding, ReverseContext
+from fhir_adapter.mapping.from_fhir_document import from_fhir_document_reference
 from fhir_adapter.mapping.from_fhir_episode import from_fhir_episode_of_care
 from fhir_adapter.mapping.from_fhir_goal import from_fhir_goal
 from fhir_adapter.mapping.from_fhir_patient import from_fhir_patient
@@ -45,6 +48,8 @@ class Reversed:
     goals: list[Goal] = field(default_factory=list)
     referrals: list[Referral] = field(default_factory=list)
     referral_updates: list[ReferralUpdate] = field(default_factory=list)
+    documents: list[HospitalDocument] = field(default_factory=list)
+    appointments: list[Appointment] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
     def case_file(self) -> CaseFile:
@@ -136,6 +141,8 @@ def _dispatch(resource: JSON, path: str, ctx: ReverseContext, out: Reversed, tas
             out.referrals, from_fhir_service_request(resource, ctx, tasks.get(id(resource)), path)
         ),
         "Task": lambda: _keep(out.referral_updates, from_fhir_task(resource, ctx, path)),
+        "DocumentReference": lambda: _keep(out.documents, from_fhir_document_reference(resource, ctx, path)),
+        "Appointment": lambda: _keep(out.appointments, from_fhir_appointment(resource, ctx, path)),
     }
     handler = handlers.get(rtype)
     if handler:

@@ -13,7 +13,7 @@ from fhir_adapter.mapping.from_fhir_common import (
     identifier_from,
     report_unhandled,
 )
-from fhir_adapter.mapping.from_fhir_values import _rest
+from fhir_adapter.mapping.from_fhir_values import rest
 from fhir_adapter.mapping.to_fhir_common import V2_0203
 from fhir_adapter.mapping.to_fhir_patient import BCP47, V2_0131
 
@@ -56,13 +56,13 @@ def _identifiers(resource: JSON, ctx: ReverseContext, path: str) -> tuple[Identi
         if ident.get("system") == ctx.identity.system("client"):
             continue
         where = f"{path}.identifier[{i}]"
-        _rest(ctx, ident, frozenset({"use", "system", "value", "type", "assigner"}), where, "Identifier")
+        rest(ctx, ident, frozenset({"use", "system", "value", "type", "assigner"}), where, "Identifier")
         found = identifier_from(ident, ctx, where)
         if found is None:
             continue
         _identifier_use(ident, found, ctx, where)
         _identifier_type(ident, found, ctx, f"{where}.type")
-        _rest(ctx, ident.get("assigner") or {}, frozenset({"display"}), f"{where}.assigner", "Reference")
+        rest(ctx, ident.get("assigner") or {}, frozenset({"display"}), f"{where}.assigner", "Reference")
         kept.append(found)
     return tuple(kept)
 
@@ -96,7 +96,7 @@ def _identifier_type(ident: JSON, found: Identifier, ctx: ReverseContext, path: 
 
 
 def from_fhir_name(name: JSON, ctx: ReverseContext, path: str) -> Name:
-    _rest(ctx, name, NAME_KEPT, path, "HumanName")
+    rest(ctx, name, NAME_KEPT, path, "HumanName")
     return Name(
         text=name.get("text"),
         family=name.get("family"),
@@ -106,7 +106,7 @@ def from_fhir_name(name: JSON, ctx: ReverseContext, path: str) -> Name:
 
 
 def from_fhir_address(address: JSON, ctx: ReverseContext, path: str) -> Address:
-    _rest(ctx, address, ADDRESS_KEPT, path, "Address")
+    rest(ctx, address, ADDRESS_KEPT, path, "Address")
     return Address(
         lines=tuple(address.get("line", ())),
         city=address.get("city"),
@@ -122,7 +122,7 @@ def _telecoms(values: list[JSON], ctx: ReverseContext, path: str) -> tuple[Telec
     kept = []
     for i, telecom in enumerate(values):
         where = f"{path}[{i}]"
-        _rest(ctx, telecom, TELECOM_KEPT, where, "ContactPoint")
+        rest(ctx, telecom, TELECOM_KEPT, where, "ContactPoint")
         if not telecom.get("value"):
             ctx.report(where, "a contact point without a value is not carried")
             continue
@@ -143,7 +143,7 @@ def _language(resource: JSON, ctx: ReverseContext, path: str) -> str | None:
     for i in (i for i in range(len(comms)) if i != chosen):
         ctx.report(f"{path}.communication[{i}]", "only the preferred language is kept")
     where = f"{path}.communication[{chosen}]"
-    _rest(ctx, comms[chosen], frozenset({"language", "preferred"}), where, "Patient.communication")
+    rest(ctx, comms[chosen], frozenset({"language", "preferred"}), where, "Patient.communication")
     if "preferred" in comms[chosen]:
         ctx.report(f"{where}.preferred", "the language kept is the client's preferred one", "information")
     language = comms[chosen].get("language") or {}
@@ -159,12 +159,12 @@ def _language(resource: JSON, ctx: ReverseContext, path: str) -> str | None:
 def _concept_kept_as(concept: JSON, chosen: int, ctx: ReverseContext, path: str, code_system: str) -> None:
     """A concept kept as the code of its `chosen` coding: that coding's words and the text are said to be
     carried as the code; other codings are named as not carried."""
-    _rest(ctx, concept, frozenset({"coding", "text"}), path, "CodeableConcept")
+    rest(ctx, concept, frozenset({"coding", "text"}), path, "CodeableConcept")
     code = concept["coding"][chosen]["code"]
     for j, coding in enumerate(concept.get("coding", [])):
         where = f"{path}.coding[{j}]"
         if j == chosen:
-            _rest(ctx, coding, frozenset({"system", "code", "display"}), where, "Coding")
+            rest(ctx, coding, frozenset({"system", "code", "display"}), where, "Coding")
             ctx.report(where, f"kept as its {code_system} code {code}", "information")
         else:
             ctx.report(where, f"only one {code_system} code is kept")
@@ -173,7 +173,7 @@ def _concept_kept_as(concept: JSON, chosen: int, ctx: ReverseContext, path: str,
 
 
 def _contact(contact: JSON, ctx: ReverseContext, path: str) -> Contact:
-    _rest(ctx, contact, CONTACT_KEPT, path, "Patient.contact")
+    rest(ctx, contact, CONTACT_KEPT, path, "Patient.contact")
     return Contact(
         relationship=_relationship(contact.get("relationship", []), ctx, f"{path}.relationship"),
         name=from_fhir_name(contact["name"], ctx, f"{path}.name") if contact.get("name") else None,

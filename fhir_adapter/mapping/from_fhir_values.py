@@ -37,7 +37,7 @@ REPEAT_KEPT = frozenset(
 )
 
 
-def _rest(ctx: ReverseContext, node: JSON, kept: frozenset[str], path: str, what: str) -> None:
+def rest(ctx: ReverseContext, node: JSON, kept: frozenset[str], path: str, what: str) -> None:
     """Every element of `node` that is not in `kept` is named as not carried."""
     for key in node:
         if key not in kept:
@@ -48,7 +48,7 @@ def concept_from(value: Any, ctx: ReverseContext, path: str) -> Concept | None:
     """A CodeableConcept whole: every coding with a code, and the text."""
     if not isinstance(value, dict) or not value:
         return None
-    _rest(ctx, value, frozenset({"coding", "text"}), path, "CodeableConcept")
+    rest(ctx, value, frozenset({"coding", "text"}), path, "CodeableConcept")
     found = (coding_of(c, ctx, f"{path}.coding[{i}]") for i, c in enumerate(value.get("coding", [])))
     codings = [c for c in found if c is not None]
     text = value.get("text")
@@ -59,7 +59,7 @@ def concept_from(value: Any, ctx: ReverseContext, path: str) -> Concept | None:
 
 def coding_of(coding: JSON, ctx: ReverseContext, path: str) -> Coding | None:
     """A Coding whole (system, version, code, display); one without a code is named."""
-    _rest(ctx, coding, CODING_KEPT, path, "Coding")
+    rest(ctx, coding, CODING_KEPT, path, "Coding")
     if not coding.get("code"):
         ctx.report(path, f"a coding without a code ({coding.get('display') or 'no display'}) is not carried")
         return None
@@ -70,7 +70,7 @@ def period_of(value: Any, ctx: ReverseContext, path: str) -> Period | None:
     """A Period: its start and end; anything else on it is named."""
     if not isinstance(value, dict) or not value:
         return None
-    _rest(ctx, value, frozenset({"start", "end"}), path, "Period")
+    rest(ctx, value, frozenset({"start", "end"}), path, "Period")
     return Period(value.get("start"), value.get("end")) if value.get("start") or value.get("end") else None
 
 
@@ -81,12 +81,12 @@ def concepts_from(values: Any, ctx: ReverseContext, path: str) -> tuple[Concept,
 
 def identifier_of(value: JSON, ctx: ReverseContext, path: str) -> SourceIdentifier | None:
     kept = frozenset({"value", "system", "use", "type", "assigner"})
-    _rest(ctx, value, kept, path, "Identifier")
+    rest(ctx, value, kept, path, "Identifier")
     if not value.get("value"):
         ctx.report(path, "an identifier without a value is not carried")
         return None
     assigner = value.get("assigner") or {}
-    _rest(ctx, assigner, frozenset({"display"}), f"{path}.assigner", "Reference")
+    rest(ctx, assigner, frozenset({"display"}), f"{path}.assigner", "Reference")
     return SourceIdentifier(
         value=str(value["value"]),
         system=value.get("system"),
@@ -111,7 +111,7 @@ def identifiers_from(
 
 
 def reference_from(value: JSON, ctx: ReverseContext, path: str) -> Reference | None:
-    _rest(ctx, value, frozenset({"reference", "type", "display", "identifier"}), path, "Reference")
+    rest(ctx, value, frozenset({"reference", "type", "display", "identifier"}), path, "Reference")
     ident = value.get("identifier")
     kept = Reference(
         reference=value.get("reference"),
@@ -132,7 +132,7 @@ def notes_from(values: Any, ctx: ReverseContext, path: str) -> tuple[Note, ...]:
     notes = []
     for i, note in enumerate(values or []):
         where = f"{path}[{i}]"
-        _rest(ctx, note, frozenset({"text", "authorString", "authorReference", "time"}), where, "Annotation")
+        rest(ctx, note, frozenset({"text", "authorString", "authorReference", "time"}), where, "Annotation")
         author_ref = note.get("authorReference") or {}
         author = note.get("authorString") or author_ref.get("display") or author_ref.get("reference")
         if author_ref:
@@ -145,11 +145,11 @@ def schedule_from(timing: Any, ctx: ReverseContext, path: str) -> Schedule | Non
     """A Timing: its events, its code and the repeat elements the records keep; the rest is named."""
     if not isinstance(timing, dict) or not timing:
         return None
-    _rest(ctx, timing, frozenset({"event", "code", "repeat"}), path, "Timing")
+    rest(ctx, timing, frozenset({"event", "code", "repeat"}), path, "Timing")
     repeat = timing.get("repeat") or {}
-    _rest(ctx, repeat, REPEAT_KEPT, f"{path}.repeat", "Timing.repeat")
+    rest(ctx, repeat, REPEAT_KEPT, f"{path}.repeat", "Timing.repeat")
     bounds = repeat.get("boundsPeriod") or {}
-    _rest(ctx, bounds, frozenset({"start", "end"}), f"{path}.repeat.boundsPeriod", "Period")
+    rest(ctx, bounds, frozenset({"start", "end"}), f"{path}.repeat.boundsPeriod", "Period")
     return Schedule(
         events=tuple(timing.get("event", [])),
         code=concept_from(timing.get("code"), ctx, f"{path}.code"),
@@ -174,7 +174,7 @@ def quantity_from(value: JSON, ctx: ReverseContext, path: str) -> Quantity | Non
     if value.get("value") is None or not unit:
         ctx.report(path, "a quantity needs a value and a unit: not carried")
         return None
-    _rest(ctx, value, frozenset({"value", "unit", "system", "code"}), path, "Quantity")
+    rest(ctx, value, frozenset({"value", "unit", "system", "code"}), path, "Quantity")
     return Quantity(float(value["value"]), str(unit), value.get("system"), value.get("code"))
 
 
@@ -184,7 +184,7 @@ def outputs_from(task: JSON, ctx: ReverseContext, path: str) -> tuple[Output, ..
     for i, output in enumerate(task.get("output", [])):
         where = f"{path}.output[{i}]"
         kept = frozenset({"type", "valueString", "valueMarkdown", "valueCodeableConcept", "valueReference"})
-        _rest(ctx, output, kept, where, "Task.output")
+        rest(ctx, output, kept, where, "Task.output")
         output_type = concept_from(output.get("type"), ctx, f"{where}.type") or Concept(text="output")
         text = output.get("valueString") or output.get("valueMarkdown")
         concept = concept_from(output.get("valueCodeableConcept"), ctx, f"{where}.valueCodeableConcept")

@@ -18,12 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fhir_adapter.domain import packet
 from fhir_adapter.domain import vocabulary as v
 from fhir_adapter.mapping.engine import JSON, MapContext
 from fhir_adapter.mapping.to_fhir_records import (
     Part,
+    appointment_parts,
     assessment_parts,
     client_parts,
+    document_parts,
     episode_parts,
     plan_parts,
     referral_parts,
@@ -38,7 +41,9 @@ class ResourceKind:
     identity: str  # the business identifier's kind: its system, and the resource's deterministic id
     record: str  # the kind of record it is part of
     structure: str  # the mapping structure (mappings/resources/<structure>.yaml) that makes it
-    patient: str | None  # the element naming the Patient (None: it is the Patient)
+    # the element naming the Patient (None: it is the Patient); a path through backbone elements
+    # ("participant.actor") when the Patient is one of several actors
+    patient: str | None
     tokens: Mapping[str, str] = field(default_factory=dict)  # token search parameter → element
     includes: Mapping[str, str] = field(default_factory=dict)  # _include parameter → element (beyond patient)
     # reference parameters indexed so that a search of the type they name can _revinclude this one:
@@ -130,6 +135,22 @@ RECORD_KINDS: dict[str, RecordKind] = {
             v.SERVICE_TYPES,
             admission=Selection(OPEN_REFERRALS),
             discharge=Selection(excluded=("draft",), since_admission="authored_on"),
+        ),
+        RecordKind(
+            "hospital-document",
+            "documents",
+            "hospital document",
+            "DocumentReference",
+            document_parts,
+            packet.DOCUMENT_STATUSES,
+        ),
+        RecordKind(
+            "appointment",
+            "appointments",
+            "follow-up appointment",
+            "Appointment",
+            appointment_parts,
+            packet.APPOINTMENT_STATUSES,
         ),
     )
 }
@@ -224,12 +245,47 @@ RESOURCE_KINDS: dict[str, ResourceKind] = {
             writable=True,
             read_back=True,
         ),
+        ResourceKind(
+            "DocumentReference",
+            "hospital-document",
+            "hospital-document",
+            "hospital_document_to_documentreference",
+            "subject",
+            IDENTIFIER | {"category": "category", "type": "type"},
+            writable=True,
+            read_back=True,
+        ),
+        ResourceKind(
+            "Appointment",
+            "appointment",
+            "appointment",
+            "appointment_to_appointment",
+            "participant.actor",
+            IDENTIFIER | {"service-type": "serviceType", "specialty": "specialty"},
+            writable=True,
+            read_back=True,
+        ),
     )
 }
 
 # The resource type of each identity kind (the records' own and their parts': goal, referral-task, ...).
 RESOURCE_TYPES: dict[str, str] = {k.identity: k.fhir_type for k in RESOURCE_KINDS.values()}
 STRUCTURES: tuple[str, ...] = tuple(k.structure for k in RESOURCE_KINDS.values())
+
+
+def at_path(resource: JSON, path: str) -> list[Any]:
+    """The values at a dotted element path ("participant.actor"), through repeating elements."""
+    found: list[Any] = [resource]
+    for step in path.split("."):
+        values = [item.get(step) for item in found if isinstance(item, dict)]
+        found = [x for v in values for x in (v if isinstance(v, list) else [v]) if x is not None]
+    return found
+
+
+def patient_references(resource: JSON) -> list[Any]:
+    """The references that may name the resource's Patient (an Appointment's: every actor)."""
+    kind = RESOURCE_KINDS.get(resource.get("resourceType", ""))
+    return at_path(resource, kind.patient) if kind and kind.patient else []
 
 
 def of_record(record_kind: str) -> list[ResourceKind]:

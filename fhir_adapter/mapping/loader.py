@@ -215,4 +215,5 @@ FUNCTION_MODULES = (
     "fhir_adapter.mapping.to_fhir_assessment",
     "fhir_adapter.mapping.to_fhir_care_plan",
     "fhir_adapter.mapping.to_fhir_referral",
+    "fhir_adapter.mapping.to_fhir_packet",
 )

@@ -169,7 +169,7 @@ def model_class(resource_type: object) -> Any:
         return None
 
 
-def _reference_type(reference: str) -> str | None:
+def reference_type(reference: str) -> str | None:
     """The resource type a relative or absolute RESTful reference names; None for urn: and #local ones."""
     if reference.startswith(("urn:", "#")):
         return None
@@ -252,7 +252,7 @@ class StrictPass:
                 self._issue(path, f"{url} names no contained resource", "reference")
                 return
         else:
-            rtype = _reference_type(url) if isinstance(url, str) else ref.get("type")
+            rtype = reference_type(url) if isinstance(url, str) else ref.get("type")
         if rtype is not None and rtype not in targets:
             self._issue(
                 path, f"a reference to {rtype} where {', '.join(sorted(targets))} is allowed", "reference"

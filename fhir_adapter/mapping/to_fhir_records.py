@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from fhir_adapter.domain.packet import Appointment, HospitalDocument
 from fhir_adapter.domain.records import Assessment, CaseEpisode, Client, Referral, ServicePlan
 from fhir_adapter.mapping.engine import JSON, MapContext
 from fhir_adapter.mapping.to_fhir_assessment import (
@@ -13,6 +14,7 @@ from fhir_adapter.mapping.to_fhir_assessment import (
 from fhir_adapter.mapping.to_fhir_care_plan import goal_record_id, to_fhir_care_plan, to_fhir_goal
 from fhir_adapter.mapping.to_fhir_episode import to_fhir_care_team, to_fhir_episode_of_care
 from fhir_adapter.mapping.to_fhir_external import is_external
+from fhir_adapter.mapping.to_fhir_packet import to_fhir_appointment, to_fhir_document_reference
 from fhir_adapter.mapping.to_fhir_patient import to_fhir_patient
 from fhir_adapter.mapping.to_fhir_referral import to_fhir_service_request, to_fhir_task
 
@@ -47,3 +49,11 @@ def referral_parts(referral: Referral, ctx: MapContext) -> list[Part]:
         ("referral", referral.id, to_fhir_service_request(referral, ctx)),
         ("referral-task", referral.id, to_fhir_task(referral, ctx)),
     ]
+
+
+def document_parts(document: HospitalDocument, ctx: MapContext) -> list[Part]:
+    return [("hospital-document", document.id, to_fhir_document_reference(document, ctx))]
+
+
+def appointment_parts(appointment: Appointment, ctx: MapContext) -> list[Part]:
+    return [("appointment", appointment.id, to_fhir_appointment(appointment, ctx))]

@@ -1,5 +1,7 @@
-"""What an EHR creates or updates on /fhir (QuestionnaireResponse, ServiceRequest, Task, CarePlan) becomes
-case-management records through the reverse mapping; the stored resource is then the record's own FHIR face.
+"""What an EHR creates or updates on /fhir (QuestionnaireResponse, ServiceRequest, Task, CarePlan, Goal,
+DocumentReference, Appointment) becomes case-management records through the reverse mapping; the stored
+resource is then the record's own FHIR face. A document's inline attachment bytes are kept apart
+(service/attachments.py).
 
 References to our resources (`Patient/<id>`, `Goal/<id>`) are resolved against the store, so the reverse
 mapping knows which client, episode, plan, goal or referral they name. Nothing is guessed: a subject that is
@@ -15,14 +17,15 @@ from typing import Any
 
 import orjson
 
+from fhir_adapter.domain.packet import HospitalDocument
 from fhir_adapter.domain.records import Referral, ReferralUpdate
 from fhir_adapter.domain.referrals import skipped
 from fhir_adapter.domain.stored import Stored, StoredRecord
 from fhir_adapter.mapping.errors import InvalidFhirInput, MappingError
 from fhir_adapter.mapping.from_fhir_bundle import Reversed, from_fhir
 from fhir_adapter.mapping.from_fhir_common import Finding, ReverseContext
-from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS, RESOURCE_TYPES
-from fhir_adapter.service import goal_intake, history, records
+from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS, RESOURCE_TYPES, patient_references
+from fhir_adapter.service import attachments, goal_intake, history, records
 from fhir_adapter.service.context import Principal
 from fhir_adapter.service.errors import (
     Invalid,
@@ -78,12 +81,17 @@ def _holdings(work: Work, principal: Principal, along: dict[str, JSON] | None = 
 
 
 def _client_of(work: Work, deps: Deps, principal: Principal, resource: JSON, lookup: Lookup) -> str:
+    """The client the resource's patient element names (an Appointment's: one of its actors)."""
     element = SUBJECT[resource["resourceType"]]
-    ref = resource.get(element) or {}
-    client_id = ReverseContext(deps.catalogue, principal.org.identity, lookup=lookup).ref_id(ref, "client")
-    if client_id is None or not work.records.exists(principal.org.id, "client", client_id):
-        raise invalid(f"{ref.get('reference') or 'the subject'} is not a patient of this service", element)
-    return client_id
+    refs = [r for r in patient_references(resource) if isinstance(r, dict)] or [{}]
+    ctx = ReverseContext(deps.catalogue, principal.org.identity, lookup=lookup)
+    for ref in refs:
+        client_id = ctx.ref_id(ref, "client")
+        if client_id is not None and work.records.exists(principal.org.id, "client", client_id):
+            return client_id
+    named = next((r["reference"] for r in refs if str(r.get("reference", "")).startswith("Patient/")), None)
+    named = named or refs[0].get("reference") or "the subject"
+    raise invalid(f"{named} is not a patient of this service", element)
 
 
 def _reverse(
@@ -109,6 +117,8 @@ def _record_of(reversed_: Reversed, rtype: str) -> Any:
         "CarePlan": reversed_.service_plans,
         "Task": reversed_.referral_updates,
         "Goal": reversed_.goals,
+        "DocumentReference": reversed_.documents,
+        "Appointment": reversed_.appointments,
     }
     found = by_type[rtype]
     if not found:
@@ -155,12 +165,16 @@ def receive(
         kind, record_id = KIND_OF[rtype], target[1] if target else record.id
     if target and target[0] != kind:
         raise invalid(f"{rtype}/{target_id} belongs to a {target[0]}, not a {kind}")
+    findings = reversed_.findings
+    if isinstance(record, HospitalDocument):
+        old = work.records.get(org, kind, record_id)
+        record, findings = attachments.keep(work, deps, principal, resource, record, findings, old)
     created = _save_read(work, deps, principal, rtype, kind, record_id, record)
     main = "referral-task" if rtype == "Task" else kind
     stored = work.resources.read(org, rtype, principal.org.identity.uuid(main, record_id))
     if stored is None:  # the record's projection always holds its main resource
         raise not_found(f"{rtype} of {kind} {record_id}")
-    return Received(created, stored, reversed_.findings)
+    return Received(created, stored, findings)
 
 
 def _save_read(

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from fhir_adapter.service.stores import (
     Admissions,
+    Attachments,
     Audit,
     Ehrs,
     Messages,
@@ -57,6 +58,8 @@ class Work(Protocol):
     def tokens(self) -> Tokens: ...
     @property
     def people(self) -> People: ...
+    @property
+    def attachments(self) -> Attachments: ...
 
     def savepoint(self) -> AbstractContextManager[object]:
         """A part of the unit of work that an error undoes alone, leaving the rest to go on."""

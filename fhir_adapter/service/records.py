@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fhir_adapter.domain import records as r
+from fhir_adapter.domain.attachments import DEFAULT_LIMIT
 from fhir_adapter.domain.errors import IllegalTransition
 from fhir_adapter.domain.referrals import check_move
 from fhir_adapter.domain.stored import StoredRecord
@@ -38,6 +39,7 @@ class Deps:
     catalogue: Catalogue
     clock: Clock
     contract: Contract
+    attachment_limit: int = DEFAULT_LIMIT  # bytes of one attachment kept at most
 
 
 def _fields(kind: RecordKind, record: Any) -> dict[str, Any]:

@@ -189,3 +189,11 @@ class People(Protocol):
 class Tokens(Protocol):
     def remember(self, key: str, expires_at: str, now: str) -> None:
         """Raises AlreadyUsed when the key was remembered before."""
+
+
+class Attachments(Protocol):
+    """Attachment bytes by their SHA-256 (hex)."""
+
+    def put(self, org_id: str, sha256: str, content_type: str, data: bytes, now: str) -> bool: ...
+    def has(self, org_id: str, sha256: str) -> bool: ...
+    def get(self, org_id: str, sha256: str) -> tuple[str, bytes] | None: ...

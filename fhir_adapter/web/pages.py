@@ -11,10 +11,11 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from fhir_adapter.api.documents import download
 from fhir_adapter.api.errors import STATUS
 from fhir_adapter.api.http import services
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
-from fhir_adapter.service import people, workspace
+from fhir_adapter.service import attachments, people, workspace
 from fhir_adapter.service.errors import ServiceError
 from fhir_adapter.web import present, session
 from fhir_adapter.web.timeline_view import rows
@@ -109,6 +110,20 @@ def client(client_id: str) -> Any:
         found = workspace.client(work, g.web.org.id, client_id)
     shown = rows(found["timeline"]["entries"])
     return page("client.html", **found, rows=shown, may_link=session.may_link(g.web))
+
+
+@bp.get("/clients/<client_id>/documents/<document_id>/content")
+def document_content(client_id: str, document_id: str) -> Response:
+    """A hospital document's attachment of one of the organisation's clients, as a download."""
+    if not (RECORD_ID_RE.fullmatch(client_id) and RECORD_ID_RE.fullmatch(document_id)):
+        abort(404, "There is no such document.")
+    session.audit(g.web, "read", client_id)
+    with services().storage.reading() as work:
+        found = work.records.get(g.web.org.id, "hospital-document", document_id)
+        if found is None or found.client_id != client_id:
+            abort(404, "There is no such document.")
+        content_type, data = attachments.content_of(work, g.web, found)
+    return download(content_type, data, document_id)
 
 
 @bp.get("/needs-match")

@@ -20,6 +20,7 @@ WORDS = {
     "EpisodeOfCare": ("case episode", "case episodes"),
     "CareTeam": ("care team", "care teams"),
     "DocumentReference": ("document", "documents"),
+    "Appointment": ("appointment", "appointments"),
     "Provenance": ("provenance", "provenances"),
 }
 REASONS = {

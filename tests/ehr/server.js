@@ -6,7 +6,7 @@
 //   full            every interaction on every type, transaction and batch (the router as it is)
 //   no-transaction  every interaction on every type, but no transaction or batch Bundle
 //   restrictive     as published EHR APIs often are: read and search of CarePlan, Goal, ServiceRequest,
-//                   Task and QuestionnaireResponse; create (and read, search) of DocumentReference,
+//                   Task, QuestionnaireResponse, Appointment and Binary; create (and read, search) of DocumentReference,
 //                   Observation and Communication; Patient and Encounter read and search; anything else
 //                   405 with an OperationOutcome
 // Requests with the header x-stand-in-hospital are the hospital's own (tests setting up its patients):
@@ -31,12 +31,14 @@ const READ = ['read', 'vread', 'history-instance', 'search-type'];
 const PROFILE = process.argv[3] || process.env.EHR_PROFILE || 'full';
 const TYPES = ['Patient', 'Encounter', 'CarePlan', 'Goal', 'QuestionnaireResponse', 'Questionnaire',
   'ServiceRequest', 'Task', 'CareTeam', 'Provenance', 'Observation', 'Condition', 'Organization',
-  'Practitioner', 'RelatedPerson', 'EpisodeOfCare', 'Consent', 'DocumentReference'];
+  'Practitioner', 'RelatedPerson', 'EpisodeOfCare', 'Consent', 'DocumentReference', 'Appointment', 'Binary'];
 
 function allowedTypes() {
   if (PROFILE !== 'restrictive') return Object.fromEntries(TYPES.map((type) => [type, ALL]));
   const allowed = {};
-  for (const type of ['CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Patient', 'Encounter']) {
+  const readOnly = ['CarePlan', 'Goal', 'ServiceRequest', 'Task', 'QuestionnaireResponse', 'Patient', 'Encounter',
+    'Appointment', 'Binary'];
+  for (const type of readOnly) {
     allowed[type] = READ;
   }
   for (const type of ['DocumentReference', 'Observation', 'Communication']) allowed[type] = ['create', ...READ];
@@ -113,6 +115,12 @@ async function supersede(created) {
 
 const recorded = [];
 
+// Whether an Accept header asks for FHIR JSON first (or for nothing in particular).
+function wantsFhir(accept) {
+  const first = String(accept || '').split(',')[0].split(';')[0].trim();
+  return !first || first === '*/*' || first.includes('json');
+}
+
 function send(res, status, body, headers = {}) {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/fhir+json', ...headers });
@@ -153,6 +161,11 @@ async function handle(req, res, raw) {
   const [outcome, resource] = await router.handleRequest(fhirReq, repo);
   const status = getStatus(outcome);
   if (status === 201 && resource?.resourceType === 'DocumentReference') await supersede(resource);
+  if (status === 200 && resource?.resourceType === 'Binary' && !wantsFhir(req.headers.accept)) {
+    // A Binary read for its content type is the bytes themselves, as FHIR servers answer it.
+    res.writeHead(200, { 'content-type': resource.contentType || 'application/octet-stream' });
+    return res.end(Buffer.from(resource.data || '', 'base64'));
+  }
   const headers = {};
   if (resource?.meta?.versionId) headers.etag = `W/"${resource.meta.versionId}"`;
   if (resource?.id && resource.resourceType !== 'Bundle') headers.location = `${resource.resourceType}/${resource.id}/_history/${resource.meta?.versionId}`;

@@ -36,7 +36,9 @@ def test_metadata_is_open_and_valid(client, catalogue):
     assert next(iter(statement)) == "resourceType" and statement["fhirVersion"] == "4.0.1"
     assert [i for i in validate_resource(statement, catalogue) if i.severity == "error"] == []
     served = {r["type"]: r for r in statement["rest"][0]["resource"]}
-    assert set(served) == {*TYPES, "AuditEvent", "Questionnaire"}
+    # the hospital's documents and appointments are served as they were written (test_fhir_intake_packet.py)
+    assert set(served) == {*TYPES, "AuditEvent", "Questionnaire", "DocumentReference", "Appointment"}
+    assert served["Appointment"]["searchInclude"] == ["Appointment:patient"]
     assert served["CarePlan"]["searchInclude"] == ["CarePlan:goal", "CarePlan:patient", "CarePlan:subject"]
     assert "Task:focus" in served["ServiceRequest"]["searchRevInclude"]
     assert {i["code"] for i in served["Task"]["interaction"]} >= {"create", "update", "read", "vread"}

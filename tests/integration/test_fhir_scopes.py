@@ -29,8 +29,11 @@ SERVED = {
 SINGLE_TYPE_SCOPES = ("read", "rs", "s")  # SMART v1 read, v2 read+search, v2 search alone
 # Includes the case file has something for: their answers with every scope include other types.
 HELD = {
+    "Appointment:patient",
     "CarePlan:goal",
     "CarePlan:subject",
+    "DocumentReference:patient",
+    "DocumentReference:subject",
     "EpisodeOfCare:team",
     "Observation:derived-from",
     "ServiceRequest:subject",
@@ -59,6 +62,18 @@ class World:
         self.kim = copy.deepcopy(read_json(ROOT / "fixtures" / "cases" / "discharge-kim.json"))
         seed(self.client, self.full, self.kim)
         self.pid = patient_id(self.client, self.full, self.kim["client"]["id"])
+        self._packet()
+
+    def _packet(self) -> None:
+        """The hospital's discharge summary and follow-up appointment, as it writes them on /fhir."""
+        summary = read_json(ROOT / "fixtures" / "ehr" / "documentreference-discharge-summary-inline.json")
+        summary["subject"] = {"reference": f"Patient/{self.pid}"}
+        follow_up = read_json(ROOT / "fixtures" / "ehr" / "appointment-follow-up-respiratory.json")
+        follow_up["participant"][0]["actor"]["reference"] = f"Patient/{self.pid}"
+        for resource in (summary, follow_up):
+            resource.pop("meta")
+            written = self.client.post(f"/fhir/{resource['resourceType']}", json=resource, headers=self.full)
+            assert written.status_code == 201, written.json
 
     def token(self, scopes: str) -> dict[str, str]:
         if scopes not in self.tokens:

@@ -146,7 +146,7 @@ def test_ehr_input_is_valid_and_nothing_is_dropped_silently(ehr_path: Path, cata
     reported = " ".join(f.path for f in result.findings)
     resources = [e["resource"] for e in data.get("entry", [])] if data["resourceType"] == "Bundle" else [data]
     carried = result.clients or result.assessments or result.service_plans or result.referrals
-    assert carried or result.goals or result.referral_updates
+    assert carried or result.goals or result.referral_updates or result.documents or result.appointments
     for resource in resources:
         for key in resource:
             handled = key in ALWAYS_HANDLED or key in reported or _read_by_mapping(resource, key)
@@ -155,8 +155,10 @@ def test_ehr_input_is_valid_and_nothing_is_dropped_silently(ehr_path: Path, cata
 
 def _read_by_mapping(resource: dict[str, Any], key: str) -> bool:
     from fhir_adapter.mapping import (
+        from_fhir_appointment,
         from_fhir_assessment,
         from_fhir_care_plan,
+        from_fhir_document,
         from_fhir_goal,
         from_fhir_patient,
         from_fhir_referral,
@@ -170,5 +172,7 @@ def _read_by_mapping(resource: dict[str, Any], key: str) -> bool:
         "Goal": from_fhir_goal.GOAL_HANDLED,
         "ServiceRequest": from_fhir_referral.HANDLED,
         "Task": from_fhir_task.TASK_HANDLED,
+        "DocumentReference": from_fhir_document.HANDLED,
+        "Appointment": from_fhir_appointment.HANDLED,
     }
     return key in handled.get(resource["resourceType"], frozenset())

@@ -30,7 +30,17 @@ from tests.mappings.fhir_strategies import resources
 CATALOGUE = load_catalogue()
 IDENTITY = Identity("test-tenant", "cms-test", "https://cms.example.org/identifiers")
 # What EHRs write and send back, the case episode, and the Patient that map --reverse makes a client of.
-READ = ("ServiceRequest", "Task", "CarePlan", "Goal", "QuestionnaireResponse", "EpisodeOfCare", "Patient")
+READ = (
+    "ServiceRequest",
+    "Task",
+    "CarePlan",
+    "Goal",
+    "QuestionnaireResponse",
+    "EpisodeOfCare",
+    "DocumentReference",
+    "Appointment",
+    "Patient",
+)
 DRAWN = READ
 # What a resource says of itself (and element ids, which only serve references inside it), and the
 # references that name the record's client or referral (the client's record holds its name).

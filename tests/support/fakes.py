@@ -216,6 +216,23 @@ class FakeAudit:
 
 
 @dataclass
+class FakeAttachments:
+    kept: dict[tuple[str, str], tuple[str, bytes]] = field(default_factory=dict)
+
+    def put(self, org_id: str, sha256: str, content_type: str, data: bytes, now: str) -> bool:
+        if (org_id, sha256) in self.kept:
+            return False
+        self.kept[(org_id, sha256)] = (content_type, data)
+        return True
+
+    def has(self, org_id: str, sha256: str) -> bool:
+        return (org_id, sha256) in self.kept
+
+    def get(self, org_id: str, sha256: str) -> tuple[str, bytes] | None:
+        return self.kept.get((org_id, sha256))
+
+
+@dataclass
 class FakeWork:
     """The stores the admission planner and intake use, in memory."""
 
@@ -227,6 +244,7 @@ class FakeWork:
     admissions: FakeAdmissions = field(default_factory=FakeAdmissions)
     messages: FakeMessages = field(default_factory=FakeMessages)
     audit: FakeAudit = field(default_factory=FakeAudit)
+    attachments: FakeAttachments = field(default_factory=FakeAttachments)
 
     def delivered(self, job_id: int) -> None:
         """The worker sent the job: the ledger says it wrote each resource."""

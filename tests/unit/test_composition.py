@@ -138,7 +138,7 @@ def test_the_app_registers_every_api_blueprint_and_documents_every_route(
         for info in pkgutil.iter_modules(api.__path__, "fhir_adapter.api.")
         if isinstance(getattr(module := importlib.import_module(info.name), "bp", None), ApiBlueprint)
     }
-    assert defined == {"records", "delivery", "history", "intake", "inbound"}
+    assert defined == {"records", "documents", "delivery", "history", "intake", "inbound"}
     assert defined <= set(app.blueprints)
     served = {
         (re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1")), method.lower())

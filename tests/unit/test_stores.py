@@ -24,6 +24,7 @@ FAKES = [
         (fakes.FakeAdmissions, stores.Admissions),
         (fakes.FakeMessages, stores.Messages),
         (fakes.FakeAudit, stores.Audit),
+        (fakes.FakeAttachments, stores.Attachments),
     )
     for name in members(protocol)
     if hasattr(fake, name)

@@ -14,7 +14,7 @@ from fhir_adapter.api.schemas.plan import ServicePlanSchema
 from fhir_adapter.api.schemas.referral import ReferralSchema
 from fhir_adapter.domain import records as r
 
-CONTRACT_VERSION = "1.1.0"
+CONTRACT_VERSION = "1.2.0"
 MANY = validate.Length(max=500)
 
 

@@ -11,6 +11,7 @@ from fhir_adapter.api.schemas.assessment import AssessmentSchema
 from fhir_adapter.api.schemas.client import ClientSchema
 from fhir_adapter.api.schemas.dump import to_contract
 from fhir_adapter.api.schemas.episode import CaseEpisodeSchema
+from fhir_adapter.api.schemas.packet import AppointmentSchema, HospitalDocumentSchema
 from fhir_adapter.api.schemas.plan import ServicePlanSchema
 from fhir_adapter.api.schemas.referral import ReferralSchema
 from fhir_adapter.errors import Rule, flatten_messages
@@ -23,6 +24,8 @@ SCHEMAS: dict[str, type[Schema]] = {
     "assessment": AssessmentSchema,
     "service-plan": ServicePlanSchema,
     "referral": ReferralSchema,
+    "hospital-document": HospitalDocumentSchema,
+    "appointment": AppointmentSchema,
 }
 
 

@@ -9,6 +9,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from fhir_adapter.api.schemas.case_file import CONTRACT_VERSION, CaseFileSchema
+from fhir_adapter.api.schemas.packet import AppointmentSchema, HospitalDocumentSchema
 
 
 class _Converter(OpenAPIConverter):
@@ -25,7 +26,8 @@ class ContractPlugin(MarshmallowPlugin):
 
 
 def contract_document() -> dict[str, Any]:
-    """Every record schema of the case-management contract, versioned with CONTRACT_VERSION."""
+    """Every record schema of the case-management contract, versioned with CONTRACT_VERSION: the case file's,
+    and those of what the hospital hands over (its documents and appointments)."""
     spec = APISpec(
         title="fhir-adapter case-management contract",
         version=CONTRACT_VERSION,
@@ -33,4 +35,6 @@ def contract_document() -> dict[str, Any]:
         plugins=[ContractPlugin()],
     )
     spec.components.schema("CaseFile", schema=CaseFileSchema)
+    spec.components.schema("HospitalDocument", schema=HospitalDocumentSchema)
+    spec.components.schema("Appointment", schema=AppointmentSchema)
     return spec.to_dict()

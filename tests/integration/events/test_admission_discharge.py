@@ -1,6 +1,7 @@
 """The scenario the service exists for, against the real FHIR server: an A01 over MLLP puts the case
 manager's plan, goals, assessments and open referrals into the EHR, linked to the hospital's Encounter;
-an A03 sends the discharge referrals and brings the EHR's new referral, assessment and Task status back.
+an A03 sends the discharge referrals and brings the EHR's new referral, assessment and Task status back,
+with the discharge packet (summaries and their PDFs, the follow-up appointment).
 A visit the EHR has no Encounter for, and the timeline of a long stay."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fhir_adapter.mapping.validation import validate_resource
 from fhir_adapter.service import timeline
 from tests.conftest import ROOT, read_json
 from tests.integration.events.conftest import Hospital, open_hospital, referral
+from tests.integration.events.packet import check_packet, put_packet
 from tests.support import adt
 from tests.support.delivery import Harness
 from tests.support.fault_proxy import FaultProxy
@@ -92,6 +94,8 @@ def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Cata
             "qr-hospital-functional-ko",
         ):
             hospital.h.ehr.put(_ehr_made(name, hospital.patient, hospital.encounter))
+        # ... and the discharge packet: the summaries (one PDF inline, one a Binary) and a follow-up.
+        put_packet(hospital.h.ehr, hospital.patient, hospital.encounter)
         task = tasks[0] | {"status": "in-progress", "lastModified": "2025-10-20T10:00:00Z"}
         task.pop("meta", None)
         hospital.h.ehr.put(task)
@@ -134,6 +138,8 @@ def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Cata
     assert plan["identifiers"][0]["value"] == "DCP-2025-04417"
     assert plan["activities"][0]["timing"]["times_of_day"] == ["09:00:00"]
 
+    check_packet(hospital)
+
     ours = hospital.get(f"/fhir/Patient?identifier={hospital.client_id}")["entry"][0]["resource"]["id"]
     audited = hospital.get(f"/fhir/AuditEvent?patient={ours}&action=C&_count=100")["entry"]
     from_ehr = [e["resource"] for e in audited if "ehr:hospital" in str(e["resource"]["agent"])]
@@ -152,7 +158,8 @@ def test_admission_then_discharge_over_mllp(each_mode: Hospital, catalogue: Cata
     assert whats[("received", "applied")] == 2
     assert whats[("sent", "delivered")] >= 2
     assert whats[("read back", "delivered")] == 1
-    assert whats[("read back", "applied")] >= 6  # referrals, assessments, a plan, a Task's status
+    # referrals, assessments, a plan, a Task's status, two summaries and an appointment
+    assert whats[("read back", "applied")] >= 9
 
 
 def test_a_visit_the_ehr_has_no_encounter_for_is_referred_to_by_number_and_not_sought_each_time(
