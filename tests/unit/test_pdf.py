@@ -129,4 +129,3 @@ def test_without_the_hangul_font_the_pdf_uses_the_installed_fonts() -> None:
     with_face = pdf.stylesheet([fonts.Face(700, b"")])
     assert f'"Noto Sans Devanagari", "{fonts.FAMILY}", "Noto Sans CJK KR"' in with_face
     assert f"font-weight: 700; src: url({pdf.FONT_URL}700)" in with_face
-
