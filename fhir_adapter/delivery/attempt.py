@@ -47,6 +47,7 @@ class Context:
     engine: Engine
     catalogue: Callable[[], Catalogue]  # our Questionnaires: read when a response first needs one
     at: str  # when the attempt is made: the Provenance's `recorded`
+    side_by_side: bool = True  # a job's documents sent at once (a preview: one after another, in order)
 
 
 def write(
@@ -62,7 +63,7 @@ def write(
         written += writes.send_transaction(client, routed.resources, prepared.refs, known)
     else:
         written += writes.send_each(client, routed.resources, prepared.refs, known, caps.way)
-    written += send_documents(engine, client, prepared, routed.documented, caps, job.cause)
+    written += send_documents(engine, client, prepared, routed.documented, caps, job.cause, ctx.side_by_side)
     _provenance(job, client, written, known, caps, ctx.at)
     return written
 

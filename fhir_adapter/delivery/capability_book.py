@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import capability_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.delivery.capabilities import Capabilities, from_statement, of_json
-from fhir_adapter.delivery.ehr_client import EhrClient
+from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.domain.sync import Ehr
 from fhir_adapter.service.context import Clock, stamp
 
@@ -53,3 +53,21 @@ class CapabilityBook:
     def _store(self, ehr: Ehr, caps: Capabilities, now: datetime) -> None:
         with writing(self.engine) as conn:
             capability_store.store(conn, ehr.org_id, ehr.id, caps.to_json(), stamp(now))
+
+
+def worth_a_fallback(failure: Failure, refused: set[str]) -> bool:
+    """A 403 or 405 on a write of a type not yet refused in this job: worth a fallback."""
+    rtype = failure.resource_type
+    if failure.status not in REFUSALS or rtype is None or rtype in refused:
+        return False
+    if rtype == "DocumentReference":
+        failure.reason, failure.detail = (
+            "documents_refused",
+            (
+                f"The EHR refused the document carrying records it does not take as resources "
+                f"(HTTP {failure.status}): nothing can be delivered there until it accepts "
+                f"DocumentReference. Its answer: {failure.detail}"
+            ),
+        )
+        return False
+    return True

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -29,16 +30,15 @@ from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.outgoing import Prepared
 from fhir_adapter.delivery.writes import Outgoing, Written, business_identifier
-from fhir_adapter.documents import narrative, reference
-from fhir_adapter.documents.pdf import to_pdf
+from fhir_adapter.documents import narrative, reference, renderers
 from fhir_adapter.domain.stored import Stored
 from fhir_adapter.domain.sync import Sent
 from fhir_adapter.mapping.kinds import RECORD_KINDS, RESOURCE_KINDS
 
 Record = tuple[str, str]  # (kind of record, record id)
-RENDERERS = 2  # threads rendering PDFs ahead (WeasyPrint's layout holds the GIL: more would not be faster)
-_renderers_lock = threading.Lock()
-_pool: list[ThreadPoolExecutor] = []
+SENDERS = 4  # a job's documents waiting on the EHR at once
+_pools_lock = threading.Lock()
+_pools: list[ThreadPoolExecutor] = []
 
 
 def _records(conn: Connection, org_id: str, items: list[Outgoing]) -> dict[Record, list[Outgoing]]:
@@ -131,9 +131,11 @@ def send_documents(
     items: list[Outgoing],
     caps: Capabilities,
     why: str = "",
+    side_by_side: bool = True,
 ) -> list[Written]:
     """Each record of `items` as its document; the resources of `items` it carries, as written in it. A
-    record whose resources are all taken back (`why`: the job's cause) gets the notice of its withdrawal."""
+    record whose resources are all taken back (`why`: the job's cause) gets the notice of its withdrawal.
+    Not `side_by_side`: one document after another, in the records' order (what a preview shows)."""
     plan = _plan(engine, prepared, items, why) if items else None
     if plan is None or not plan.carried:
         return []
@@ -149,30 +151,49 @@ def send_documents(
     subject = prepared.refs.get(f"Patient/{prepared.patient_id}", f"Patient/{prepared.link.patient_id}")
     author = f"fhir-adapter for {prepared.ehr.org_id}"
     todo = [(record, got) for record, got in plan.pages.items() if got is not None and record in plan.carried]
-    pdfs = [_renderers().submit(to_pdf, got.html) for _, got in todo]  # made ahead while we wait on the EHR
-    written: list[Written] = []
+    pdfs = [renderers.pdf_of(got.html) for _, got in todo]
+
+    def send(record: Record, got: reference.Page, pdf: Future[bytes]) -> list[Written]:
+        carried = plan.carried[record]
+        sent = plan.last.get(("DocumentReference", plan.ids[record]))
+        encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
+        replaces = sent.ehr_resource_id if sent else None
+        doc = reference.document(got, pdf.result(), subject, author, replaces, encounter)
+        return _create(client, plan.ids[record], got, doc, carried)
+
+    return _each(send, list(zip(todo, pdfs, strict=True)), side_by_side)
+
+
+Send = Callable[[Record, reference.Page, "Future[bytes]"], list[Written]]
+
+
+def _each(
+    send: Send, work: list[tuple[tuple[Record, reference.Page], Future[bytes]]], side_by_side: bool
+) -> list[Written]:
+    """Every document sent, at once or one after another; what was written, in the records' order. The
+    first failure ends the job: the documents and PDFs not begun are not made, and nothing of the job still
+    talks to the EHR when it returns."""
     try:
-        for (record, got), pdf in zip(todo, pdfs, strict=True):
-            carried = plan.carried[record]
-            sent = plan.last.get(("DocumentReference", plan.ids[record]))
-            encounter = next((o.resource["encounter"] for o in carried if "encounter" in o.resource), None)
-            replaces = sent.ehr_resource_id if sent else None
-            doc = reference.document(got, pdf.result(), subject, author, replaces, encounter)
-            written += _create(client, plan.ids[record], got, doc, carried)
+        if not side_by_side:
+            return [w for (record, got), pdf in work for w in send(record, got, pdf)]
+        sending = [_senders().submit(send, record, got, pdf) for (record, got), pdf in work]
+        try:
+            return [w for done in sending for w in done.result()]
+        finally:
+            for future in sending:
+                future.cancel()
+            wait(sending)
     finally:
-        for pdf in pdfs:
-            pdf.cancel()  # a failure stops the job: the PDFs not begun yet are not needed
-    return written
+        for _, pdf in work:
+            pdf.cancel()
 
 
-def _renderers() -> ThreadPoolExecutor:
-    """The threads that render a job's PDFs ahead of its sending: while a document waits for the EHR's
-    answer the next is rendered. Kept for the process: each thread keeps its own font configuration
-    (documents/pdf.py), which a new thread would make again."""
-    with _renderers_lock:
-        if not _pool:
-            _pool.append(ThreadPoolExecutor(RENDERERS, thread_name_prefix="documents"))
-        return _pool[0]
+def _senders() -> ThreadPoolExecutor:
+    """The threads that wait on the EHR for a job's documents, kept for the process."""
+    with _pools_lock:
+        if not _pools:
+            _pools.append(ThreadPoolExecutor(SENDERS, thread_name_prefix="documents"))
+        return _pools[0]
 
 
 def _create(

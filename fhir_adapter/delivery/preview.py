@@ -156,7 +156,7 @@ def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
     if prepared.send:
         prepared = worker.addressed(prepared)
     caps = worker.capabilities(ehr)
-    ctx = attempt.Context(worker.engine, worker.catalogue, now)
+    ctx = attempt.Context(worker.engine, worker.catalogue, now, side_by_side=False)
     attempt.write(ctx, job, dry, prepared, dict(prepared.known), caps)  # type: ignore[arg-type]
     return {
         "ehr": ehr_id,

@@ -2,7 +2,8 @@
 the case record.
 
 Read: the Encounter's discharge disposition, the patient's ServiceRequests and QuestionnaireResponses
-(new referrals and assessments), Tasks (the status of the referrals we sent), CarePlans, and the discharge
+(new referrals and assessments), with the Questionnaires of the hospital's own that they answer
+(delivery/instruments.py), Tasks (the status of the referrals we sent), CarePlans, and the discharge
 packet: the stay's discharge summaries (DocumentReference of LOINC 18842-5, their attachments' bytes read
 with the EHR's credentials: delivery/attachments.py) and the follow-up Appointments from the admission's
 first day on. Each resource read is kept as an inbound message, once per version, with what became of it;
@@ -32,6 +33,7 @@ from fhir_adapter.adapters import (
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.adapters.unit_of_work import SqlWork
 from fhir_adapter.config import Settings
+from fhir_adapter.delivery import instruments
 from fhir_adapter.delivery.attachments import with_bytes
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.writes import rewrite
@@ -130,6 +132,7 @@ class Reading:
     refs: dict[str, str]  # the EHR's references → ours
     mine: dict[str, str]  # the EHR's resources we sent → ours
     now: str
+    instruments: dict[str, JSON]  # the hospital's Questionnaires its responses name
 
 
 def _take(reading: Reading, resource: JSON) -> None:
@@ -172,7 +175,9 @@ def _carry(reading: Reading, seq: int, resource: JSON) -> None:
         translated, notes = with_bytes(reading.client, translated, reading.deps.attachment_limit)
     try:
         with conn.begin_nested():
-            got = fhir_intake.receive(SqlWork(conn), reading.deps, reading.principal, translated)
+            got = fhir_intake.receive(
+                SqlWork(conn), reading.deps, reading.principal, translated, instruments=reading.instruments
+            )
     except ServiceError as err:
         reasons = "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in err.problems)
         inbound_store.settle(
@@ -208,6 +213,7 @@ class Puller:
             admission = admission_store.get(conn, job.org_id, int(context.get("admission", 0)))
         found = fetch(client, ehr_patient, context.get("since"))
         coded = disposition(client, admission) if admission else None
+        questionnaires = instruments.served(client, found, self.deps.catalogue)
         with writing(self.engine) as conn:
             principal = self._principal(conn, job)
             our_patient = patient_id(job.client_id, principal.org.identity)
@@ -215,7 +221,7 @@ class Puller:
             mine = ehr_store.ours_of(conn, job.org_id, job.ehr_id, named)
             refs = {**mine, f"Patient/{ehr_patient}": f"Patient/{our_patient}"}
             deps = replace(self.deps, attachment_limit=self.settings.attachment_max_bytes)
-            under_way = Reading(conn, deps, principal, job, client, refs, mine, now)
+            under_way = Reading(conn, deps, principal, job, client, refs, mine, now, questionnaires)
             for resource in found:
                 _take(under_way, resource)
             if coded and admission:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -22,12 +23,13 @@ from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
 from fhir_adapter.delivery import attempt, closure, linking
 from fhir_adapter.delivery.capabilities import Capabilities
-from fhir_adapter.delivery.capability_book import REFUSALS, CapabilityBook
+from fhir_adapter.delivery.capability_book import CapabilityBook, worth_a_fallback
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
 from fhir_adapter.delivery.outgoing import Prepared, sort_out
 from fhir_adapter.delivery.pull import Puller
 from fhir_adapter.delivery.record import record_delivery
 from fhir_adapter.delivery.writes import Written
+from fhir_adapter.documents import renderers
 from fhir_adapter.domain.sync import Ehr, Job, JobAction
 from fhir_adapter.logs import raised_at
 from fhir_adapter.mapping.catalogue import Catalogue
@@ -86,6 +88,7 @@ class Worker:
 
     def run(self, stop: threading.Event) -> None:
         """Work until `stop` is set: at once while there are jobs, otherwise every poll interval."""
+        self.warm()
         pause = self.settings.poll_seconds
         while not stop.is_set():
             try:
@@ -96,6 +99,16 @@ class Worker:
                 busy, pause = False, min(pause * 2, 5.0)
             if not busy:
                 stop.wait(pause)
+
+    def warm(self) -> None:
+        """What the first job would otherwise wait for: the mappings loaded, the PDF renderers set up."""
+        began = time.monotonic()
+        self.catalogue()
+        try:
+            renderers.warm()
+        except Exception as err:  # no fonts, say: the worker still delivers all that is not a document
+            log.error("delivery.documents_unavailable", error=type(err).__name__, where=raised_at(err))
+        log.info("delivery.ready", seconds=round(time.monotonic() - began, 2))
 
     def run_once(self) -> bool:
         """Deliver one job if one is due; False when there was none."""
@@ -206,7 +219,7 @@ class Worker:
                 ctx = attempt.Context(self.engine, self.catalogue, stamp(self.clock()))
                 return attempt.write(ctx, job, client, prepared, known, caps)
             except Failure as failure:
-                if self._fallback(failure, refused):
+                if worth_a_fallback(failure, refused):
                     caps = self._book.refused(
                         prepared.ehr, client, str(failure.resource_type), failure.status
                     )
@@ -218,24 +231,6 @@ class Worker:
                 rounds += 1
                 log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=rounds)
                 known = attempt.reread(client, prepared, known)
-
-    @staticmethod
-    def _fallback(failure: Failure, refused: set[str]) -> bool:
-        """A 403 or 405 on a write of a type not yet refused in this job: worth a fallback."""
-        rtype = failure.resource_type
-        if failure.status not in REFUSALS or rtype is None or rtype in refused:
-            return False
-        if rtype == "DocumentReference":
-            failure.reason, failure.detail = (
-                "documents_refused",
-                (
-                    f"The EHR refused the document carrying records it does not take as resources "
-                    f"(HTTP {failure.status}): nothing can be delivered there until it accepts "
-                    f"DocumentReference. Its answer: {failure.detail}"
-                ),
-            )
-            return False
-        return True
 
     def client(self, ehr: Ehr) -> EhrClient:
         return self._clients.get(ehr)

@@ -95,16 +95,28 @@ def render(html: str) -> bytes:
     return bytes(pdf or b"")
 
 
-def to_pdf(html: str) -> bytes:
-    """The page as a PDF: the one made before for the same page if it is still kept, else made now."""
+def kept(html: str) -> bytes | None:
+    """The PDF made before for the same page, if it is still kept."""
     key = hashlib.sha256(html.encode()).hexdigest()
     with _done_lock:
         if key in _done:
             _done.move_to_end(key)
             return _done[key]
-    pdf = render(html)
+    return None
+
+
+def keep(html: str, pdf: bytes) -> None:
+    """Keep a page's PDF, the KEEP made last."""
     with _done_lock:
-        _done[key] = pdf
+        _done[hashlib.sha256(html.encode()).hexdigest()] = pdf
         while len(_done) > KEEP:
             _done.popitem(last=False)
-    return pdf
+
+
+def to_pdf(html: str) -> bytes:
+    """The page as a PDF: the one made before for the same page if it is still kept, else made now."""
+    made = kept(html)
+    if made is None:
+        made = render(html)
+        keep(html, made)
+    return made

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import cast
 
-from fhir_adapter.domain.records import Answer, AnswerKind, Assessment, AssessmentItem, Quantity
+from fhir_adapter.domain.records import Answer, AnswerKind, Assessment, AssessmentItem
 from fhir_adapter.mapping.catalogue import ItemDef, QuestionnaireDef
 from fhir_adapter.mapping.from_fhir_common import (
     JSON,
@@ -20,6 +20,7 @@ from fhir_adapter.mapping.from_fhir_common import (
     report_unhandled,
 )
 from fhir_adapter.mapping.from_fhir_external import external_items, instrument
+from fhir_adapter.mapping.from_fhir_values import quantity_from
 from fhir_adapter.mapping.to_fhir_common import EPISODE_EXTENSION
 
 HANDLED = frozenset(
@@ -104,9 +105,15 @@ def _own_words(item: JSON, q: QuestionnaireDef) -> bool:
 
 def _say_how_matched(resource: JSON, q: QuestionnaireDef | None, ctx: ReverseContext, path: str) -> None:
     if q is None:
+        words = (
+            "the title and item words are the Questionnaire's"
+            if instrument(resource, ctx)
+            else "the Questionnaire is neither sent along nor served: the item words are the response's own"
+        )
         ctx.report(
             f"{path}.questionnaire",
-            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']}",
+            f"an instrument we do not hold: kept as an external assessment of {resource['questionnaire']} "
+            f"({words})",
             "information",
         )
     elif q.url != resource.get("questionnaire", "").split("|")[0]:
@@ -177,10 +184,5 @@ def answer_from(item: ItemDef, answer: JSON, ctx: ReverseContext, path: str) -> 
 
 
 def _quantity(value: JSON, ctx: ReverseContext, path: str) -> Answer | None:
-    unit = value.get("unit") or value.get("code")
-    if value.get("value") is None or not unit:
-        ctx.report(path, "a quantity needs a value and a unit: not carried")
-        return None
-    return Answer(
-        "quantity", Quantity(float(value["value"]), str(unit), value.get("system"), value.get("code"))
-    )
+    quantity = quantity_from(value, ctx, path)
+    return Answer("quantity", quantity) if quantity else None

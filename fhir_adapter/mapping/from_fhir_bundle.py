@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,16 +81,18 @@ def from_fhir(
     identity: Identity,
     client_id: str | None = None,
     lookup: Callable[[str], JSON | None] | None = None,
+    instruments: Mapping[str, JSON] | None = None,
 ) -> Reversed:
     """Map what an EHR sent; input that is not valid FHIR R4 raises InvalidFhirInput with every issue.
 
-    `lookup` finds, by relative reference, resources the receiver holds that the input only refers to."""
+    `lookup` finds, by relative reference, resources the receiver holds that the input only refers to;
+    `instruments` are Questionnaires the sender serves, by the canonical its responses name."""
     if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
         raise MappingError("not a FHIR resource: no resourceType")
     errors = [i for i in validate_fhir(data, catalogue, received=True) if i.severity == "error"]
     if errors:
         raise InvalidFhirInput(errors)
-    ctx = ReverseContext(catalogue, identity, client_id, lookup=lookup)
+    ctx = ReverseContext(catalogue, identity, client_id, lookup=lookup, instruments=instruments or {})
     entries = _entries(data)
     for _, full_url, resource in entries:
         ctx.add_entry(resource, full_url)

@@ -6,7 +6,7 @@ reverse mappings report every one of them instead of dropping data silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +41,9 @@ class ReverseContext:
     # Resources the receiver already holds, by relative reference (Type/id): what the input refers to
     # without carrying it, e.g. the Goals a CarePlan sent back names.
     lookup: Callable[[str], JSON | None] | None = None
+    # Questionnaires the sender serves, by canonical (`url|version` as a response names it): the words of
+    # an instrument we do not hold, when the input does not carry it.
+    instruments: Mapping[str, JSON] = field(default_factory=dict)
     # The resources of the input by identity, with the id each one's record takes when it carries none of
     # ours: its own id, or for a Bundle entry without one the UUID of its urn:uuid fullUrl.
     local_ids: dict[int, str] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """A QuestionnaireResponse to an instrument we do not hold → an assessment of kind `external`: the
 instrument's canonical, and every item with its linkId, its words, its answers (typed, codes kept) and the
-items it is nested in. A Questionnaire sent along (in the same Bundle) gives the title and the words of
-items the response does not repeat.
+items it is nested in. The Questionnaire, sent along (in the same Bundle) or served by the EHR the response
+was read from, gives the title and the words of items the response does not repeat.
 
 https://hl7.org/fhir/R4/questionnaireresponse.html
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from fhir_adapter.domain.records import Answer, AnswerKind, AssessmentItem, Quantity
+from fhir_adapter.domain.records import Answer, AnswerKind, AssessmentItem
 from fhir_adapter.mapping.from_fhir_common import JSON, ReverseContext
-from fhir_adapter.mapping.from_fhir_values import coding_of, reference_from
+from fhir_adapter.mapping.from_fhir_values import coding_of, quantity_from, reference_from
 
 KINDS = {
     "valueString": "text",
@@ -28,16 +28,14 @@ ITEM_KEPT = frozenset({"linkId", "text", "answer", "item"})
 
 
 def instrument(resource: JSON, ctx: ReverseContext) -> JSON:
-    """The Questionnaire the response answers, when the input holds it."""
-    canonical = str(resource.get("questionnaire", "")).split("|")[0]
-    return next(
-        (
-            r
-            for r in ctx.entries.values()
-            if r.get("resourceType") == "Questionnaire" and r.get("url") == canonical
-        ),
-        {},
-    )
+    """The Questionnaire the response answers: the one the input holds, else the one its sender serves
+    under the canonical the response names; {} when neither has it (the response's own words are kept)."""
+    named = str(resource.get("questionnaire", ""))
+    canonical = named.split("|")[0]
+    along = (r for r in ctx.entries.values() if r.get("resourceType") == "Questionnaire")
+    served = ctx.instruments.get(named) or ctx.instruments.get(canonical) or {}
+    found = next((r for r in along if r.get("url") == canonical), served)
+    return found if found.get("url") == canonical else {}
 
 
 def _texts(items: list[JSON]) -> dict[str, str]:
@@ -110,11 +108,9 @@ def external_answer(answer: JSON, ctx: ReverseContext, path: str) -> Answer | No
     if key == "valueCoding":
         coding = coding_of(value, ctx, f"{path}.valueCoding")
         return Answer("coding", coding) if coding else None
-    if key == "valueQuantity" and value.get("value") is not None and (value.get("unit") or value.get("code")):
-        unit = str(value.get("unit") or value.get("code"))
-        return Answer(
-            "quantity", Quantity(float(value["value"]), unit, value.get("system"), value.get("code"))
-        )
+    if key == "valueQuantity":
+        quantity = quantity_from(value, ctx, f"{path}.valueQuantity")
+        return Answer("quantity", quantity) if quantity else None
     if key == "valueReference":
         ref = reference_from(value, ctx, f"{path}.valueReference")
         return Answer("reference", ref) if ref else None

@@ -17,7 +17,7 @@ from fhir_adapter.domain.concepts import (
     Schedule,
     SourceIdentifier,
 )
-from fhir_adapter.domain.records import Period
+from fhir_adapter.domain.records import Period, Quantity
 from fhir_adapter.mapping.from_fhir_common import JSON, ReverseContext
 
 CODING_KEPT = frozenset({"system", "version", "code", "display"})
@@ -149,6 +149,7 @@ def schedule_from(timing: Any, ctx: ReverseContext, path: str) -> Schedule | Non
     repeat = timing.get("repeat") or {}
     rest(ctx, repeat, REPEAT_KEPT, f"{path}.repeat", "Timing.repeat")
     bounds = repeat.get("boundsPeriod") or {}
+    rest(ctx, bounds, frozenset({"start", "end"}), f"{path}.repeat.boundsPeriod", "Period")
     return Schedule(
         events=tuple(timing.get("event", [])),
         code=concept_from(timing.get("code"), ctx, f"{path}.code"),
@@ -164,6 +165,17 @@ def schedule_from(timing: Any, ctx: ReverseContext, path: str) -> Schedule | Non
         times_of_day=tuple(repeat.get("timeOfDay", [])),
         when=tuple(repeat.get("when", [])),
     )
+
+
+def quantity_from(value: JSON, ctx: ReverseContext, path: str) -> Quantity | None:
+    """A Quantity's value, unit, system and code; the rest (a comparator, say) is named. One without a
+    value or a unit is not carried, and said so."""
+    unit = value.get("unit") or value.get("code")
+    if value.get("value") is None or not unit:
+        ctx.report(path, "a quantity needs a value and a unit: not carried")
+        return None
+    rest(ctx, value, frozenset({"value", "unit", "system", "code"}), path, "Quantity")
+    return Quantity(float(value["value"]), str(unit), value.get("system"), value.get("code"))
 
 
 def outputs_from(task: JSON, ctx: ReverseContext, path: str) -> tuple[Output, ...]:

@@ -11,7 +11,7 @@ not one of our patients is refused.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -94,9 +94,16 @@ def _client_of(work: Work, deps: Deps, principal: Principal, resource: JSON, loo
     raise invalid(f"{named} is not a patient of this service", element)
 
 
-def _reverse(deps: Deps, principal: Principal, resource: JSON, client_id: str, lookup: Lookup) -> Reversed:
+def _reverse(
+    deps: Deps,
+    principal: Principal,
+    resource: JSON,
+    client_id: str,
+    lookup: Lookup,
+    instruments: Mapping[str, JSON] | None,
+) -> Reversed:
     try:
-        return from_fhir(resource, deps.catalogue, principal.org.identity, client_id, lookup)
+        return from_fhir(resource, deps.catalogue, principal.org.identity, client_id, lookup, instruments)
     except InvalidFhirInput as err:
         raise Invalid([Problem(i.path, i.message) for i in err.issues]) from err
     except MappingError as err:
@@ -137,9 +144,10 @@ def receive(
     resource: JSON,
     target_id: str | None = None,
     along: dict[str, JSON] | None = None,
+    instruments: Mapping[str, JSON] | None = None,
 ) -> Received:
-    """Create (target_id None) or update one resource an EHR sent, with what comes `along`; 404 when the
-    target is not ours."""
+    """Create (target_id None) or update one resource an EHR sent, with what comes `along` and the
+    `instruments` (Questionnaires) its EHR serves; 404 when the target is not ours."""
     org = principal.org.id
     rtype = resource["resourceType"]
     target = _target(work, principal, rtype, target_id)
@@ -147,7 +155,7 @@ def receive(
         resource = {**resource, "id": str(uuid.uuid4())}  # the server names what it is given to create
     lookup = _holdings(work, principal, along)
     client_id = _client_of(work, deps, principal, resource, lookup)
-    reversed_ = _reverse(deps, principal, resource, client_id, lookup)
+    reversed_ = _reverse(deps, principal, resource, client_id, lookup, instruments)
     record = _record_of(reversed_, rtype)
     if rtype == "Goal":
         return _goal(work, deps, principal, resource, record, client_id, reversed_)
@@ -161,19 +169,26 @@ def receive(
     if isinstance(record, HospitalDocument):
         old = work.records.get(org, kind, record_id)
         record, findings = attachments.keep(work, deps, principal, resource, record, findings, old)
-    try:
-        created = _save(work, deps, principal, kind, record_id, record)
-    except (Invalid, UnknownReference, RuleBroken) as err:  # the record it became is at fault: say so
-        label = RECORD_KINDS[kind].label
-        problems = [
-            Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
-        ]
-        raise Invalid(problems) from err
+    created = _save_read(work, deps, principal, rtype, kind, record_id, record)
     main = "referral-task" if rtype == "Task" else kind
     stored = work.resources.read(org, rtype, principal.org.identity.uuid(main, record_id))
     if stored is None:  # the record's projection always holds its main resource
         raise not_found(f"{rtype} of {kind} {record_id}")
     return Received(created, stored, findings)
+
+
+def _save_read(
+    work: Work, deps: Deps, principal: Principal, rtype: str, kind: str, record_id: str, record: Any
+) -> bool:
+    """The record a resource was read as, saved; when the record is at fault, the resource is, and says so."""
+    try:
+        return _save(work, deps, principal, kind, record_id, record)
+    except (Invalid, UnknownReference, RuleBroken) as err:
+        label = RECORD_KINDS[kind].label
+        problems = [
+            Problem(rtype, f"read as a {label}, {p.path or 'it'}: {p.message}", p.code) for p in err.problems
+        ]
+        raise Invalid(problems) from err
 
 
 def _goal(

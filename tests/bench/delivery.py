@@ -217,6 +217,18 @@ class WorkerProcess:
         self.log.seek(0)
         return b"".join(self.log.readlines()[-15:]).decode("utf-8", "replace").strip()
 
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Until the worker says it is ready (its mappings loaded, its renderers warm)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.log.seek(0)
+            if b"delivery.ready" in self.log.read():
+                return
+            if self.process.poll() is not None:
+                raise BenchError(f"a worker ended at start-up: {self.tail()}")
+            time.sleep(0.1)
+        raise BenchError(f"a worker was not ready in {timeout:g} s: {self.tail()}")
+
 
 @contextmanager
 def workers(url: str, org_id: str, count: int, settings: dict[str, float]) -> Iterator[list[WorkerProcess]]:

@@ -157,7 +157,8 @@ def scenario(
             {"resourceType": "Patient", "id": f"pt-{client_id.lower()}", "identifier": [{"value": client_id}]}
         )
     with workers(url, org_id, 1, WORKER_SETTINGS) as running:
-        time.sleep(3.0)  # the worker's start-up (imports) is not an admission's
+        for worker in running:  # the worker's start-up (imports, mappings, renderers) is not an admission's
+            worker.wait_ready()
         after = last_job(services.engine)
         for client_id in paced:
             admit(services, principal, client_id)

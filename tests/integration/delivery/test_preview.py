@@ -57,7 +57,10 @@ def _admit_and_compare(hospital: Hospital) -> None:
     h.drain(timeout=120)
     assert {j.state for j in h.jobs()} == {"delivered"}
     sent = _writes(h.ehr.requests()[before:])
-    assert sent == _writes(shown["requests"])
+    # a job's documents are sent side by side: they reach the EHR in any order, each exactly as shown
+    assert sorted(sent, key=repr) == sorted(_writes(shown["requests"]), key=repr)
+    if h.ehr.profile == "full":
+        assert sent == _writes(shown["requests"])
     cut = brief(shown)["requests"]
     assert "bytes of application/pdf" in str(cut) or h.ehr.profile == "full"
 
