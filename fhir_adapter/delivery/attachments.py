@@ -2,7 +2,9 @@
 the attachment's `url` is the EHR's own (`Binary/<id>`, or an absolute URL under its base). A URL elsewhere
 is not fetched: the credentials never leave for another host. Reading stops at the size limit. What was
 fetched goes into the attachment as its inline `data`, where the intake checks and keeps it like data sent
-inline; what was not is said in a note for the inbound message.
+inline; what was not is said in a note for the inbound message. The EHR's own URL is kept absolute (a
+relative `Binary/<id>` names a resource of whatever server shows it: ours, or another EHR the record goes
+to), so it still points at the hospital's copy wherever the document is shown.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def with_bytes(client: EhrClient, document: JSON, limit: int) -> tuple[JSON, lis
             host = urlsplit(url).netloc or url
             notes.append(f"content[{i}]: {host} is not the EHR: not fetched (its credentials stay with it)")
             continue
+        attachment["url"] = f"{client.base.rstrip('/')}/{path}"
         try:
             kind, data = _read(client, path, attachment.get("contentType"), limit)
         except TooLarge as err:

@@ -94,6 +94,8 @@ def test_documents_we_wrote_are_left_and_attachments_come_only_from_the_ehr(hosp
     assert (
         documents["doc-absolute"]["contents"][0]["sha256"] == documents[BINARY_DOC]["contents"][0]["sha256"]
     )
+    # the hospital's relative Binary/<id> is kept absolute: it names the hospital's copy wherever it is shown
+    assert documents[BINARY_DOC]["contents"][0]["url"] == absolute
 
 
 def test_an_attachment_past_the_size_limit_is_not_read_further_and_the_document_is_kept(
