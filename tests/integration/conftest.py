@@ -32,6 +32,14 @@ def seed(client: Any, headers: dict[str, str], case: dict[str, Any]) -> None:
             assert response.status_code == 201, (collection, response.json)
 
 
+@pytest.fixture
+def kim_org(client: Any, new_org: Any, kim: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """An organisation holding Kim's case file: its headers, and the id of Kim's Patient on /fhir."""
+    headers = new_org()
+    seed(client, headers, kim)
+    return headers, patient_id(client, headers, kim["client"]["id"])
+
+
 def patient_id(client: Any, headers: dict[str, str], client_id: str) -> str:
     bundle = client.get(f"/fhir/Patient?identifier={client_id}", headers=headers).json
     assert bundle["total"] == 1, bundle

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from tests.conftest import ROOT, read_json
-from tests.integration.conftest import patient_id, seed
 
 BUNDLE = read_json(ROOT / "fixtures" / "ehr" / "bundle-discharge-transaction.json")
 TASK, ORDER, PLAN, GOAL, PATIENT = range(5)
-
-
-@pytest.fixture
-def kim_org(client, new_org, kim):
-    headers = new_org()
-    seed(client, headers, kim)
-    return headers, patient_id(client, headers, kim["client"]["id"])
 
 
 def _bundle(kind: str = "transaction") -> dict:

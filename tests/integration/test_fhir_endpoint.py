@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from fhir_adapter.mapping.validation import validate_fhir, validate_resource
-from tests.integration.conftest import patient_id, seed
 
 TYPES = (
     "Patient",
@@ -20,13 +17,6 @@ TYPES = (
     "ServiceRequest",
     "Task",
 )
-
-
-@pytest.fixture
-def kim_org(client, new_org, kim):
-    headers = new_org()
-    seed(client, headers, kim)
-    return headers, patient_id(client, headers, kim["client"]["id"])
 
 
 def test_metadata_is_open_and_valid(client, catalogue):

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from tests.conftest import ROOT, read_json
-from tests.integration.conftest import patient_id, seed
 
 EHR = ROOT / "fixtures" / "ehr"
-
-
-@pytest.fixture
-def kim_org(client, new_org, kim):
-    headers = new_org()
-    seed(client, headers, kim)
-    return headers, patient_id(client, headers, kim["client"]["id"])
 
 
 def for_patient(name: str, pid: str, element: str = "subject") -> dict:

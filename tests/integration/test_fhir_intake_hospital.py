@@ -9,7 +9,6 @@ import pytest
 
 from fhir_adapter import cli
 from tests.conftest import ROOT, read_json
-from tests.integration.conftest import patient_id, seed
 
 EHR = ROOT / "fixtures" / "ehr"
 OUTCOME = {"Prefer": "return=OperationOutcome"}
@@ -23,13 +22,6 @@ HOSPITAL = {
     "goal-housing.json": "goals",
     "goal-employment.json": "goals",
 }
-
-
-@pytest.fixture
-def kim_org(client, new_org, kim):
-    headers = new_org()
-    seed(client, headers, kim)
-    return headers, patient_id(client, headers, kim["client"]["id"])
 
 
 def _for(name: str, pid: str) -> dict:

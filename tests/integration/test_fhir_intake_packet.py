@@ -15,20 +15,12 @@ import pytest
 from fhir_adapter import cli
 from fhir_adapter.app import create_app
 from tests.conftest import ROOT, read_json
-from tests.integration.conftest import patient_id, seed
 
 EHR = ROOT / "fixtures" / "ehr"
 OUTCOME = {"Prefer": "return=OperationOutcome"}
 INLINE = "documentreference-discharge-summary-inline.json"
 BINARY = "documentreference-discharge-summary-binary.json"
 APPOINTMENT = "appointment-follow-up-respiratory.json"
-
-
-@pytest.fixture
-def kim_org(client, new_org, kim):
-    headers = new_org()
-    seed(client, headers, kim)
-    return headers, patient_id(client, headers, kim["client"]["id"])
 
 
 def _for(name: str, pid: str) -> dict:

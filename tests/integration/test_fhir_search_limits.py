@@ -14,18 +14,10 @@ from fhir_adapter.app import create_app
 from fhir_adapter.bootstrap import bootstrap
 from fhir_adapter.config import Settings
 from fhir_adapter.fhir_api.capability import capability_statement
-from tests.integration.conftest import patient_id, seed
 
 SERVED = {r["type"]: r for r in capability_statement("http://test/fhir", "2025-01-01")["rest"][0]["resource"]}
 EVERY_PARAMETER = [(t, p["name"]) for t, r in sorted(SERVED.items()) for p in r["searchParam"]]
 LENIENT = {"Prefer": "handling=lenient"}
-
-
-@pytest.fixture
-def kim_org(client, new_org, kim):
-    headers = new_org()
-    seed(client, headers, kim)
-    return headers, patient_id(client, headers, kim["client"]["id"])
 
 
 def _refused_for_size(response, limit: str) -> None:
