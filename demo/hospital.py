@@ -1,5 +1,6 @@
 """The hospital's side of the demo: the patient and her stay in its EHR, the ADT messages its feed sends
-over MLLP, and the ServiceRequest it writes during her stay."""
+over MLLP, and what it writes during her stay: a ServiceRequest, her discharge summary and a follow-up
+appointment."""
 
 from __future__ import annotations
 
@@ -54,6 +55,26 @@ def service_request(request: dict[str, Any], discharged: datetime) -> dict[str, 
     request["encounter"] = {"reference": f"Encounter/{ENCOUNTER}"}
     request["authoredOn"] = (discharged - timedelta(hours=3)).isoformat()
     return request
+
+
+def discharge_summary(document: dict[str, Any], discharged: datetime) -> dict[str, Any]:
+    """The discharge summary fixture (its PDF inline) as the hospital writes it an hour before `discharged`."""
+    document.pop("meta", None)
+    document["subject"] = {"reference": f"Patient/{PATIENT}"}
+    document["date"] = (discharged - timedelta(hours=1)).isoformat()
+    document["context"] = {"encounter": [{"reference": f"Encounter/{ENCOUNTER}"}]}
+    return document
+
+
+def follow_up(appointment: dict[str, Any], discharged: datetime) -> dict[str, Any]:
+    """The follow-up appointment fixture, booked for a week after `discharged` at 10:00."""
+    appointment.pop("meta", None)
+    appointment["participant"][0]["actor"]["reference"] = f"Patient/{PATIENT}"
+    start = (discharged + timedelta(days=7)).replace(hour=10, minute=0, second=0, microsecond=0)
+    appointment["start"] = start.isoformat()
+    appointment["end"] = (start + timedelta(minutes=appointment.get("minutesDuration", 30))).isoformat()
+    appointment["created"] = discharged.date().isoformat()
+    return appointment
 
 
 def ehr_put(ehr: Any, resource: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The demo's twelve steps in order: the hospital stay told from both sides, each step saying what it does
+"""The demo's thirteen steps in order: the hospital stay told from both sides, each step saying what it does
 and checking what it shows."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from demo.hospital import ENCOUNTER, MRN_SYSTEM, PATIENT, VISIT
 from demo.processes import ROOT
 from demo.stage import PERSON, VAR, WAIT, Stage, rel
 
-STEPS = 12
+STEPS = 13
 SHOWN_IN_EHR = (
     "CarePlan",
     "Goal",
@@ -152,6 +152,25 @@ class Demo(Stage):
                 ("", f"to {performer}, {request['priority']}, {request['quantityQuantity']['value']} visits"),
             ]
         )
+        self.out.step("Before she leaves it writes her discharge summary (a PDF) and books a follow-up visit")
+        fixtures = ROOT / "fixtures" / "ehr"
+        summary = hospital.discharge_summary(
+            read_json(fixtures / "documentreference-discharge-summary-inline.json"), self.discharged
+        )
+        visit = hospital.follow_up(
+            read_json(fixtures / "appointment-follow-up-respiratory.json"), self.discharged
+        )
+        for resource in (summary, visit):
+            hospital.ehr_put(self.ehr, resource)
+        self.out.table(
+            [
+                (f"DocumentReference/{summary['id']}", summary["type"]["text"]),
+                (
+                    f"Appointment/{visit['id']}",
+                    f"{visit['description']}, {visit['start'][:16].replace('T', ' ')}",
+                ),
+            ]
+        )
 
     def discharge(self) -> None:
         self.out.step("The hospital discharges her home: ADT^A03 over MLLP")
@@ -202,6 +221,24 @@ class Demo(Stage):
             raise DemoError("the hospital's referral is not in the case record")
         self.out.say(f"the client's referrals now (GET /api/v1/referrals?client_id={self.client_id}):")
         self.out.table([referral_row(r, r["id"] not in ours) for r in referrals])
+        self.show_the_packet()
+
+    def show_the_packet(self) -> None:
+        documents = self.http().get("/api/v1/documents", client_id=self.client_id)["items"]
+        appointments = self.http().get("/api/v1/appointments", client_id=self.client_id)["items"]
+        if not documents or not appointments:
+            raise DemoError("the discharge summary or the follow-up appointment is not in the case record")
+        self.out.say("")
+        self.out.say("the discharge packet (GET /api/v1/documents, /api/v1/appointments):")
+        rows = [
+            (f"document {d['id']}", f"{self.base}/api/v1/documents/{d['id']}/content (the PDF)")
+            for d in documents
+        ]
+        rows += [
+            (f"appointment {a['id']}", f"{a.get('description', '')}, {a.get('start', '?')[:16]}")
+            for a in appointments
+        ]
+        self.out.table(rows)
 
     def show_where_to_look(self) -> None:
         self.out.step("Look around")
