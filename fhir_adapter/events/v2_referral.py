@@ -4,7 +4,8 @@ RF1 gives the referral (RF1-1 status, RF1-2 priority, RF1-3 type, RF1-5 category
 RF1-11 external referral identifier, RF1-7 effective and RF1-8 expiration date, RF1-10 reason), PRD the
 providers (role, name, address, phone, identifiers, organisation), DG1 the diagnoses, PR1 the procedures,
 NTE the notes of those segments; PID the patient as for ADT. A coded field keeps the sender's code, text and
-coding system. Each other segment is named in `unread`, so that what no record carries is said.
+coding system. Each other segment, and each other field of those segments that holds something, is named in
+`unread`, so that what no record carries is said.
 https://hl7.org/v2/ (chapter 11, Patient Referral).
 """
 
@@ -28,6 +29,13 @@ from fhir_adapter.events.hl7v2 import (
 from fhir_adapter.events.v2_dates import date, instant
 
 READ = frozenset({"MSH", "RF1", "PRD", "PID", "DG1", "PR1"})  # the segments whose NTEs are notes
+# The fields read of the segments that make the referral (1 of DG1, PR1: the set id, a counter).
+FIELDS = {
+    "RF1": frozenset({1, 2, 3, 5, 6, 7, 8, 10, 11}),
+    "PRD": frozenset({1, 2, 3, 4, 5, 7, 10}),
+    "DG1": frozenset({1, 3, 4}),
+    "PR1": frozenset({1, 3, 4}),
+}
 KINDS = {"REF": "referral", "RRI": "referral-answer"}
 
 
@@ -120,6 +128,11 @@ def _segments(message: hl7.Message) -> tuple[list[Provider], list[Coded], list[C
                 notes.append(text.strip())
             continue
         owner = name
+        read = FIELDS.get(name)
+        if read is not None:
+            unread += [
+                f"{name}-{i}" for i in range(1, len(segment)) if i not in read and str(segment[i]).strip()
+            ]
         if name == "PRD":
             providers.append(_provider(message, segment))
         elif name in ("DG1", "PR1"):

@@ -320,7 +320,8 @@ def test_a_ref_reads_providers_diagnoses_procedures_and_notes(catalogue: Catalog
         "환자는 퇴원 후 주거 지원이 필요합니다.\nPatient lives alone since March.",
         "कृपया सोमवार को संपर्क करें",
     )
-    assert r.unread == ("AUT", "IN1", "OBR", "OBX", "NTE of OBX")
+    # a diagnosis's date and type, a procedure's date, and the segments no record reads: named, not dropped
+    assert r.unread == ("DG1-5", "DG1-6", "PR1-5", "AUT", "IN1", "OBR", "OBX", "NTE of OBX")
 
 
 def test_a_referral_round_trips_through_its_stored_json(catalogue: Catalogue) -> None:

@@ -32,7 +32,7 @@ def test_a_ref_over_http_becomes_a_referral_with_every_value_the_hospital_sent(h
     answer = hospital.adt(referrals.ref(control_id="REF-1"))
     assert (answer["ack"], answer["state"]) == ("AA", "applied"), answer
     assert "MSA|AA|REF-1" in answer["hl7"] and "ACK^I12^ACK" in answer["hl7"]
-    assert "not carried: AUT, IN1, OBR, OBX, NTE of OBX" in answer["detail"]
+    assert "not carried: DG1-5, DG1-6, PR1-5, AUT, IN1, OBR, OBX, NTE of OBX" in answer["detail"]
     r = _only(hospital)
     assert (r["client_id"], r["status"], r["priority"], r["status_by_ehr"]) == (
         hospital.client_id,
