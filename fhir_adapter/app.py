@@ -23,7 +23,7 @@ from fhir_adapter.api import (
     records,
 )
 from fhir_adapter.api.http import Services, json_response, limit_body, refuse_nul
-from fhir_adapter.api.limits import MAX_BODY_BYTES
+from fhir_adapter.api.limits import body_limit
 from fhir_adapter.fhir_api import routes as fhir_routes
 
 
@@ -31,7 +31,8 @@ def create_app(services: Services) -> Flask:
     settings = services.settings
     logs.configure(settings.log_level)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1  # see limit_body
+    # the largest body any request may send, + 1 (see limit_body: each path has its own limit)
+    app.config["MAX_CONTENT_LENGTH"] = body_limit("/fhir", settings.attachment_max_bytes) + 1
     if settings.trusted_hosts:
         # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
         app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)

@@ -15,7 +15,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from fhir_adapter.adapters.audit_writer import AuditWriter
 from fhir_adapter.adapters.unit_of_work import SqlStorage
 from fhir_adapter.api.http_errors import HttpError, bad_request
-from fhir_adapter.api.limits import MAX_BODY_BYTES, first_violation
+from fhir_adapter.api.limits import body_limit, first_violation
 from fhir_adapter.api.numbers import number_arg
 from fhir_adapter.api.registry import query
 from fhir_adapter.api.schemas.common import RECORD_ID_RE
@@ -66,10 +66,15 @@ def refuse_nul() -> None:
 
 
 def limit_body() -> None:
-    """413 for a body over MAX_BODY_BYTES, however it came. Werkzeug refuses a Content-Length over the limit
-    but cuts a chunked body at it without a word, so the body is read here, once, with a byte to spare
-    (MAX_CONTENT_LENGTH is the limit + 1): a body longer than the limit shows itself by its length."""
-    if request.method in ("POST", "PUT", "PATCH") and len(request.get_data(cache=True)) > MAX_BODY_BYTES:
+    """413 for a body over its limit (limits.body_limit), however it came. Werkzeug refuses a Content-Length
+    over the largest limit but cuts a chunked body at it without a word, so the body is read here, once,
+    with a byte to spare (MAX_CONTENT_LENGTH is that limit + 1): a body longer shows itself by its length."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    limit = body_limit(request.path, services().settings.attachment_max_bytes)
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    if len(request.get_data(cache=True)) > limit:
         raise RequestEntityTooLarge()
 
 
@@ -94,7 +99,7 @@ def json_body() -> Any:
         if "depth limit" in str(err).lower() or "recursion" in str(err).lower():
             raise invalid("nested too deeply") from err
         raise HttpError(400, [Problem("", f"not JSON: {err}", "structure")]) from err
-    violation = first_violation(data)
+    violation = first_violation(data, services().settings.attachment_max_bytes)
     if violation:
         raise invalid(violation[1], violation[0])
     return data

@@ -1,5 +1,6 @@
-"""A body over 1 MiB gets 413 with an OperationOutcome (in the workspace, a page) on every route that takes
-one, however it arrives: with a Content-Length, chunked, as JSON, FHIR JSON or HL7 v2 text. Over a real
+"""A body over its route's limit (1 MiB; on the /fhir writes that may carry a document's attachment inline,
+that and the attachment limit in base64) gets 413 with an OperationOutcome (in the workspace, a page) on
+every route that takes one, however it arrives: with a Content-Length, chunked, as JSON, FHIR JSON or HL7 v2 text. Over a real
 socket: a test client does not chunk. The routes come from the app's URL map, so a new one is covered
 without a change here."""
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from fhir_adapter.api.limits import MAX_BODY_BYTES
+from fhir_adapter.api.limits import MAX_BODY_BYTES, body_limit
 from tests.support.live import send, serving
 
 MEDIA = {
@@ -50,10 +51,11 @@ def test_every_route_refuses_an_oversized_body_with_413(app, address, new_org):
     auth = new_org()
     routes = body_routes(app)
     assert len(routes) >= 20 and ("POST", "/api/v1/ehrs/x1/adt") in routes, routes
+    attachments = app.extensions["fhir_adapter"].settings.attachment_max_bytes
     wrong = []
     for method, path in routes:
         for media in MEDIA:
-            body = sized(media, MAX_BODY_BYTES + 1000)
+            body = sized(media, body_limit(path, attachments) + 1000)
             for chunked in (False, True):
                 headers = auth | {"Host": "127.0.0.1", "Content-Type": media}
                 if not chunked:

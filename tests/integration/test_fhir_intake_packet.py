@@ -81,6 +81,29 @@ def test_a_discharge_summary_arrives_whole_and_its_pdf_downloads(client, kim_org
     assert served["identifier"][0]["system"].endswith("/hospital-document")
 
 
+def test_a_summary_larger_than_an_ordinary_body_is_taken_inline_on_fhir(client, kim_org):
+    """A scanned discharge summary runs to megabytes: on /fhir its attachment may be as large as the
+    attachment limit allows (the body, and that one string, with it); other writes keep the 1 MiB body, and
+    a long string that is no attachment's data is still refused."""
+    headers, pid = kim_org
+    pdf = b"%PDF-1.4\n" + b"% a scanned page\n" * 100_000 + b"%%EOF\n"  # 1.7 MB, 2.3 MB in base64
+    resource = _for(INLINE, pid)
+    attachment = resource["content"][0]["attachment"]
+    attachment |= {"data": base64.b64encode(pdf).decode(), "size": len(pdf)}
+    attachment["hash"] = base64.b64encode(hashlib.sha1(pdf).digest()).decode()  # noqa: S324
+    created = client.post("/fhir/DocumentReference", json=resource, headers=headers)
+    assert created.status_code == 201, created.json
+    (document,) = _documents(client, headers)
+    got = client.get(f"/api/v1/documents/{document['id']}/content", headers=headers)
+    assert got.status_code == 200 and got.data == pdf
+    padded = {"id": "CL-BIG", "family_name": "Big", "notes": "x" * 1_500_000}
+    assert client.post("/api/v1/clients", json=padded, headers=headers).status_code == 413
+    long_words = _for(INLINE, pid) | {"id": "dsum-long", "description": "x" * 70_000}
+    refused = client.post("/fhir/DocumentReference", json=long_words, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json["issue"][0]["expression"] == ["description"]
+
+
 def test_a_document_whose_bytes_are_elsewhere_is_kept_without_them(client, kim_org):
     headers, pid = kim_org
     answer = client.post("/fhir/DocumentReference", json=_for(BINARY, pid), headers=headers)
