@@ -31,14 +31,13 @@ def create_app(services: Services) -> Flask:
     settings = services.settings
     logs.configure(settings.log_level)
     app = Flask(__name__)
-    # the largest body any request may send, + 1 (see limit_body: each path has its own limit)
-    app.config["MAX_CONTENT_LENGTH"] = body_limit("/fhir", settings.attachment_max_bytes) + 1
+    largest = body_limit("/fhir", settings.attachment_max_bytes)  # see limit_body: one limit per path
+    app.config["MAX_CONTENT_LENGTH"] = largest + 1
     if settings.trusted_hosts:
         # Without BASE_URL the fullUrls and links are made from the Host header: only these are answered.
         app.config["TRUSTED_HOSTS"] = list(settings.trusted_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["fhir_adapter"] = services
-
     # The API document lists the operations of these blueprints in this order.
     for api in (records, documents, delivery, history, intake, inbound):
         app.register_blueprint(api.bp, url_prefix="/api/v1")

@@ -134,6 +134,19 @@ def _rejected(data: dict) -> list[str]:  # type: ignore[type-arg]
             {"client": CLIENT, "referrals": [{**REFERRAL, "status_changed_at": "2025-03-05"}]},
             "referrals[0].status_changed_at",
         ),
+        (
+            {"client": CLIENT, "referrals": [{**REFERRAL, "outputs": [{"type": {"text": "result"}}]}]},
+            "referrals[0].outputs[0]",
+        ),
+        (
+            {
+                "client": CLIENT,
+                "referrals": [
+                    {**REFERRAL, "outputs": [{"type": {"text": "r"}, "text": "a", "concept": {"text": "b"}}]}
+                ],
+            },
+            "referrals[0].outputs[0]",
+        ),
     ],
     ids=[
         "impossible-date",
@@ -148,6 +161,8 @@ def _rejected(data: dict) -> list[str]:  # type: ignore[type-arg]
         "loose-code",
         "status-change-before-authoring-across-zones",
         "status-change-without-a-time",
+        "task-output-without-a-value",
+        "task-output-with-two-values",
     ],
 )
 def test_input_that_would_not_be_valid_fhir_is_refused_at_load(data: dict, path: str) -> None:  # type: ignore[type-arg]

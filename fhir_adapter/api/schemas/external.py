@@ -88,9 +88,20 @@ class ScheduleSchema(Base):
 
 
 class OutputSchema(Base):
+    """A task's result: its type and exactly one value (FHIR's Task.output.value[x] is required)."""
+
     record = c.Output
+    json_schema: ClassVar[dict[str, Any]] = {
+        "oneOf": [{"required": [n]} for n in ("text", "concept", "reference")]
+    }
 
     type = fields.Nested(ConceptSchema, required=True)
     text = Text()
     concept = fields.Nested(ConceptSchema)
     reference = fields.Nested(ReferenceSchema)
+
+    def check(self, data: dict[str, Any]) -> dict[str, Any]:
+        given = [n for n in ("text", "concept", "reference") if data.get(n) is not None]
+        if len(given) != 1:
+            raise ValidationError("an output has one value: text, concept or reference")
+        return data

@@ -49,7 +49,9 @@ def check_packet(hospital: Any) -> None:
     assert inline["type"]["codings"][0]["code"] == "18842-5"
     assert inline["master_identifier"]["value"] == "DS-2025-04417-v1"
     assert inline["encounters"] == [{"reference": f"Encounter/{hospital.encounter}"}]
-    assert binary["contents"][0]["url"] == "Binary/bin-ds-7731" and binary["doc_status"] == "amended"
+    # the hospital's Binary/<id>, kept absolute under the EHR's base
+    assert binary["contents"][0]["url"] == f"{hospital.h.proxy.url}/Binary/bin-ds-7731"
+    assert binary["doc_status"] == "amended"
     for record, pdf in ((inline, PDF), (binary, AMENDED_PDF)):
         got = hospital.h.client.get(f"/api/v1/documents/{record['id']}/content", headers=hospital.h.headers)
         assert got.status_code == 200 and got.data == pdf, got.status_code
