@@ -20,7 +20,7 @@ import requests
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.unit_of_work import SqlWork
-from fhir_adapter.delivery import attempt
+from fhir_adapter.delivery import attempt, profiles
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.domain.sync import Ehr, Job, JobState
@@ -158,10 +158,13 @@ def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
     caps = worker.capabilities(ehr)
     ctx = attempt.Context(worker.engine, worker.catalogue, now, side_by_side=False)
     attempt.write(ctx, job, dry, prepared, dict(prepared.known), caps)  # type: ignore[arg-type]
+    ways = {t: caps.way(t) for t in sorted({o.resource_type for o in prepared.send})}
+    sent = set(ways) | ({"DocumentReference"} if "document" in ways.values() else set())
     return {
         "ehr": ehr_id,
         "client_id": client_id,
-        "ways": {t: caps.way(t) for t in sorted({o.resource_type for o in prepared.send})},
+        "ways": ways,
+        "profiles": profiles.checks(caps, sent, profiles.ours(worker.catalogue())),
         "withheld": [o.ref for o in prepared.withheld],
         "requests": dry.writes,
     }
