@@ -23,6 +23,7 @@ from typing import Any
 
 WAYS = ("put", "conditional", "document")
 WRITES = ("create", "update", "delete")
+BASE_DEFINITION = "http://hl7.org/fhir/StructureDefinition/"  # + a type: the type's own definition
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,11 @@ class Capabilities:
 
     def meets(self, rtype: str, claimed: Iterable[str]) -> bool:
         """Whether one of the profiles claimed is among those the EHR names for the type, versions aside;
-        true where it names none, or ours claim none."""
+        true where it names none, or ours claim none, or it names the type's base definition (which every
+        resource of the type meets)."""
         named = {unversioned(p) for p in self.profiles(rtype)}
-        claimed = list(claimed)
-        return not named or not claimed or any(unversioned(p) in named for p in claimed)
+        met = {unversioned(p) for p in claimed} | {f"{BASE_DEFINITION}{rtype}"}
+        return not named or met == {f"{BASE_DEFINITION}{rtype}"} or bool(named & met)
 
     def table(self) -> dict[str, str]:
         """Each type the EHR names, or a site overrides, with the way it is written: what `ehrs show` prints."""

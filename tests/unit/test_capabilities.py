@@ -118,6 +118,9 @@ NAMED = {
     ),
     "CarePlan": PLAN | {"supportedProfile": [HOSPITAL_PLAN, f"{US_CORE}us-core-careplan|7.0.0"]},
     "Goal": FULL | {"supportedProfile": [HOSPITAL_PLAN.replace("careplan", "goal")]},
+    "ServiceRequest": _type(
+        "ServiceRequest", ["read"], profile="http://hl7.org/fhir/StructureDefinition/ServiceRequest"
+    ),
 }
 
 
@@ -161,6 +164,7 @@ def test_profiles_survive_the_stored_json_and_what_was_stored_without_them_loads
         ("Goal", [f"{US_CORE}us-core-goal", HOSPITAL_PLAN.replace("careplan", "goal") + "|1"], True),
         ("Goal", [], True),  # ours claim none: nothing to meet
         ("Observation", [f"{US_CORE}us-core-observation-lab"], True),  # the EHR names none
+        ("ServiceRequest", [f"{US_CORE}us-core-servicerequest"], True),  # it names the base definition
     ],
 )
 def test_profiles_meet_where_one_of_ours_is_named_versions_aside(
