@@ -11,7 +11,14 @@ from typing import Any
 from fhir_adapter.adapters import capability_store, ehr_store
 from fhir_adapter.adapters.db import reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery.capabilities import WAYS, from_statement, of_json, parse_overrides
+from fhir_adapter.delivery import profiles
+from fhir_adapter.delivery.capabilities import (
+    WAYS,
+    Capabilities,
+    from_statement,
+    of_json,
+    parse_overrides,
+)
 from fhir_adapter.delivery.ehr_client import EhrClients, Failure
 from fhir_adapter.service.context import stamp, utc_now
 
@@ -46,27 +53,38 @@ def show(engine: Any, settings: Settings, args: argparse.Namespace) -> int:
         data, read_at = caps.to_json(), stamp(utc_now())
         with writing(engine) as conn:
             capability_store.store(conn, ehr.org_id, ehr.id, data, read_at)
-    _print_ways(data, read_at, overrides)
+    _print_ways(data, read_at, overrides, settings)
     return 0
 
 
-def _print_ways(data: dict[str, Any] | None, read_at: str | None, overrides: dict[str, str]) -> None:
+def _print_ways(
+    data: dict[str, Any] | None, read_at: str | None, overrides: dict[str, str], settings: Settings
+) -> None:
     if data is None:
         print("capabilities: not read yet (the worker reads them before it first delivers; --refresh now)")
         for rtype, way in sorted(overrides.items()):
             print(f"  {rtype}\t{way}\t(site)")
         return
     caps = of_json(data, overrides)
+    claimed = _ours(caps, settings)
     print(f"capabilities read {read_at}; transaction Bundles: {'yes' if caps.transaction else 'no'}")
     for rtype, way in caps.table().items():
-        why = (
-            "site"
-            if rtype in overrides
-            else f"refused: {caps.refused[rtype]}"
-            if rtype in caps.refused
-            else ""
-        )
-        print(f"  {rtype}\t{way}" + (f"\t({why})" if why else ""))
+        gap = profiles.gap(caps, rtype, claimed.get(rtype, ()))
+        why = [
+            "site" if rtype in overrides else "",
+            f"refused: {caps.refused[rtype]}" if rtype in caps.refused and rtype not in overrides else "",
+            f"profiles: {gap}" if gap else "",
+        ]
+        print(f"  {rtype}\t{way}" + "".join(f"\t({w})" for w in why if w))
+
+
+def _ours(caps: Capabilities, settings: Settings) -> profiles.Ours:
+    """The profiles ours claim per type: the mappings are read only where the EHR names profiles."""
+    if not any(rules.profiles for rules in caps.types.values()):
+        return {}
+    from fhir_adapter.bootstrap import mappings  # a second to load: only when there is something to compare
+
+    return profiles.ours(mappings(settings))
 
 
 def update(engine: Any, args: argparse.Namespace) -> int:

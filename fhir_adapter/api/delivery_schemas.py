@@ -76,7 +76,7 @@ DETAIL = {
 
 PREVIEW = {
     "type": "object",
-    "required": ["ehr", "client_id", "ways", "withheld", "requests"],
+    "required": ["ehr", "client_id", "ways", "profiles", "withheld", "requests"],
     "properties": {
         "ehr": {"type": "string"},
         "client_id": {"type": "string"},
@@ -84,6 +84,18 @@ PREVIEW = {
             "type": "object",
             "additionalProperties": {"enum": ["put", "conditional", "document"]},
             "description": "how each resource type would be written",
+        },
+        "profiles": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "properties": {
+                    "ours": {"type": "array", "items": {"type": "string"}},
+                    "ehr": {"type": "array", "items": {"type": "string"}},
+                    "meet": {"type": "boolean"},
+                },
+            },
+            "description": "per type sent: the profiles ours claim, those the EHR names, whether they meet",
         },
         "withheld": {"type": "array", "items": {"type": "string"}},
         "requests": {

@@ -9,6 +9,10 @@ Each type comes to one way of writing it:
                referral note) — the type is read-only there, unknown, or can only be created (a record of
                ours changes; what can only be created could never be brought up to date)
 A type needs `delete` too for what a job removes; where the EHR cannot delete, the removal is logged.
+
+The profiles the statement names for a type (`profile` and `supportedProfile`) are kept, but a claim of
+conformance is not a permission: they decide no way. Where they miss every profile ours claim, that is said
+(delivery/profiles.py).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 WAYS = ("put", "conditional", "document")
 WRITES = ("create", "update", "delete")
+BASE_DEFINITION = "http://hl7.org/fhir/StructureDefinition/"  # + a type: the type's own definition
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class TypeRules:
     update_create: bool = False
     conditional_update: bool = False
     conditional_create: bool = False
+    profiles: frozenset[str] = frozenset()  # canonicals as the EHR gives them, `|version` and all
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -36,6 +42,7 @@ class TypeRules:
             "update_create": self.update_create,
             "conditional_update": self.conditional_update,
             "conditional_create": self.conditional_create,
+            "profiles": sorted(self.profiles),
         }
 
 
@@ -80,6 +87,19 @@ class Capabilities:
             "refused": dict(self.refused),
         }
 
+    def profiles(self, rtype: str) -> frozenset[str]:
+        """The profiles the EHR names for the type (none: it names none, or does not know the type)."""
+        rules = self.types.get(rtype)
+        return rules.profiles if rules is not None else frozenset()
+
+    def meets(self, rtype: str, claimed: Iterable[str]) -> bool:
+        """Whether one of the profiles claimed is among those the EHR names for the type, versions aside;
+        true where it names none, or ours claim none, or it names the type's base definition (which every
+        resource of the type meets)."""
+        named = {unversioned(p) for p in self.profiles(rtype)}
+        met = {unversioned(p) for p in claimed} | {f"{BASE_DEFINITION}{rtype}"}
+        return not named or met == {f"{BASE_DEFINITION}{rtype}"} or bool(named & met)
+
     def table(self) -> dict[str, str]:
         """Each type the EHR names, or a site overrides, with the way it is written: what `ehrs show` prints."""
         return {t: self.way(t) for t in sorted(set(self.types) | set(self.overrides))}
@@ -92,6 +112,7 @@ def of_json(data: Mapping[str, Any], overrides: Mapping[str, str] | None = None)
             bool(r.get("update_create")),
             bool(r.get("conditional_update")),
             bool(r.get("conditional_create")),
+            frozenset(r.get("profiles", [])),  # kept before profiles were read: none
         )
         for t, r in data.get("types", {}).items()
     }
@@ -106,7 +127,7 @@ def of_json(data: Mapping[str, Any], overrides: Mapping[str, str] | None = None)
 
 def from_statement(statement: Mapping[str, Any], scopes: str | None = None) -> Capabilities:
     """What an R4 CapabilityStatement's server `rest` says: its system interactions and, per resource, its
-    interactions, updateCreate, conditionalUpdate and conditionalCreate."""
+    interactions, updateCreate, conditionalUpdate, conditionalCreate, profile and supportedProfile."""
     rests = statement.get("rest") or []
     rest: Mapping[str, Any] = next((r for r in rests if r.get("mode") == "server"), {})
     system = {i.get("code") for i in rest.get("interaction", [])}
@@ -116,11 +137,23 @@ def from_statement(statement: Mapping[str, Any], scopes: str | None = None) -> C
             bool(r.get("updateCreate")),
             bool(r.get("conditionalUpdate")),
             bool(r.get("conditionalCreate")),
+            _named_profiles(r),
         )
         for r in rest.get("resource", [])
         if r.get("type")
     }
     return Capabilities("transaction" in system, types, scopes)
+
+
+def _named_profiles(resource: Mapping[str, Any]) -> frozenset[str]:
+    """`profile` (the base profile of the type) and each `supportedProfile`, as given."""
+    named = [resource.get("profile"), *(resource.get("supportedProfile") or [])]
+    return frozenset(str(p) for p in named if isinstance(p, str) and p)
+
+
+def unversioned(canonical: str) -> str:
+    """A canonical URL without its `|version`."""
+    return canonical.split("|", 1)[0]
 
 
 def scope_allows(scopes: str | None, rtype: str, interaction: str) -> bool:

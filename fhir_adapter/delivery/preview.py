@@ -20,7 +20,7 @@ import requests
 from fhir_adapter.adapters import ehr_store
 from fhir_adapter.adapters.db import reading
 from fhir_adapter.adapters.unit_of_work import SqlWork
-from fhir_adapter.delivery import attempt
+from fhir_adapter.delivery import attempt, profiles
 from fhir_adapter.delivery.ehr_client import EhrClient, Failure
 from fhir_adapter.delivery.worker import Worker
 from fhir_adapter.domain.sync import Ehr, Job, JobState
@@ -127,11 +127,9 @@ def _admission(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> tupl
     return ehr, keys
 
 
-def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
-    """The requests the next admission push of the client would make to the EHR."""
-    ehr, keys = _admission(worker, org_id, ehr_id, client_id)
-    now = stamp(worker.clock())
-    job = Job(
+def _job(org_id: str, ehr_id: str, client_id: str, keys: list[tuple[str, str]], now: str) -> Job:
+    """The admission push the preview stands for: never claimed, never tried."""
+    return Job(
         0,
         org_id,
         ehr_id,
@@ -139,16 +137,23 @@ def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
         "preview",
         keys,
         JobState.PENDING,
-        0,
-        now,
-        None,
-        None,
-        None,
-        None,
-        now,
-        None,
-        None,
+        attempts=0,
+        not_before=now,
+        lease_token=None,
+        last_reason=None,
+        last_error=None,
+        replayed_by=None,
+        created_at=now,
+        finished_at=None,
+        claimed_at=None,
     )
+
+
+def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
+    """The requests the next admission push of the client would make to the EHR."""
+    ehr, keys = _admission(worker, org_id, ehr_id, client_id)
+    now = stamp(worker.clock())
+    job = _job(org_id, ehr_id, client_id, keys, now)
     prepared = worker.prepare(job)
     if prepared is None:
         raise NothingToPreview(f"client {client_id} is not linked to a patient in {ehr_id}")
@@ -158,10 +163,13 @@ def preview(worker: Worker, org_id: str, ehr_id: str, client_id: str) -> JSON:
     caps = worker.capabilities(ehr)
     ctx = attempt.Context(worker.engine, worker.catalogue, now, side_by_side=False)
     attempt.write(ctx, job, dry, prepared, dict(prepared.known), caps)  # type: ignore[arg-type]
+    ways = {t: caps.way(t) for t in sorted({o.resource_type for o in prepared.send})}
+    sent = set(ways) | ({"DocumentReference"} if "document" in ways.values() else set())
     return {
         "ehr": ehr_id,
         "client_id": client_id,
-        "ways": {t: caps.way(t) for t in sorted({o.resource_type for o in prepared.send})},
+        "ways": ways,
+        "profiles": profiles.checks(caps, sent, profiles.ours(worker.catalogue())),
         "withheld": [o.ref for o in prepared.withheld],
         "requests": dry.writes,
     }

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from fhir_adapter.adapters import admission_store, ehr_store, fhir_store, outbox_lease
 from fhir_adapter.adapters.db import is_postgres, reading, writing
 from fhir_adapter.config import Settings
-from fhir_adapter.delivery import attempt, closure, linking
+from fhir_adapter.delivery import attempt, closure, linking, profiles
 from fhir_adapter.delivery.capabilities import Capabilities
 from fhir_adapter.delivery.capability_book import CapabilityBook, worth_a_fallback
 from fhir_adapter.delivery.ehr_client import EhrClient, EhrClients, Failure
@@ -227,6 +227,7 @@ class Worker:
                     if caps.way(str(failure.resource_type)) == "document":
                         continue
                 if failure.action != "reconcile" or rounds == self.settings.reconcile_limit:
+                    profiles.explain(failure, caps, self.catalogue)
                     raise
                 rounds += 1
                 log.info("delivery.reconcile", job=job.id, reason=failure.reason, round=rounds)

@@ -8,7 +8,8 @@
 //   restrictive     as published EHR APIs often are: read and search of CarePlan, Goal, ServiceRequest,
 //                   Task, QuestionnaireResponse, Appointment and Binary; create (and read, search) of DocumentReference,
 //                   Observation and Communication; Patient and Encounter read and search; anything else
-//                   405 with an OperationOutcome
+//                   405 with an OperationOutcome; its statement names profiles for two types: US Core
+//                   DocumentReference (versioned) and, for CarePlan, a profile of the hospital's own
 // Requests with the header x-stand-in-hospital are the hospital's own (tests setting up its patients):
 // no profile limits them and they are not recorded. GET /$requests lists the others, in order.
 if (typeof globalThis.WebSocket === 'undefined') {
@@ -87,6 +88,15 @@ if (!['full', 'restrictive', 'no-transaction'].includes(PROFILE)) {
   process.exit(2);
 }
 
+// What the restrictive statement says of profiles, per type: `profile` and `supportedProfile`.
+const PROFILES = {
+  DocumentReference: {
+    profile: 'http://hl7.org/fhir/StructureDefinition/DocumentReference',
+    supportedProfile: ['http://hl7.org/fhir/us/core/StructureDefinition/us-core-documentreference|6.1.0'],
+  },
+  CarePlan: { supportedProfile: ['https://ehr.example.org/fhir/StructureDefinition/hospital-careplan'] },
+};
+
 function capabilityStatement() {
   const restrictive = PROFILE === 'restrictive';
   return {
@@ -101,6 +111,7 @@ function capabilityStatement() {
         conditionalCreate: interactions.includes('create'), conditionalUpdate: !restrictive,
         conditionalDelete: restrictive ? 'not-supported' : 'single', versioning: 'versioned-update',
         interaction: interactions.map((code) => ({ code })),
+        ...(restrictive ? PROFILES[type] : {}),
       })),
     }],
   };

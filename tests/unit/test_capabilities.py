@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from fhir_adapter.delivery.capabilities import from_statement, of_json, parse_overrides, scope_allows
+from fhir_adapter.delivery.ehr_client import Failure
+from fhir_adapter.delivery.profiles import checks, explain, gap, ours
+from fhir_adapter.mapping.catalogue import Catalogue
 
 ALL = ["read", "vread", "update", "delete", "create", "search-type"]
 
@@ -99,3 +103,115 @@ def test_overrides_are_read_from_the_command_line_or_refused_with_a_reason() -> 
     for bad in ("CarePlan", "careplan=put", "CarePlan=sometimes"):
         with pytest.raises(ValueError, match="CarePlan=document"):
             parse_overrides([bad])
+
+
+# --- profiles: kept and compared, never a permission ---
+
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+HOSPITAL_PLAN = "https://ehr.example.org/fhir/StructureDefinition/hospital-careplan"
+NAMED = {
+    "DocumentReference": _type(
+        "DocumentReference",
+        ["create", "read"],
+        profile="http://hl7.org/fhir/StructureDefinition/DocumentReference",
+        supportedProfile=[f"{US_CORE}us-core-documentreference|6.1.0"],
+    ),
+    "CarePlan": PLAN | {"supportedProfile": [HOSPITAL_PLAN, f"{US_CORE}us-core-careplan|7.0.0"]},
+    "Goal": FULL | {"supportedProfile": [HOSPITAL_PLAN.replace("careplan", "goal")]},
+    "ServiceRequest": _type(
+        "ServiceRequest", ["read"], profile="http://hl7.org/fhir/StructureDefinition/ServiceRequest"
+    ),
+}
+
+
+def test_the_statement_names_profiles_by_profile_and_supported_profile_as_given() -> None:
+    caps = from_statement(_statement(["transaction"], *NAMED.values()))
+    assert caps.profiles("DocumentReference") == {
+        "http://hl7.org/fhir/StructureDefinition/DocumentReference",
+        f"{US_CORE}us-core-documentreference|6.1.0",
+    }
+    assert caps.profiles("CarePlan") == {HOSPITAL_PLAN, f"{US_CORE}us-core-careplan|7.0.0"}
+    assert caps.profiles("Observation") == frozenset()
+    assert caps.way("CarePlan") == caps.way("Goal") == "put"  # a claim is no permission
+    assert caps.way("DocumentReference") == "document"
+
+
+def test_profiles_survive_the_stored_json_and_what_was_stored_without_them_loads() -> None:
+    caps = from_statement(_statement(["transaction"], *NAMED.values()))
+    stored = caps.to_json()
+    assert stored["types"]["CarePlan"]["profiles"] == sorted(
+        [HOSPITAL_PLAN, f"{US_CORE}us-core-careplan|7.0.0"]
+    )
+    assert of_json(orjson.loads(orjson.dumps(stored))) == caps
+    old = {
+        "transaction": True,
+        "types": {"Goal": {"interactions": ALL, "update_create": True, "conditional_update": True}},
+        "scopes": None,
+        "refused": {},
+    }
+    again = of_json(old)
+    assert again.profiles("Goal") == frozenset() and again.way("Goal") == "put"
+    assert again.meets("Goal", [f"{US_CORE}us-core-goal"])
+
+
+@pytest.mark.parametrize(
+    ("rtype", "claimed", "meet"),
+    [
+        ("DocumentReference", [f"{US_CORE}us-core-documentreference"], True),  # its |6.1.0 aside
+        ("DocumentReference", [f"{US_CORE}us-core-documentreference|3.1.1"], True),
+        ("CarePlan", [f"{US_CORE}us-core-careplan"], True),
+        ("Goal", [f"{US_CORE}us-core-goal"], False),
+        ("Goal", [f"{US_CORE}us-core-goal", HOSPITAL_PLAN.replace("careplan", "goal") + "|1"], True),
+        ("Goal", [], True),  # ours claim none: nothing to meet
+        ("Observation", [f"{US_CORE}us-core-observation-lab"], True),  # the EHR names none
+        ("ServiceRequest", [f"{US_CORE}us-core-servicerequest"], True),  # it names the base definition
+    ],
+)
+def test_profiles_meet_where_one_of_ours_is_named_versions_aside(
+    rtype: str, claimed: list[str], meet: bool
+) -> None:
+    caps = from_statement(_statement([], *NAMED.values()))
+    assert caps.meets(rtype, claimed) is meet
+    said = gap(caps, rtype, claimed)
+    assert (said is None) is meet
+    assert checks(caps, [rtype], {rtype: frozenset(claimed)})[rtype]["meet"] is meet
+
+
+def test_a_gap_is_said_with_short_names() -> None:
+    caps = from_statement(_statement([], *NAMED.values()))
+    assert gap(caps, "Goal", [f"{US_CORE}us-core-goal"]) == (
+        "the EHR names none of ours: us-core-goal; it names: hospital-goal"
+    )
+
+
+def test_ours_are_what_the_mappings_and_the_documents_claim(catalogue: Catalogue) -> None:
+    claimed = ours(catalogue)
+    assert claimed["CarePlan"] == {f"{US_CORE}us-core-careplan"}
+    assert claimed["QuestionnaireResponse"] == {f"{US_CORE}us-core-questionnaireresponse"}
+    assert claimed["DocumentReference"] == {f"{US_CORE}us-core-documentreference"}
+    assert claimed["Questionnaire"] == {"http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire"}
+    assert "Task" not in claimed  # a Task claims no profile
+
+
+def test_a_refusal_as_invalid_of_a_type_whose_profiles_miss_says_so_after_the_ehrs_answer(
+    catalogue: Catalogue,
+) -> None:
+    caps = from_statement(_statement([], *NAMED.values()))
+    answer = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "invalid"}]}
+    failure = Failure("dead", "http_422", 422, answer, resource_type="Goal")
+    explain(failure, caps, lambda: catalogue)
+    assert failure.detail["issue"][0] == answer["issue"][0]
+    assert failure.detail["issue"][1]["diagnostics"] == (
+        "Goal profiles in its CapabilityStatement: the EHR names none of ours: us-core-goal; "
+        "it names: hospital-goal"
+    )
+    for kept in (
+        Failure("dead", "http_422", 422, answer, resource_type="CarePlan"),  # they meet
+        Failure("dead", "http_404", 404, answer, resource_type="Goal"),  # not a refusal as invalid
+        Failure("dead", "http_422", 422, answer),  # no type known (a transaction refused whole)
+    ):
+        explain(kept, caps, lambda: catalogue)
+        assert kept.detail == answer
+    text = Failure("dead", "http_400", 400, {"text": "bad"}, resource_type="Goal")
+    explain(text, caps, lambda: catalogue)
+    assert text.detail["issue"][0]["diagnostics"] == '{"text": "bad"}'

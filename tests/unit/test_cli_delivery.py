@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from fhir_adapter import logs
+from fhir_adapter.adapters import capability_store
+from fhir_adapter.adapters.db import make_engine, writing
 from fhir_adapter.cli import main, parser
 from fhir_adapter.delivery.worker import Worker
 
@@ -242,6 +244,40 @@ def test_ehrs_update_sets_the_sites_ways_and_show_prints_them(
     ]
     code, out, _ = run(capsys, "ehrs", "update", "hospital", "--org", "acme", "--clear-ways")
     assert out.endswith("none (the EHR's statement decides)\n")
+
+
+def test_ehrs_show_says_where_the_ehr_names_none_of_our_profiles(
+    acme: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(capsys, *HOSPITAL, "--bearer", BEARER)[0] == 0
+    core = "http://hl7.org/fhir/us/core/StructureDefinition"
+    read_only = {"interactions": ["read", "search-type"]}
+    statement = {
+        "transaction": False,
+        "types": {
+            "CarePlan": read_only | {"profiles": ["https://ehr.example.org/sd/hospital-careplan|2"]},
+            "DocumentReference": {
+                "interactions": ["create", "read"],
+                "profiles": [f"{core}/us-core-documentreference|6.1.0"],
+            },
+            "Task": read_only | {"profiles": [f"{core}/us-core-task"]},  # ours claim none
+            "Patient": read_only,
+        },
+    }
+    engine = make_engine(f"sqlite:///{acme}")
+    with writing(engine) as conn:
+        capability_store.store(conn, "acme", "hospital", statement, "2026-03-02T09:14:07Z")
+    engine.dispose()
+    code, out, _ = run(capsys, "ehrs", "show", "hospital", "--org", "acme")
+    assert code == 0
+    assert out.splitlines()[1:] == [
+        "capabilities read 2026-03-02T09:14:07Z; transaction Bundles: no",
+        "  CarePlan\tdocument\t(profiles: the EHR names none of ours: us-core-careplan; "
+        "it names: hospital-careplan|2)",
+        "  DocumentReference\tdocument",
+        "  Patient\tdocument",
+        "  Task\tdocument",
+    ]
 
 
 def test_ehrs_update_refuses_a_way_it_does_not_know_and_an_unknown_ehr(

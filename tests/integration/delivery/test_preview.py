@@ -14,6 +14,8 @@ from tests.support.delivery import Harness
 from tests.support.ehr_server import EhrServer
 from tests.support.fault_proxy import FaultProxy
 
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+
 
 def _writes(requests: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
     """Method, URL and body of each write, our Provenance aside (its id is made from the job's)."""
@@ -51,6 +53,8 @@ def _admit_and_compare(hospital: Hospital) -> None:
     shortened = brief(shown)  # the same, with the attachments shortened (the Provenance's time aside)
     assert _writes(answer.json["requests"]) == _writes(shortened["requests"])
     assert answer.json["ways"] == shown["ways"]
+    assert answer.json["profiles"] == shown["profiles"]
+    _profiles_shown(h.ehr.profile, shown)
     full = h.client.get(path, query_string={"full": "true"}, headers=h.headers).json
     assert _writes(full["requests"]) == _writes(shown["requests"])
     before = len(h.ehr.requests())
@@ -63,6 +67,27 @@ def _admit_and_compare(hospital: Hospital) -> None:
         assert sent == _writes(shown["requests"])
     cut = brief(shown)["requests"]
     assert "bytes of application/pdf" in str(cut) or h.ehr.profile == "full"
+
+
+def _profiles_shown(profile: str, shown: dict[str, Any]) -> None:
+    """Per type sent, ours beside the EHR's: the restrictive EHR names a CarePlan profile of its own (none
+    of ours) and US Core DocumentReference at a version (ours); the full one names none."""
+    checks = shown["profiles"]
+    assert set(shown["ways"]) <= set(checks) and checks["CarePlan"]["ours"] == [f"{US_CORE}us-core-careplan"]
+    if profile == "full":
+        assert all(c["ehr"] == [] and c["meet"] for c in checks.values())
+        return
+    assert checks["CarePlan"]["ehr"] == ["https://ehr.example.org/fhir/StructureDefinition/hospital-careplan"]
+    assert checks["CarePlan"]["meet"] is False
+    assert checks["DocumentReference"] == {
+        "ours": [f"{US_CORE}us-core-documentreference"],
+        "ehr": [
+            "http://hl7.org/fhir/StructureDefinition/DocumentReference",
+            f"{US_CORE}us-core-documentreference|6.1.0",
+        ],
+        "meet": True,
+    }
+    assert [t for t, c in checks.items() if not c["meet"]] == ["CarePlan"]
 
 
 def test_a_client_not_linked_has_nothing_to_preview(harness: Harness) -> None:
