@@ -47,6 +47,9 @@ def from_fhir_goal(resource: JSON, ctx: ReverseContext, path: str = "Goal") -> G
     measure = concept_text(target.get("measure"))
     detail = target.get("detailString") or concept_text(target.get("detailCodeableConcept"))
     _name_target_rest(target, ctx, f"{path}.target[0]")
+    if detail and not measure:
+        said = "detailString" if target.get("detailString") else "detailCodeableConcept"
+        ctx.report(f"{path}.target[0].{said}", "a target without words for its measure is not carried")
     achievement = resource.get("achievementStatus")
     achievement_key = key_for_concept(ctx, "goal_achievement", achievement) if achievement else None
     if achievement and achievement_key is None:

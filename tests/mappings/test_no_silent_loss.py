@@ -113,6 +113,48 @@ def test_every_element_is_carried_or_named(rtype: str, data: Any) -> None:
     check(resource)
 
 
+# What random draws found dropped without a word, each kept as an example that is always checked.
+FOUND = {
+    "goal-target-detail-of-a-measure-without-words": {
+        "resourceType": "Goal",
+        "lifecycleStatus": "active",
+        "description": {"text": "안정된 주거"},
+        "subject": {"reference": "Patient/p1"},
+        "target": [
+            {
+                "measure": {"coding": [{"system": "http://loinc.org", "code": "0000-0"}]},
+                "detailString": "돌봄",
+            }
+        ],
+    },
+    "quantity-comparator": {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": "https://ehr.example.org/Questionnaire/q",
+        "item": [
+            {"linkId": "a", "answer": [{"valueQuantity": {"value": 0.25, "unit": "h", "comparator": "<"}}]}
+        ],
+    },
+    "schedule-bounds-extension": {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "proposal",
+        "subject": {"reference": "Patient/p1"},
+        "code": {"text": "돌봄"},
+        "occurrenceTiming": {
+            "repeat": {
+                "boundsPeriod": {"extension": [{"url": "https://ehr.example.org/x", "valueString": "x"}]}
+            }
+        },
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(FOUND))
+def test_what_draws_found_stays_named(name: str) -> None:
+    check(FOUND[name])
+
+
 def test_examples_on_disk() -> None:
     """Our hospital-style fixtures, or the examples under FHIR_ADAPTER_EXAMPLES (by hand, over the public
     samples): each one of a type we read is carried or named; one that is not valid R4 is refused whole."""
