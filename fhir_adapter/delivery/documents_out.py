@@ -4,8 +4,9 @@ resources, with the page as HTML and PDF, replacing the document sent for the re
 
 Created once per version (If-None-Exist on the version's masterIdentifier): a resend after a lost answer
 finds the document already there. The ledger gets a row for the document and one for each of the job's
-resources it carries (DOCUMENT, naming the document's id in the EHR). The documents are sent one after
-another, in the records' order; their PDFs are rendered ahead, on RENDERERS kept threads.
+resources it carries (DOCUMENT, naming the document's id in the EHR). A job's documents are independent of
+one another: up to SENDERS of them wait on the EHR at once while their PDFs are made by the renderer
+processes (documents/renderers.py); what was written is reported in the records' order.
 
 Such an EHR cannot delete: a record taken back (its admission cancelled) gets a last document that says it
 was withdrawn and why, replacing the one the EHR shows, and the ledger marks its resources removed.
@@ -192,7 +193,7 @@ def _senders() -> ThreadPoolExecutor:
     """The threads that wait on the EHR for a job's documents, kept for the process."""
     with _pools_lock:
         if not _pools:
-            _pools.append(ThreadPoolExecutor(SENDERS, thread_name_prefix="documents"))
+            _pools.append(ThreadPoolExecutor(SENDERS, thread_name_prefix="sending"))
         return _pools[0]
 
 

@@ -111,12 +111,3 @@ def keep(html: str, pdf: bytes) -> None:
         _done[hashlib.sha256(html.encode()).hexdigest()] = pdf
         while len(_done) > KEEP:
             _done.popitem(last=False)
-
-
-def to_pdf(html: str) -> bytes:
-    """The page as a PDF: the one made before for the same page if it is still kept, else made now."""
-    made = kept(html)
-    if made is None:
-        made = render(html)
-        keep(html, made)
-    return made

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from fhir_adapter.documents import fonts, narrative, pdf
+from fhir_adapter.documents import fonts, narrative, pdf, renderers
 from tests.support.fonts import require_script_fonts
 
 
@@ -75,17 +75,22 @@ def test_threads_rendering_at_once_each_get_their_own_page() -> None:
         assert ("Noto-Sans-Devanagari" in used) != bool(n % 2), used
 
 
+def made(html: str) -> bytes:
+    """The page's PDF as a worker gets it: the kept one, else one a renderer makes."""
+    return renderers.pdf_of(html).result(timeout=60)
+
+
 def test_a_page_made_again_is_the_kept_pdf_and_a_changed_page_is_made_anew() -> None:
     html = page(*KOREAN)
-    first = pdf.to_pdf(html)
-    assert pdf.to_pdf(html) is first
-    changed = pdf.to_pdf(html.replace("안정된", "새"))
+    first = made(html)
+    assert made(html) is first
+    changed = made(html.replace("안정된", "새"))
     assert changed is not first and "새 주거로 이사" in text(changed)
 
 
 def test_the_kept_pdfs_are_bounded() -> None:
     for n in range(pdf.KEEP + 5):
-        pdf.to_pdf(page(*HINDI).replace("नियमित", f"नियमित {n}"))
+        made(page(*HINDI).replace("नियमित", f"नियमित {n}"))
     assert len(pdf._done) == pdf.KEEP
 
 
