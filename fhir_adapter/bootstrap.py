@@ -64,8 +64,8 @@ def mappings(settings: Settings) -> Catalogue:
 
 
 def record_deps(settings: Settings, catalogue: Catalogue | None = None, clock: Clock = utc_now) -> Deps:
-    """What the record use cases need, for a process that is not the web app (the listener, a command)."""
-    return Deps(catalogue or mappings(settings), clock, JsonContract())
+    """What the record use cases need: the web app's, the listener's, a command's."""
+    return Deps(catalogue or mappings(settings), clock, JsonContract(), settings.attachment_max_bytes)
 
 
 def bootstrap(
@@ -85,7 +85,7 @@ def bootstrap(
     return Services(
         settings,
         engine,
-        Deps(catalogue, clock, JsonContract(), settings.attachment_max_bytes),
+        record_deps(settings, catalogue, clock),
         Authenticator(SqlStorage(engine), settings),
         AuditWriter(engine),
         previews,

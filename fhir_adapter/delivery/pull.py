@@ -14,7 +14,7 @@ back is not echoed to the EHR it came from.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import urlencode
@@ -220,8 +220,7 @@ class Puller:
             named = _references(found) | {(r["resourceType"], str(r.get("id"))) for r in found}
             mine = ehr_store.ours_of(conn, job.org_id, job.ehr_id, named)
             refs = {**mine, f"Patient/{ehr_patient}": f"Patient/{our_patient}"}
-            deps = replace(self.deps, attachment_limit=self.settings.attachment_max_bytes)
-            under_way = Reading(conn, deps, principal, job, client, refs, mine, now, questionnaires)
+            under_way = Reading(conn, self.deps, principal, job, client, refs, mine, now, questionnaires)
             for resource in found:
                 _take(under_way, resource)
             if coded and admission:

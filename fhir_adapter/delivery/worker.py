@@ -177,7 +177,9 @@ class Worker:
         patient = linking.ehr_patient(self.engine, client, prepared.ehr, prepared.link)
         if self._puller is None:
             self._puller = Puller(
-                self.engine, self.settings, Deps(self.catalogue(), self.clock, self._contract)
+                self.engine,
+                self.settings,
+                Deps(self.catalogue(), self.clock, self._contract, self.settings.attachment_max_bytes),
             )
         if not self._puller.run(job, client, patient, stamp(self.clock())):
             raise LeaseLost()
